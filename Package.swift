@@ -1,0 +1,83 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// One set of compiler settings for every target: Swift 6 language mode (strict concurrency)
+/// plus the upcoming features we want to hold ourselves to.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let nio: [Target.Dependency] = [
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+]
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+
+let package = Package(
+    name: "rolloutd",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "rolloutd", targets: ["rolloutd"]),
+        .executable(name: "rolloutctl", targets: ["rolloutctl"]),
+        .executable(name: "rollout-bench", targets: ["rollout-bench"]),
+        .library(name: "RolloutClient", targets: ["RolloutClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+    ],
+    targets: [
+        // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
+        .target(name: "RolloutCore", swiftSettings: swiftSettings),
+        // TOML configuration loading and validation.
+        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
+        // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
+        .target(name: "RolloutRPC", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
+        .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging] + nio, swiftSettings: swiftSettings),
+        // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
+        .target(name: "RolloutStore", dependencies: ["RolloutCore", grdb], swiftSettings: swiftSettings),
+        // The embedded `local` provider.
+        .target(name: "RolloutLocal", dependencies: ["RolloutCore", grdb, "TOMLKit"], swiftSettings: swiftSettings),
+        // Wiring: config -> services -> ServiceGroup; method handlers.
+        .target(
+            name: "RolloutDaemon",
+            dependencies: [
+                "RolloutCore", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", logging,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Swift client used by rolloutctl, the benchmark and the tests.
+        .target(name: "RolloutClient", dependencies: ["RolloutCore", "RolloutRPC"] + nio, swiftSettings: swiftSettings),
+        .executableTarget(name: "rolloutd", dependencies: ["RolloutDaemon"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "rolloutctl",
+            dependencies: [
+                "RolloutClient", "RolloutConfig", "RolloutCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "rollout-bench", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RolloutDaemonTests",
+            dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
