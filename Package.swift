@@ -35,8 +35,12 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
+        // OpenSSL libcrypto, wrapped once.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
         .target(name: "RolloutCore", swiftSettings: swiftSettings),
+        // SHA-256, MD5, HMAC over libcrypto; contentId.
+        .target(name: "RolloutCrypto", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
@@ -44,9 +48,9 @@ let package = Package(
         // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
         .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging] + nio, swiftSettings: swiftSettings),
         // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
-        .target(name: "RolloutStore", dependencies: ["RolloutCore", grdb], swiftSettings: swiftSettings),
+        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
         // The embedded `local` provider.
-        .target(name: "RolloutLocal", dependencies: ["RolloutCore", grdb, "TOMLKit"], swiftSettings: swiftSettings),
+        .target(name: "RolloutLocal", dependencies: ["RolloutCore", "RolloutCrypto", grdb, "TOMLKit"], swiftSettings: swiftSettings),
         // Wiring: config -> services -> ServiceGroup; method handlers.
         .target(
             name: "RolloutDaemon",
@@ -70,6 +74,7 @@ let package = Package(
         .executableTarget(name: "rollout-bench", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
 
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore"], swiftSettings: swiftSettings),

@@ -1,0 +1,65 @@
+/// A secret as `secret.get` returns it.
+public struct SecretValue: Sendable, Hashable, Codable {
+    /// The name asked for.
+    public var name: String
+    /// The string value, for string secrets.
+    public var value: String?
+    /// Base64 of the binary value, for binary secrets.
+    public var binary: String?
+    /// The version returned.
+    public var versionId: String
+    /// Stages attached to that version (`AWSCURRENT`, ...).
+    public var versionStages: [String]
+    /// Whether it came from the daemon's cache.
+    public var cached: Bool
+    /// Age of the value in milliseconds since it was fetched.
+    public var ageMs: Int64
+    /// True when a refresh failed recoverably and this is the last good value.
+    public var stale: Bool
+
+    /// Creates a value.
+    public init(
+        name: String, value: String?, binary: String?, versionId: String, versionStages: [String], cached: Bool,
+        ageMs: Int64, stale: Bool
+    ) {
+        self.name = name
+        self.value = value
+        self.binary = binary
+        self.versionId = versionId
+        self.versionStages = versionStages
+        self.cached = cached
+        self.ageMs = ageMs
+        self.stale = stale
+    }
+}
+
+/// The read-only SecretStore capability. Implementations check their allowlist before any
+/// upstream call.
+public protocol SecretStore: Sendable {
+    /// Returns the secret `name` at `versionStage`, bypassing the cache when `refresh`.
+    func get(name: String, versionStage: String, refresh: Bool) async throws -> SecretValue
+}
+
+/// The exact-match allowlist shared by every SecretStore.
+public struct SecretAllowlist: Sendable, Hashable {
+    /// Names served, compared byte for byte.
+    public let names: Set<String>
+    /// The config key users must edit, named in the error (`[cloud.aws.secrets].allowlist`).
+    public let configKey: String
+
+    /// Creates an allowlist.
+    public init(_ names: [String], configKey: String) {
+        self.names = Set(names)
+        self.configKey = configKey
+    }
+
+    /// Throws ConfigInvalid unless `name` is listed exactly.
+    public func check(_ name: String) throws(RolloutError) {
+        guard names.contains(name) else {
+            throw RolloutError(
+                .configInvalid,
+                "secret \"\(name)\" is not in the allowlist; add it to \(configKey) to serve it"
+            )
+        }
+    }
+}
