@@ -44,9 +44,9 @@ let package = Package(
         // TOML configuration loading and validation.
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
-        .target(name: "RolloutRPC", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging], swiftSettings: swiftSettings),
         // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
-        .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging] + nio, swiftSettings: swiftSettings),
+        .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
         // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
         .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
         // The embedded `local` provider.

@@ -1,0 +1,47 @@
+public import RolloutCore
+
+/// Method handlers by name; handlers are attached by method type.
+public struct MethodRegistry: Sendable {
+    struct Entry: Sendable {
+        var isMutating: Bool
+        var reportsProgress: Bool
+        var run: @Sendable (JSONObject, RequestContext) async throws -> JSONValue
+    }
+
+    private(set) var entries: [String: Entry] = [:]
+
+    /// An empty registry.
+    public init() {}
+
+    /// Attaches `handler` to `method`; params are decoded by name, unknown params rejected.
+    public mutating func register<M: RPCMethod>(
+        _ method: M.Type, handler: @escaping @Sendable (M.Params, RequestContext) async throws -> M.Result
+    ) {
+        entries[M.name] = Entry(isMutating: M.isMutating, reportsProgress: M.reportsProgress) { object, context in
+            let params = try ParamsDecoding.decode(M.Params.self, from: object)
+            let result = try await handler(params, context)
+            return try JSONValueEncoder().encode(result)
+        }
+    }
+
+    /// The registered method names, sorted.
+    public var names: [String] { entries.keys.sorted() }
+}
+
+/// Decoding of params objects into method params types.
+enum ParamsDecoding {
+    static func decode<P: Decodable>(_ type: P.Type, from object: JSONObject) throws(RolloutError) -> P {
+        if P.self == JSONObject.self, let object = object as? P {
+            return object
+        }
+        do {
+            return try JSONValueDecoder().decode(P.self, from: .object(object))
+        } catch let error as DecodingError {
+            throw .invalidParams(describeDecodingError(error))
+        } catch let error as RolloutError {
+            throw error
+        } catch {
+            throw .invalidParams("invalid params: \(error)")
+        }
+    }
+}

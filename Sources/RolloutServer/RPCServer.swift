@@ -1,0 +1,103 @@
+public import Logging
+import NIOCore
+import NIOPosix
+public import RolloutRPC
+public import ServiceLifecycle
+import Glibc
+import Synchronization
+
+/// The JSON-RPC server: serves a ``UnixListener`` until graceful shutdown, then stops
+/// accepting, lets in-flight requests finish within the grace period, closes the remaining
+/// connections and removes the socket file.
+public final class RPCServer: Service, Sendable {
+    /// Server settings, from `[server]`.
+    public struct Settings: Sendable {
+        /// `max_request_bytes`.
+        public var maxRequestBytes: Int
+        /// `max_inflight_per_connection`.
+        public var maxInflightPerConnection: Int
+        /// Uids allowed besides root and the daemon's own.
+        public var allowedUIDs: [UInt32]
+        /// `shutdown_grace_secs`.
+        public var shutdownGrace: Duration
+
+        /// Creates settings.
+        public init(maxRequestBytes: Int, maxInflightPerConnection: Int, allowedUIDs: [UInt32], shutdownGrace: Duration) {
+            self.maxRequestBytes = maxRequestBytes
+            self.maxInflightPerConnection = maxInflightPerConnection
+            self.allowedUIDs = allowedUIDs
+            self.shutdownGrace = shutdownGrace
+        }
+    }
+
+    private let listener: UnixListener
+    private let shared: ServerShared
+    private let group: any EventLoopGroup
+    private let settings: Settings
+    private let logger: Logger
+    private let nextConnectionID = Atomic<UInt64>(0)
+
+    /// Creates a server; nothing happens until ``run()``.
+    public init(
+        listener: UnixListener, dispatcher: Dispatcher, settings: Settings, logger: Logger,
+        eventLoopGroup: any EventLoopGroup, onConnectionClosed: @escaping @Sendable (UInt64) -> Void
+    ) {
+        self.listener = listener
+        self.settings = settings
+        self.logger = logger
+        self.group = eventLoopGroup
+        var allowed = Set(settings.allowedUIDs)
+        allowed.insert(0)
+        allowed.insert(getuid())
+        self.shared = ServerShared(
+            dispatcher: dispatcher, logger: logger, maxInflight: settings.maxInflightPerConnection,
+            maxRequestBytes: settings.maxRequestBytes, allowedUIDs: allowed, onConnectionClosed: onConnectionClosed
+        )
+    }
+
+    /// Serves until graceful shutdown or cancellation.
+    public func run() async throws {
+        let shared = self.shared
+        let maxRequestBytes = settings.maxRequestBytes
+        let serverChannel = try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: true)
+            .childChannelOption(ChannelOptions.autoRead, value: true)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let id = self.nextConnectionID.wrappingAdd(1, ordering: .relaxed).newValue
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LineFramer(maxLineBytes: maxRequestBytes))
+                    )
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(shared: shared, connectionID: id))
+                }
+            }
+            .withBoundSocket(listener.descriptor)
+            .get()
+        logger.info("listening", metadata: ["socket": "\(listener.path ?? "fd:\(listener.descriptor)")"])
+
+        await withGracefulShutdownHandler {
+            try? await serverChannel.closeFuture.get()
+        } onGracefulShutdown: {
+            serverChannel.close(promise: nil)
+        }
+        try? await serverChannel.close()
+        await drain()
+        listener.removeFiles()
+        logger.info("server stopped")
+    }
+
+    private func drain() async {
+        shared.startDraining()
+        let inflight = shared.inflight
+        let grace = settings.shutdownGrace
+        logger.info("draining", metadata: ["inflight": "\(inflight.count)", "grace_s": "\(grace.components.seconds)"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await inflight.waitForZero() }
+            group.addTask { try? await Task.sleep(for: grace) }
+            await group.next()
+            group.cancelAll()
+        }
+        await shared.closeAll()
+    }
+}

@@ -1,0 +1,90 @@
+public import GRDB
+import Glibc
+
+/// The daemon's one SQLite database (`state.sqlite` in `state_dir`): WAL mode, schema
+/// migrations, and the tables for idempotency records, upload journals, queue leases and
+/// rollout state.
+///
+/// All access goes through GRDB's `DatabasePool`, whose own dispatch queues run SQLite off
+/// the cooperative thread pool.
+public final class StateStore: Sendable {
+    /// The pool; other modules use it through `read`/`write` closures.
+    public let pool: DatabasePool
+    /// The database file.
+    public let path: String
+
+    /// Opens (creating when needed) the database in `directory`, created with mode 0700, and
+    /// migrates it to the current schema.
+    public init(directory: String) throws {
+        try Self.makeDirectory(directory)
+        path = directory.hasSuffix("/") ? directory + "state.sqlite" : directory + "/state.sqlite"
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    /// Closes the database (checkpointing the WAL).
+    public func close() throws {
+        try pool.close()
+    }
+
+    /// Creates `directory` and its missing parents with mode 0700.
+    static func makeDirectory(_ directory: String) throws {
+        var built = directory.hasPrefix("/") ? "" : "."
+        for component in directory.split(separator: "/") {
+            built += "/" + component
+            if mkdir(built, 0o700) != 0, errno != EEXIST {
+                throw StoreError("cannot create state directory \(built): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: idempotency, upload journal, leases") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE idempotency (
+                        method TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        fingerprint BLOB NOT NULL,
+                        outcome TEXT NOT NULL,          -- JSON: {"result": ...} or {"error": {...}}
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        PRIMARY KEY (method, key)
+                    );
+                    CREATE INDEX idempotency_expiry ON idempotency (expires_at);
+                    CREATE TABLE upload_journal (
+                        id TEXT PRIMARY KEY,
+                        store TEXT NOT NULL,            -- e.g. "s3://bucket"
+                        object_key TEXT NOT NULL,
+                        upload_id TEXT NOT NULL,
+                        created_at REAL NOT NULL
+                    );
+                    CREATE TABLE queue_leases (
+                        receipt TEXT PRIMARY KEY,
+                        queue TEXT NOT NULL,
+                        connection_id INTEGER NOT NULL,
+                        visibility_secs INTEGER NOT NULL,
+                        leased_until REAL NOT NULL
+                    );
+                    """
+            )
+        }
+        return migrator
+    }
+}
+
+/// A store failure (I/O or SQLite), reported as an internal error by callers.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    /// What failed.
+    public var description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
