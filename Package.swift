@@ -57,12 +57,21 @@ let package = Package(
             dependencies: [
                 "RolloutCore", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
+            resources: [.embedInCode("Resources/rollout.openrpc.json")],
             swiftSettings: swiftSettings
         ),
         // Swift client used by rolloutctl, the benchmark and the tests.
         .target(name: "RolloutClient", dependencies: ["RolloutCore", "RolloutRPC"] + nio, swiftSettings: swiftSettings),
-        .executableTarget(name: "rolloutd", dependencies: ["RolloutDaemon"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "rolloutd",
+            dependencies: [
+                "RolloutDaemon", "RolloutCore", logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "rolloutctl",
             dependencies: [

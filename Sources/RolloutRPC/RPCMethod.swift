@@ -1,4 +1,4 @@
-public import RolloutCore
+import RolloutCore
 
 /// A JSON-RPC method: its name and its params and result types.
 ///

@@ -41,7 +41,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.close(promise: nil)
             return
         }
-        let future: EventLoopFuture<ucred> = provider.unsafeGetSocketOption(
+        let future: EventLoopFuture<PeerCredentials> = provider.unsafeGetSocketOption(
             level: .socket, name: NIOBSDSocket.Option(rawValue: SO_PEERCRED)
         )
         let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
@@ -51,7 +51,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
-    private func admit(_ result: Result<ucred, any Error>) {
+    private func admit(_ result: Result<PeerCredentials, any Error>) {
         guard let context else { return }
         guard case .success(let credentials) = result else {
             shared.logger.warning("cannot read peer credentials; closing", metadata: ["conn": "\(connectionID)"])
@@ -236,4 +236,11 @@ private final class BatchCollector {
         received += 1
         if let response { responses.append(response) }
     }
+}
+
+/// The layout of Linux `struct ucred` (`SO_PEERCRED`): pid, uid, gid.
+struct PeerCredentials: Sendable {
+    var pid: Int32 = 0
+    var uid: UInt32 = 0
+    var gid: UInt32 = 0
 }

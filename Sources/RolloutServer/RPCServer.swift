@@ -1,5 +1,5 @@
 public import Logging
-import NIOCore
+public import NIOCore
 import NIOPosix
 public import RolloutRPC
 public import ServiceLifecycle

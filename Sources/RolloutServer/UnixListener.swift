@@ -6,7 +6,7 @@ import Glibc
 /// the socket born with its final mode (umask around `bind`, so there is no window).
 public struct UnixListener: Sendable {
     /// The listening descriptor, handed to NIO.
-    public let descriptor: CInt
+    public let descriptor: Int32
     /// The socket path (nil when the socket was inherited and is not ours to unlink).
     public let path: String?
     /// The held lock file's descriptor and path.
@@ -16,7 +16,7 @@ public struct UnixListener: Sendable {
     public static let maxPathBytes = 107
 
     /// Binds a new socket at `path` with `mode`.
-    public static func bind(path: String, mode: mode_t, backlog: CInt = 256) throws(ListenerError) -> UnixListener {
+    public static func bind(path: String, mode: UInt32, backlog: Int32 = 256) throws(ListenerError) -> UnixListener {
         guard !path.isEmpty, path.utf8.count <= maxPathBytes else {
             throw ListenerError("socket path \"\(path)\" is \(path.utf8.count) bytes; it must be 1–\(maxPathBytes) bytes (sun_path limit)")
         }
@@ -36,7 +36,7 @@ public struct UnixListener: Sendable {
         writePID(lockFD)
         do {
             try removeStaleSocket(at: path)
-            let fd = try bindSocket(path: path, mode: mode, backlog: backlog)
+            let fd = try bindSocket(path: path, mode: mode_t(mode), backlog: backlog)
             return UnixListener(descriptor: fd, path: path, lock: (lockFD, lockPath))
         } catch {
             close(lockFD)
@@ -45,8 +45,8 @@ public struct UnixListener: Sendable {
     }
 
     /// Wraps a listening socket inherited from systemd (`LISTEN_FDS`), or nil when none was passed.
-    public static func inherited(environment: [String: String], currentPID: pid_t = getpid()) -> UnixListener? {
-        guard let pidText = environment["LISTEN_PID"], pid_t(pidText) == currentPID,
+    public static func inherited(environment: [String: String]) -> UnixListener? {
+        guard let pidText = environment["LISTEN_PID"], pid_t(pidText) == getpid(),
             let countText = environment["LISTEN_FDS"], let count = Int(countText), count >= 1
         else { return nil }
         let fd: CInt = 3  // SD_LISTEN_FDS_START

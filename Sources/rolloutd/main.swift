@@ -1,1 +1,42 @@
-print("not yet")
+import ArgumentParser
+import Glibc
+import Logging
+import RolloutDaemon
+
+/// `rolloutd`: the sidecar daemon.
+struct RolloutDaemonCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rolloutd",
+        abstract: "Serve S3, SQS, Secrets Manager, IMDS and Lambda rollouts over JSON-RPC 2.0 on a Unix socket.",
+        version: Daemon.version
+    )
+
+    @Option(name: .long, help: "Configuration file (else $ROLLOUT_CONFIG, else ./rollout.toml, else defaults).")
+    var config: String?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        }
+        do {
+            let (configuration, source) = try Daemon.loadConfiguration(explicitPath: config)
+            try await Daemon.run(configuration: configuration, configSource: source, logLevel: level)
+        } catch let error as Daemon.StartupError {
+            FileHandleStderr.write("rolloutd: \(error.description)\n")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Minimal stderr writer (no Foundation needed here).
+enum FileHandleStderr {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+    }
+}
+
+await RolloutDaemonCommand.main()

@@ -1,4 +1,4 @@
-public import RolloutCore
+import RolloutCore
 
 /// Method handlers by name; handlers are attached by method type.
 public struct MethodRegistry: Sendable {

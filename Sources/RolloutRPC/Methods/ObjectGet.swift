@@ -29,7 +29,7 @@ public enum ObjectGet: RPCMethod {
     public struct Result: Codable, Sendable, Hashable {
         /// The key.
         public var key: String
-        /// Size of the whole object.
+        /// Bytes returned: the whole object, or the range's length.
         public var size: Int64
         /// The etag.
         public var etag: String
@@ -43,20 +43,17 @@ public enum ObjectGet: RPCMethod {
         public var lastModified: String?
         /// Base64 body (absent with `path`).
         public var data: String?
-        /// The file written (with `path`).
-        public var path: String?
 
-        /// Creates a result.
-        public init(info: ObjectInfo, data: String?, path: String?) {
+        /// Creates a result; `size` is the number of bytes returned (the range's length).
+        public init(info: ObjectInfo, size: Int64, data: String?) {
             self.key = info.key
-            self.size = info.size
+            self.size = size
             self.etag = info.etag
             self.contentId = info.contentId
             self.contentType = info.contentType
             self.metadata = info.metadata
             self.lastModified = info.lastModified
             self.data = data
-            self.path = path
         }
     }
 }

@@ -19,15 +19,12 @@ public enum QueueAckBatch: RPCMethod {
     public struct Entry: Codable, Sendable, Hashable {
         /// The receipt.
         public var receipt: String
-        /// True when deleted.
-        public var ok: Bool
-        /// `{code, message, data}` when not.
+        /// `{code, message, data}` when it was not deleted.
         public var error: JSONValue?
 
         /// Creates an entry.
-        public init(receipt: String, ok: Bool, error: JSONValue? = nil) {
+        public init(receipt: String, error: JSONValue? = nil) {
             self.receipt = receipt
-            self.ok = ok
             self.error = error
         }
     }

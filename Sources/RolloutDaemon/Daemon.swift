@@ -1,0 +1,140 @@
+import Foundation
+public import Logging
+import NIOPosix
+import RolloutConfig
+public import RolloutCore
+import RolloutLocal
+import RolloutRPC
+import RolloutServer
+import RolloutStore
+import ServiceLifecycle
+
+/// The daemon: configuration → state store → provider → socket → services, then serve until
+/// SIGTERM/SIGINT, drain, release leases, close the database and remove the socket.
+public enum Daemon {
+    /// The version reported by `sys.health` and `--version`.
+    public static let version = "0.1.0"
+
+    /// Whether this build includes the AWS provider (the `AWS` package trait).
+    public static let awsProviderCompiledIn = false
+
+    /// Why the daemon could not start; printed to stderr, exit status 1.
+    public struct StartupError: Error, CustomStringConvertible {
+        /// The message for the operator.
+        public var description: String
+    }
+
+    /// Loads the configuration from `--config`, `$ROLLOUT_CONFIG`, `./rollout.toml` or defaults.
+    public static func loadConfiguration(explicitPath: String?) throws -> (Configuration, String) {
+        let environment = ProcessInfo.processInfo.environment
+        let cwd = FileManager.default.currentDirectoryPath
+        let source = ConfigurationLoader.locate(explicitPath: explicitPath, environment: environment, currentDirectory: cwd)
+        do {
+            let configuration = try ConfigurationLoader.load(source, awsProviderCompiledIn: awsProviderCompiledIn)
+            return (configuration.resolvingPaths(relativeTo: cwd), source.description)
+        } catch {
+            throw StartupError(description: "invalid configuration:\n\(error)")
+        }
+    }
+
+    /// Runs the daemon until it is told to stop.
+    public static func run(configuration: Configuration, configSource: String, logLevel: Logger.Level) async throws {
+        LoggingSystem.bootstrap { label in JSONLineLogHandler(label: label, level: logLevel) }
+        let logger = Logger(label: "rolloutd")
+        let startedAt = ContinuousClock.now
+        logger.info("starting", metadata: ["version": "\(version)", "config": "\(configSource)", "provider": "\(configuration.cloud.provider.rawValue)"])
+
+        let store = try StateStore(directory: configuration.server.stateDir)
+        let idempotency = IdempotencyRecords(store: store, ttlSeconds: configuration.server.idempotencyTTLSecs)
+        try await idempotency.collectGarbage()
+
+        let services = try makeServices(configuration, logger: logger, startedAt: startedAt)
+        var registry = MethodRegistry()
+        services.registerSystem(into: &registry)
+        services.registerObjects(into: &registry)
+        services.registerQueue(into: &registry)
+        services.registerSecrets(into: &registry)
+        services.registerCompute(into: &registry)
+        services.registerRollouts(into: &registry)
+        let dispatcher = Dispatcher(registry: registry, idempotency: idempotency, logger: logger)
+
+        let listener: UnixListener
+        if let inherited = UnixListener.inherited(environment: ProcessInfo.processInfo.environment) {
+            listener = inherited
+        } else {
+            do {
+                listener = try UnixListener.bind(path: configuration.server.socket, mode: configuration.server.socketMode)
+            } catch {
+                throw StartupError(description: error.description)
+            }
+        }
+        let leases = services.leases
+        let server = RPCServer(
+            listener: listener, dispatcher: dispatcher,
+            settings: .init(
+                maxRequestBytes: configuration.server.maxRequestBytes,
+                maxInflightPerConnection: configuration.server.maxInflightPerConnection,
+                allowedUIDs: configuration.server.allowedUIDs,
+                shutdownGrace: .seconds(configuration.server.shutdownGraceSecs)
+            ),
+            logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            onConnectionClosed: { id in leases?.connectionClosed(id) }
+        )
+        let maintenance = Maintenance(idempotency: idempotency, logger: logger)
+        // Services shut down in reverse order: the server drains first, then leases are
+        // released, then maintenance stops; the database closes last, below.
+        var serviceList: [any Service] = [maintenance]
+        if let leases { serviceList.append(leases) }
+        serviceList.append(server)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: serviceList.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        let readyMs = (ContinuousClock.now - startedAt).components.attoseconds / 1_000_000_000_000_000
+            + (ContinuousClock.now - startedAt).components.seconds * 1000
+        logger.info("ready", metadata: ["socket": "\(configuration.server.socket)", "startup_ms": "\(readyMs)"])
+        try await group.run()
+        try store.close()
+        logger.info("stopped")
+    }
+
+    private static func makeServices(_ configuration: Configuration, logger: Logger, startedAt: ContinuousClock.Instant) throws -> Services {
+        let fileRoots = try FileRoots(configuration.server.fileRoots)
+        let document = try openRPCDocument()
+        switch configuration.cloud.provider {
+        case .local:
+            let local = configuration.cloud.local
+            let provider = try LocalProvider(
+                root: local.root, secretsAllowlist: local.secretsAllowlist,
+                visibilityTimeoutSecs: local.visibilityTimeoutSecs,
+                multipartChunkBytes: configuration.cloud.aws.s3.multipartChunkBytes,
+                maxObjectBytes: Int64(configuration.cloud.aws.s3.maxSnapshotPartBytes)
+            )
+            return Services(
+                provider: .local, objects: provider.objects, queue: provider.queue, secrets: provider.secrets,
+                compute: provider.compute, fileRoots: fileRoots,
+                leases: LeaseKeeper(queue: provider.queue, logger: logger),
+                health: HealthBoard(details: [
+                    .objectStore: "\(local.root)/objects", .queue: "\(local.root)/local.sqlite",
+                    .secrets: "\(local.root)/secrets.toml", .compute: "local",
+                ]),
+                startedAt: startedAt, version: version, openRPCDocument: document
+            )
+        case .aws:
+            throw StartupError(
+                description: "cloud.provider = \"aws\" needs the AWS provider, which this build does not include; rebuild with: swift build --traits AWS"
+            )
+        }
+    }
+
+    private static func openRPCDocument() throws -> JSONValue {
+        do {
+            return try JSONParser.parse(PackageResources.rollout_openrpc_json)
+        } catch {
+            throw StartupError(description: "the embedded OpenRPC document is invalid: \(error)")
+        }
+    }
+}

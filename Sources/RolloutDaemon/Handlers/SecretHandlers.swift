@@ -1,0 +1,20 @@
+import RolloutCore
+import RolloutRPC
+
+extension Services {
+    func registerSecrets(into registry: inout MethodRegistry) {
+        registry.register(SecretGet.self) { params, _ in
+            let stage = params.versionStage ?? "AWSCURRENT"
+            guard stage == "AWSCURRENT" || stage == "AWSPREVIOUS" else {
+                throw RolloutError.invalidParams("param 'versionStage' must be \"AWSCURRENT\" or \"AWSPREVIOUS\"")
+            }
+            let store = try require(secrets, "SecretStore")
+            return try await health.track(.secrets) {
+                try await store.get(name: params.name, versionStage: stage, refresh: params.refresh ?? false)
+            }
+        }
+        registry.register(SecretPut.self) { _, _ in
+            throw RolloutError(.readOnly, "the SecretStore is read-only; rolloutd never writes secrets")
+        }
+    }
+}

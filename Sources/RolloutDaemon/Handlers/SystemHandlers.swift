@@ -1,0 +1,35 @@
+import RolloutCore
+import RolloutRPC
+
+extension Services {
+    func registerSystem(into registry: inout MethodRegistry) {
+        registry.register(Ping.self) { _, _ in EmptyResult() }
+        let document = openRPCDocument
+        registry.register(Discover.self) { _, _ in document }
+        registry.register(Health.self) { _, _ in health() }
+    }
+
+    func health() -> Health.Result {
+        func capability(_ name: HealthBoard.Capability, available: Bool) -> Health.Capability {
+            guard available else {
+                return Health.Capability(ok: false, lastError: nil, detail: "not available with provider \(provider.rawValue)")
+            }
+            let lastError = health.lastError(name)
+            return Health.Capability(ok: lastError == nil, lastError: lastError, detail: health.details[name.rawValue])
+        }
+        let capabilities = Health.Capabilities(
+            objectStore: capability(.objectStore, available: objects != nil),
+            queue: capability(.queue, available: queue != nil),
+            secrets: capability(.secrets, available: secrets != nil),
+            compute: capability(.compute, available: true),
+            rollout: capability(.rollout, available: false)
+        )
+        let degraded = HealthBoard.Capability.allCases.contains { health.lastError($0) != nil }
+        let uptime = ContinuousClock.now - startedAt
+        return Health.Result(
+            status: degraded ? "degraded" : "ok", version: version, provider: provider.rawValue,
+            uptimeMs: uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000,
+            capabilities: capabilities, credentials: nil
+        )
+    }
+}

@@ -1,0 +1,61 @@
+import RolloutCore
+import RolloutRPC
+import Synchronization
+
+/// The capabilities of the active provider, plus what the handlers share: file roots, limits,
+/// the lease keeper and per-capability health.
+struct Services: Sendable {
+    var provider: Configuration.Cloud.Provider
+    var objects: (any ObjectStore)?
+    var queue: (any MessageQueue)?
+    var secrets: (any SecretStore)?
+    var compute: any ComputeHintProvider
+    var fileRoots: FileRoots
+    var leases: LeaseKeeper?
+    var health: HealthBoard
+    var startedAt: ContinuousClock.Instant
+    var version: String
+    var openRPCDocument: JSONValue
+
+    /// Inline `data`/`text` and inline `object.get` bodies stop at 8 MiB (SPEC §4.2).
+    static let inlineLimit: Int64 = 8 * 1024 * 1024
+
+    func require<C>(_ capability: C?, _ name: String) throws(RolloutError) -> C {
+        guard let capability else {
+            throw RolloutError.unsupported("\(name) is not available with provider \"\(provider.rawValue)\"")
+        }
+        return capability
+    }
+}
+
+/// Remembers the last outcome of each capability for `sys.health`.
+final class HealthBoard: Sendable {
+    enum Capability: String, CaseIterable {
+        case objectStore, queue, secrets, compute, rollout
+    }
+
+    private let lastErrors = Mutex<[String: String]>([:])
+    let details: [String: String]
+
+    init(details: [Capability: String]) {
+        self.details = Dictionary(uniqueKeysWithValues: details.map { ($0.key.rawValue, $0.value) })
+    }
+
+    /// Runs `body`, recording a recoverable failure (outage) or clearing it on success.
+    func track<T>(_ capability: Capability, _ body: () async throws -> T) async throws -> T {
+        do {
+            let value = try await body()
+            lastErrors.withLock { _ = $0.removeValue(forKey: capability.rawValue) }
+            return value
+        } catch let error as RolloutError {
+            if error.code.kind == .recoverable, error.code != .requestCancelled, error.code != .deadlineExceeded {
+                lastErrors.withLock { $0[capability.rawValue] = error.description }
+            }
+            throw error
+        }
+    }
+
+    func lastError(_ capability: Capability) -> String? {
+        lastErrors.withLock { $0[capability.rawValue] }
+    }
+}
