@@ -1,0 +1,144 @@
+import Foundation
+import RolloutCore
+
+extension Configuration {
+    /// Every rule of SPEC §2 that a well-typed configuration can still break: ranges, path
+    /// lengths, URLs, keys that require other keys.
+    /// See ``ConfigurationLoader/validate(_:file:awsProviderCompiledIn:)``.
+    func validationProblems(file: String, awsProviderCompiledIn: Bool) -> [ConfigurationError.Problem] {
+        let problems = ProblemList(file: file)
+        server.validate(into: problems)
+
+        if cloud.provider == .aws && !awsProviderCompiledIn {
+            problems.add(
+                "cloud.provider",
+                "cloud.provider = \"aws\" needs the AWS provider, which this build does not include; "
+                    + "rebuild with: swift build --traits AWS"
+            )
+        }
+        problems.notEmptyIfSet("cloud.region", cloud.region)
+        cloud.aws.validate(into: problems)
+
+        let local = cloud.local
+        problems.notEmpty("cloud.local.root", local.root)
+        problems.noEmptyElements("cloud.local.secrets_allowlist", local.secretsAllowlist)
+        problems.check("cloud.local.visibility_timeout_secs", local.visibilityTimeoutSecs, Limits.visibilityTimeoutSecs)
+        return problems.problems
+    }
+}
+
+extension Configuration.Server {
+    fileprivate func validate(into problems: ProblemList) {
+        let socketBytes = socket.utf8.count
+        if socket.isEmpty {
+            problems.add("server.socket", "server.socket must not be empty")
+        } else if socketBytes >= Limits.socketPathBytes {
+            problems.add(
+                "server.socket",
+                "server.socket is \(socketBytes) bytes long; a Unix socket path must be shorter than "
+                    + "\(Limits.socketPathBytes) bytes"
+            )
+        }
+        if !Limits.socketMode.contains(socketMode) {
+            problems.add(
+                "server.socket_mode", Limits.socketModeOutOfRange("server.socket_mode", Limits.octal(socketMode)))
+        }
+        for (index, uid) in allowedUIDs.enumerated() where !Limits.uid.contains(Int(uid)) {
+            problems.outOfRange("server.allowed_uids", "server.allowed_uids[\(index)]", Int(uid), Limits.uid)
+        }
+        problems.notEmpty("server.state_dir", stateDir)
+        problems.noEmptyElements("server.file_roots", fileRoots)
+        problems.check("server.max_request_bytes", maxRequestBytes, Limits.maxRequestBytes, unit: .bytes)
+        problems.check("server.max_inflight_per_connection", maxInflightPerConnection, Limits.maxInflightPerConnection)
+        problems.check("server.shutdown_grace_secs", shutdownGraceSecs, Limits.shutdownGraceSecs)
+        problems.check("server.idempotency_ttl_secs", idempotencyTTLSecs, Limits.idempotencyTTLSecs, unit: .seconds)
+    }
+}
+
+extension Configuration.AWS {
+    fileprivate func validate(into problems: ProblemList) {
+        problems.notEmptyIfSet("cloud.aws.profile", profile)
+        problems.check("cloud.aws.max_attempts", maxAttempts, Limits.maxAttempts)
+
+        problems.notEmptyIfSet("cloud.aws.s3.bucket", s3.bucket)
+        problems.check(
+            "cloud.aws.s3.multipart_chunk_bytes", s3.multipartChunkBytes, Limits.multipartChunkBytes, unit: .bytes)
+        problems.check(
+            "cloud.aws.s3.max_snapshot_part_bytes",
+            s3.maxSnapshotPartBytes,
+            Limits.maxSnapshotPartBytes,
+            unit: .bytes
+        )
+        let (largestUpload, overflow) = s3.multipartChunkBytes.multipliedReportingOverflow(by: Limits.maxPartsPerUpload)
+        if !overflow && s3.maxSnapshotPartBytes > largestUpload {
+            problems.add(
+                "cloud.aws.s3.max_snapshot_part_bytes",
+                "cloud.aws.s3.max_snapshot_part_bytes = \(s3.maxSnapshotPartBytes) is more than "
+                    + "cloud.aws.s3.multipart_chunk_bytes × \(Limits.maxPartsPerUpload) = \(largestUpload) "
+                    + "(S3 allows at most \(Limits.maxPartsPerUpload) parts per upload)"
+            )
+        }
+        problems.check("cloud.aws.s3.upload_concurrency", s3.uploadConcurrency, Limits.uploadConcurrency)
+        problems.httpURL("cloud.aws.s3.endpoint_url", s3.endpointURL)
+
+        problems.httpURL("cloud.aws.sqs.queue_url", sqs.queueURL)
+        problems.check("cloud.aws.sqs.visibility_timeout_secs", sqs.visibilityTimeoutSecs, Limits.visibilityTimeoutSecs)
+        problems.httpURL("cloud.aws.sqs.endpoint_url", sqs.endpointURL)
+
+        problems.noEmptyElements("cloud.aws.secrets.allowlist", secrets.allowlist)
+        problems.check("cloud.aws.secrets.cache_ttl_secs", secrets.cacheTTLSecs, Limits.cacheTTLSecs, unit: .seconds)
+        problems.httpURL("cloud.aws.secrets.endpoint_url", secrets.endpointURL)
+
+        problems.check("cloud.aws.imds.token_ttl_secs", imds.tokenTTLSecs, Limits.tokenTTLSecs)
+
+        problems.check("cloud.aws.rollout.alarm_poll_secs", rollout.alarmPollSecs, Limits.alarmPollSecs)
+        if rollout.engine == .codedeploy {
+            let required = [
+                ("cloud.aws.rollout.codedeploy_application", rollout.codedeployApplication),
+                ("cloud.aws.rollout.codedeploy_deployment_group", rollout.codedeployDeploymentGroup),
+            ]
+            for (key, value) in required where value == nil {
+                problems.add(key, "\(key) is required when cloud.aws.rollout.engine = \"codedeploy\"")
+            }
+        }
+        problems.notEmptyIfSet("cloud.aws.rollout.codedeploy_application", rollout.codedeployApplication)
+        problems.notEmptyIfSet("cloud.aws.rollout.codedeploy_deployment_group", rollout.codedeployDeploymentGroup)
+
+        for (section, endpoint) in Self.endpointOnlySections {
+            problems.httpURL("cloud.aws.\(section).endpoint_url", self[keyPath: endpoint].endpointURL)
+        }
+    }
+}
+
+extension ProblemList {
+    fileprivate func check(_ key: String, _ value: Int, _ range: ClosedRange<Int>, unit: Unit = .none) {
+        if !range.contains(value) { outOfRange(key, key, value, range, unit: unit) }
+    }
+
+    fileprivate func notEmpty(_ key: String, _ value: String) {
+        if value.isEmpty { add(key, "\(key) must not be empty") }
+    }
+
+    /// Optional keys have no "unset" spelling in TOML; an empty string is a mistake.
+    fileprivate func notEmptyIfSet(_ key: String, _ value: String?) {
+        if value?.isEmpty == true { add(key, "\(key) must not be empty (leave the key out to leave it unset)") }
+    }
+
+    fileprivate func noEmptyElements(_ key: String, _ values: [String]) {
+        for (index, value) in values.enumerated() where value.isEmpty {
+            add(key, "\(key)[\(index)] must not be empty")
+        }
+    }
+
+    fileprivate func httpURL(_ key: String, _ value: String?) {
+        guard let value else { return }
+        guard
+            let url = URL(string: value),
+            let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = url.host, !host.isEmpty
+        else {
+            add(key, "\(key) must be an http:// or https:// URL with a host (got \"\(value)\")")
+            return
+        }
+    }
+}
