@@ -1,0 +1,51 @@
+# rolloutd — the two commands: `make run` and `make test`.
+# Both install what a fresh Debian machine is missing, build, and go.
+
+SWIFT        ?= swift
+CONFIG       ?= config/local.toml
+APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux
+PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]"
+BUILD_FLAGS  ?=
+
+.PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench clean
+
+run: deps build
+	@mkdir -p .rollout/files
+	.build/debug/rolloutd --config $(CONFIG)
+
+test: deps build
+	$(MAKE) test-swift test-python
+
+build:
+	$(SWIFT) build $(BUILD_FLAGS)
+
+release:
+	$(SWIFT) build -c release $(BUILD_FLAGS)
+
+test-swift:
+	$(SWIFT) test $(BUILD_FLAGS)
+
+test-python:
+	python3 -m pytest -q tests
+
+bench: deps
+	$(SWIFT) build -c release --product rolloutd
+	$(SWIFT) build -c release --product rollout-bench
+	.build/release/rollout-bench --daemon .build/release/rolloutd
+
+# Debian packages: only those not installed yet, so a ready machine does no apt work.
+deps: deps-apt deps-pip
+
+deps-apt:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+deps-pip:
+	@python3 -c "import pytest, jsonschema, referencing, boto3, moto" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
+
+clean:
+	rm -rf .build .rollout
