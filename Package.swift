@@ -1,14 +1,15 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 /// One set of compiler settings for every target: Swift 6 language mode (strict concurrency)
 /// plus the upcoming features we want to hold ourselves to.
+/// In CI (`CI=true`) every warning in our own targets is an error.
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("InternalImportsByDefault"),
     .enableUpcomingFeature("MemberImportVisibility"),
-]
+] + (Context.environment["CI"] == "true" ? [.treatAllWarnings(as: .error)] : [])
 
 let nio: [Target.Dependency] = [
     .product(name: "NIOCore", package: "swift-nio"),
@@ -57,6 +58,7 @@ let package = Package(
             dependencies: [
                 "RolloutCore", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             resources: [.embedInCode("Resources/rollout.openrpc.json")],
@@ -85,9 +87,9 @@ let package = Package(
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutDaemonTests",
             dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC"],

@@ -8,6 +8,7 @@ import RolloutRPC
 import RolloutServer
 import RolloutStore
 import ServiceLifecycle
+import UnixSignals
 
 /// The daemon: configuration → state store → provider → socket → services, then serve until
 /// SIGTERM/SIGINT, drain, release leases, close the database and remove the socket.

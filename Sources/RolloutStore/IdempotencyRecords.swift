@@ -144,15 +144,16 @@ public final class IdempotencyRecords: IdempotencyGate {
 
     private func lookup(_ flightKey: FlightKey) async throws -> Stored? {
         let now = Self.now()
-        let row = try await store.pool.read { db in
-            try Row.fetchOne(
+        let record: (fingerprint: Data, outcome: String)? = try await store.pool.read { db in
+            let row = try Row.fetchOne(
                 db, sql: "SELECT fingerprint, outcome FROM idempotency WHERE method = ? AND key = ? AND expires_at > ?",
                 arguments: [flightKey.method, flightKey.key, now]
             )
+            return row.map { ($0["fingerprint"], $0["outcome"]) }
         }
-        guard let row else { return nil }
-        let fingerprintData: [UInt8] = [UInt8](row["fingerprint"] as Data? ?? Data())
-        let text: String = row["outcome"]
+        guard let record else { return nil }
+        let fingerprintData = [UInt8](record.fingerprint)
+        let text = record.outcome
         let json = try JSONParser.parse(text)
         if let result = json["result"] {
             return Stored(fingerprint: fingerprintData, outcome: .success(result))

@@ -6,10 +6,10 @@ extension Services {
         registry.register(Ping.self) { _, _ in EmptyResult() }
         let document = openRPCDocument
         registry.register(Discover.self) { _, _ in document }
-        registry.register(Health.self) { _, _ in health() }
+        registry.register(Health.self) { _, _ in healthReport() }
     }
 
-    func health() -> Health.Result {
+    func healthReport() -> Health.Result {
         func capability(_ name: HealthBoard.Capability, available: Bool) -> Health.Capability {
             guard available else {
                 return Health.Capability(ok: false, lastError: nil, detail: "not available with provider \(provider.rawValue)")

@@ -4,6 +4,7 @@ import Logging
 import RolloutDaemon
 
 /// `rolloutd`: the sidecar daemon.
+@main
 struct RolloutDaemonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rolloutd",
@@ -39,4 +40,3 @@ enum FileHandleStderr {
     }
 }
 
-await RolloutDaemonCommand.main()
