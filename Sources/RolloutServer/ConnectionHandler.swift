@@ -21,6 +21,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var inflight = 0
     private var tasks: [RequestID: Task<Void, Never>] = [:]
     private var inputClosed = false
+    private var refused = false
     private var context: ChannelHandlerContext?
 
     init(shared: ServerShared, connectionID: UInt64) {
@@ -66,7 +67,7 @@ final class ConnectionHandler: ChannelInboundHandler {
                 "uid \(peer.uid) is not allowed to use this socket; add it to [server].allowed_uids"
             )
             write(Outgoing.error(id: .null, error))
-            context.close(promise: nil)
+            refuse(context)
             return
         }
         self.peer = peer
@@ -75,8 +76,21 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !refused else { return }
         pending.append(unwrapInboundIn(data))
         drain()
+    }
+
+    /// Half-closes after the refusal so the peer reads it (closing with unread input would
+    /// reset the connection and lose the error), discards its input, and closes on EOF or
+    /// after a short grace.
+    private func refuse(_ context: ChannelHandlerContext) {
+        refused = true
+        context.close(mode: .output, promise: nil)
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        context.read()
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -87,6 +101,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
             inputClosed = true
+            if refused {
+                context.close(promise: nil)
+                return
+            }
             drain()
         }
         context.fireUserInboundEventTriggered(event)

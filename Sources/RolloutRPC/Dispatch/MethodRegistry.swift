@@ -30,12 +30,13 @@ public struct MethodRegistry: Sendable {
 
 /// Decoding of params objects into method params types.
 enum ParamsDecoding {
-    static func decode<P: Decodable>(_ type: P.Type, from object: JSONObject) throws(RolloutError) -> P {
+    static func decode<P: Codable>(_ type: P.Type, from object: JSONObject) throws(RolloutError) -> P {
         if P.self == JSONObject.self, let object = object as? P {
             return object
         }
+        let params: P
         do {
-            return try JSONValueDecoder().decode(P.self, from: .object(object))
+            params = try JSONValueDecoder().decode(P.self, from: .object(object))
         } catch let error as DecodingError {
             throw .invalidParams(describeDecodingError(error))
         } catch let error as RolloutError {
@@ -43,5 +44,31 @@ enum ParamsDecoding {
         } catch {
             throw .invalidParams("invalid params: \(error)")
         }
+        // Members the type does not know are typos (`ifNonMatch`), not extensions: reject them.
+        // Whatever survives a decode/encode round trip is known; nulls count as absent.
+        if let encoded = try? JSONValueEncoder().encode(params),
+            let unknown = firstUnknownMember(.object(object), known: encoded, path: "")
+        {
+            throw .invalidParams("unknown param '\(unknown)'")
+        }
+        return params
+    }
+
+    private static func firstUnknownMember(_ given: JSONValue, known: JSONValue, path: String) -> String? {
+        switch (given, known) {
+        case (.object(let given), .object(let known)):
+            for (key, value) in given where value != .null {
+                let child = path.isEmpty ? key : "\(path).\(key)"
+                guard let knownValue = known[key] else { return child }
+                if let unknown = firstUnknownMember(value, known: knownValue, path: child) { return unknown }
+            }
+        case (.array(let given), .array(let known)) where given.count == known.count:
+            for (index, (value, knownValue)) in zip(given, known).enumerated() {
+                if let unknown = firstUnknownMember(value, known: knownValue, path: "\(path)[\(index)]") { return unknown }
+            }
+        default:
+            break
+        }
+        return nil
     }
 }
