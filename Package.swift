@@ -27,6 +27,10 @@ let package = Package(
         .executable(name: "rollout-bench", targets: ["rollout-bench"]),
         .library(name: "RolloutClient", targets: ["RolloutClient"]),
     ],
+    traits: [
+        .default(enabledTraits: ["AWS"]),
+        .trait(name: "AWS", description: "The AWS provider (S3, SQS, Secrets Manager, IMDS, Lambda rollouts); links libcurl."),
+    ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -38,10 +42,22 @@ let package = Package(
     targets: [
         // OpenSSL libcrypto, wrapped once.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libcurl, wrapped once.
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
         .target(name: "RolloutCore", swiftSettings: swiftSettings),
         // SHA-256, MD5, HMAC over libcrypto; contentId.
         .target(name: "RolloutCrypto", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
+        // AWS Signature Version 4, alone: canonical requests, signing keys, no networking.
+        .target(name: "AWSSigV4", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
+        // HTTP client protocol and its libcurl implementation, off the cooperative pool.
+        .target(name: "CurlHTTP", dependencies: ["CCurl", "RolloutCore"], swiftSettings: swiftSettings),
+        // The AWS provider: endpoint/region resolution, credentials, retries, service clients.
+        .target(
+            name: "RolloutAWS",
+            dependencies: ["RolloutCore", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging],
+            swiftSettings: swiftSettings
+        ),
         // TOML configuration loading and validation.
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
@@ -86,6 +102,13 @@ let package = Package(
 
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "RolloutCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RolloutCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RolloutAWSTests",
+            dependencies: ["RolloutAWS", "RolloutCore", "AWSSigV4", "CurlHTTP"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC"], swiftSettings: swiftSettings),
