@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import RolloutConfig
+import RolloutCore
+
+/// `rolloutctl config check|explain`: configuration without a daemon.
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config",
+        abstract: "Validate and explain a configuration file; no daemon needed.",
+        subcommands: [Check.self, Explain.self]
+    )
+
+    /// Whether this build accepts `provider = "aws"`: the same package trait that decides it
+    /// for the daemon (SPEC §10).
+    static var awsProviderCompiledIn: Bool {
+        #if AWS
+        true
+        #else
+        false
+        #endif
+    }
+}
+
+extension ConfigCommand {
+    /// `config check [--config F]`.
+    struct Check: RunnableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a configuration file the way the daemon does at startup.",
+            discussion: "Prints 'ok: FILE', or every problem (exit status 4)."
+        )
+
+        @OptionGroup(title: "Global Options") var globals: GlobalOptions
+
+        func execute(in session: Session) async throws -> ExitStatus {
+            let (_, source) = try globals.loadConfiguration(awsProviderCompiledIn: ConfigCommand.awsProviderCompiledIn)
+            let file = source.path ?? "built-in defaults"
+            session.console.emit(["ok": true, "file": .string(file)]) { "ok: \(file)" }
+            return .success
+        }
+    }
+
+    /// `config explain [--config F] [--json]`.
+    struct Explain: RunnableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show the provider and the resolved paths (local) or profile (aws) of a configuration.",
+            discussion: "Relative paths are resolved against the current directory, as the daemon would if started here."
+        )
+
+        @OptionGroup(title: "Global Options") var globals: GlobalOptions
+
+        func execute(in session: Session) async throws -> ExitStatus {
+            let (configuration, source) = try globals.loadConfiguration(awsProviderCompiledIn: ConfigCommand.awsProviderCompiledIn)
+            let explanation = Self.explain(configuration, environment: ProcessInfo.processInfo.environment)
+            session.console.emit(.object(explanation)) {
+                HumanText.block([("config", source.description)] + HumanText.rows(explanation, omitting: ["services"]))
+            }
+            return .success
+        }
+
+        /// The JSON form: `{"provider":"local","socket","stateDir","fileRoots","localRoot","services":{}}`,
+        /// or for `aws` `{"provider":"aws","profile","services":{}}`.
+        static func explain(_ configuration: Configuration, environment: [String: String]) -> JSONObject {
+            var explanation: JSONObject = ["provider": .string(configuration.cloud.provider.rawValue)]
+            switch configuration.cloud.provider {
+            case .local:
+                explanation["socket"] = .string(configuration.server.socket)
+                explanation["stateDir"] = .string(configuration.server.stateDir)
+                explanation["fileRoots"] = .array(configuration.server.fileRoots.map(JSONValue.string))
+                explanation["localRoot"] = .string(configuration.cloud.local.root)
+            case .aws:
+                let profile = configuration.cloud.aws.profile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+                explanation["profile"] = .string(profile ?? "default")
+            }
+            explanation["services"] = .object([:])
+            return explanation
+        }
+    }
+}

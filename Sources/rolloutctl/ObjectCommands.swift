@@ -1,0 +1,273 @@
+import ArgumentParser
+import Foundation
+import RolloutCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `rolloutctl object put|get|head|rm|ls` → `object.*`.
+struct ObjectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "object",
+        abstract: "Store, fetch, inspect, delete and list objects (object.*).",
+        subcommands: [Put.self, Get.self, Head.self, Remove.self, List.self]
+    )
+
+    /// The most bytes sent inline (stdin), as the daemon allows.
+    static let inlineLimit = 8 * 1024 * 1024
+}
+
+extension ObjectCommand {
+    /// `object put KEY (--file PATH | --text TEXT | --data-base64 B64 | -)`.
+    struct Put: RunnableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store an object from a file, text, base64 data or stdin (object.put).",
+            discussion: """
+                A --file path is made absolute and read by the daemon itself: it must lie inside the \
+                daemon's [server].file_roots. '-' reads the body from stdin (at most 8 MiB).
+                """
+        )
+
+        @OptionGroup(title: "Global Options") var globals: GlobalOptions
+
+        @Argument(help: "The object key.")
+        var key: String
+
+        @Argument(help: ArgumentHelp("'-' to read the body from stdin.", valueName: "-"))
+        var stdin: String?
+
+        @Option(help: ArgumentHelp("Upload this file (inside the daemon's file_roots).", valueName: "path"))
+        var file: String?
+
+        @Option(help: "Store this text (UTF-8).")
+        var text: String?
+
+        @Option(help: ArgumentHelp("Store these base64-encoded bytes.", valueName: "b64"))
+        var dataBase64: String?
+
+        @Option(help: "The object's content type.")
+        var contentType: String?
+
+        @Option(help: ArgumentHelp("User metadata; repeat for more entries.", valueName: "k=v"))
+        var metadata: [String] = []
+
+        @Flag(help: "Fail with PreconditionFailed if the key already exists.")
+        var ifNoneMatch = false
+
+        @Option(help: ArgumentHelp("Replace only the object with this etag.", valueName: "etag"))
+        var ifMatch: String?
+
+        @Option(help: "Make a retry of this put return the first result instead of storing again.")
+        var idempotencyKey: String?
+
+        func validate() throws {
+            if let stdin, stdin != "-" {
+                throw ValidationError("unexpected argument '\(stdin)': the only source argument is '-' (stdin)")
+            }
+            let sources = [file != nil, text != nil, dataBase64 != nil, stdin != nil].filter { $0 }.count
+            guard sources == 1 else {
+                throw ValidationError("give exactly one of --file, --text, --data-base64 and '-' (stdin)")
+            }
+            _ = try ArgumentValues.pairs(metadata, option: "--metadata")
+        }
+
+        func execute(in session: Session) async throws -> ExitStatus {
+            var params: JSONObject = ["key": .string(key)]
+            if let file {
+                params["path"] = .string(file.absolutePath)
+            } else if let text {
+                params["text"] = .string(text)
+            } else if let dataBase64 {
+                params["data"] = .string(dataBase64)
+            } else {
+                params["data"] = .string(Data(try Self.readStandardInput()).base64EncodedString())
+            }
+            params["contentType"] = contentType.map(JSONValue.string)
+            if !metadata.isEmpty {
+                params["metadata"] = .object(try ArgumentValues.pairs(metadata, option: "--metadata"))
+            }
+            if ifNoneMatch { params["ifNoneMatch"] = "*" }
+            params["ifMatch"] = ifMatch.map(JSONValue.string)
+            params["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
+
+            let bar = ProgressBar.make(session.console, enabled: file != nil)
+            let result: JSONValue
+            do {
+                result = try await session.call("object.put", params, progress: bar?.callback)
+            } catch {
+                bar?.finish()
+                throw error
+            }
+            bar?.finish(completedBytes: result["size"]?.int64Value)
+            session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
+            return .success
+        }
+
+        /// All of stdin, refused beyond the inline limit.
+        static func readStandardInput() throws -> [UInt8] {
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+            while true {
+                let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    throw RolloutError(.invalidParams, "cannot read stdin: \(String(cString: strerror(errno)))")
+                }
+                if count == 0 { return bytes }
+                bytes += chunk[..<count]
+                if bytes.count > ObjectCommand.inlineLimit {
+                    throw RolloutError(.tooLarge, "stdin is over 8 MiB; write it to a file inside file_roots and use --file")
+                }
+            }
+        }
+    }
+
+    /// `object get KEY [--output PATH | -] [--range START-END] [--if-match ETAG]`.
+    struct Get: RunnableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Fetch an object to stdout or to a file (object.get).",
+            discussion: """
+                Without --output (or with '--output -') the bytes go to stdout, at most 8 MiB; with \
+                --json the result object (data in base64) is printed instead. With --output PATH the \
+                daemon writes the file itself, so PATH must lie inside its [server].file_roots.
+                """
+        )
+
+        @OptionGroup(title: "Global Options") var globals: GlobalOptions
+
+        @Argument(help: "The object key.")
+        var key: String
+
+        @Option(name: [.short, .long], help: ArgumentHelp("Write the object to this file ('-': stdout).", valueName: "path"))
+        var output: String?
+
+        @Option(help: ArgumentHelp("Only these bytes, both offsets inclusive.", valueName: "start-end"))
+        var range: String?
+
+        @Option(help: ArgumentHelp("Fail with PreconditionFailed unless the object has this etag.", valueName: "etag"))
+        var ifMatch: String?
+
+        func validate() throws {
+            if let range { _ = try ArgumentValues.byteRange(range) }
+        }
+
+        func execute(in session: Session) async throws -> ExitStatus {
+            var params: JSONObject = ["key": .string(key)]
+            if let range { params["range"] = .object(try ArgumentValues.byteRange(range)) }
+            params["ifMatch"] = ifMatch.map(JSONValue.string)
+            guard let output, output != "-" else {
+                let result = try await session.call("object.get", params)
+                if session.console.json {
+                    session.console.printJSON(result)
+                } else {
+                    guard let data = result["data"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else {
+                        throw RolloutError(.internalError, "the daemon's object.get result has no base64 'data'")
+                    }
+                    StandardStream.output.write(bytes: [UInt8](data))
+                }
+                return .success
+            }
+            params["path"] = .string(output.absolutePath)
+            let bar = ProgressBar.make(session.console)
+            let result: JSONValue
+            do {
+                result = try await session.call("object.get", params, progress: bar?.callback)
+            } catch {
+                bar?.finish()
+                throw error
+            }
+            bar?.finish(completedBytes: result["size"]?.int64Value)
+            session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
+            return .success
+        }
+    }
+
+    /// `object head KEY`.
+    struct Head: RunnableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an object's size, etag and metadata (object.head).")
+
+        @OptionGroup(title: "Global Options") var globals: GlobalOptions
+
+        @Argument(help: "The object key.")
+        var key: String
+
+        func execute(in session: Session) async throws -> ExitStatus {
+            let result = try await session.call("object.head", ["key": .string(key)])
+            session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
+            return .success
+        }
+    }
+
+    /// `object rm KEY [--idempotency-key K]`.
+    struct Remove: RunnableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Delete an object (object.delete).")
+
+        @OptionGroup(title: "Global Options") var globals: GlobalOptions
+
+        @Argument(help: "The object key.")
+        var key: String
+
+        @Option(help: "Make a retry of this delete return the first result.")
+        var idempotencyKey: String?
+
+        func execute(in session: Session) async throws -> ExitStatus {
+            var params: JSONObject = ["key": .string(key)]
+            params["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
+            let result = try await session.call("object.delete", params)
+            session.console.emit(result) { "deleted \(key)" }
+            return .success
+        }
+    }
+
+    /// `object ls [PREFIX] [--limit N] [--cursor C] [--all]`.
+    struct List: RunnableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List objects (object.list).")
+
+        @OptionGroup(title: "Global Options") var globals: GlobalOptions
+
+        @Argument(help: "Only keys starting with this prefix.")
+        var prefix: String?
+
+        @Option(help: "At most this many objects per page (1–1000).")
+        var limit: Int?
+
+        @Option(help: "Continue a listing from the cursor a previous page returned.")
+        var cursor: String?
+
+        @Flag(help: "Follow cursors until the listing is complete.")
+        var all = false
+
+        func execute(in session: Session) async throws -> ExitStatus {
+            var params: JSONObject = [:]
+            params["prefix"] = prefix.map(JSONValue.string)
+            params["limit"] = limit.map(JSONValue.integer)
+            params["cursor"] = cursor.map(JSONValue.string)
+            var objects: [JSONValue] = []
+            var result: JSONObject
+            repeat {
+                result = try await session.call("object.list", params).objectValue ?? [:]
+                objects += result["objects"]?.arrayValue ?? []
+                params["cursor"] = result["cursor"]
+            } while all && result["cursor"] != nil
+            result["objects"] = .array(objects)
+
+            session.console.emit(.object(result)) {
+                var table = Table("KEY", "SIZE", "ETAG", "LAST MODIFIED").rightAligning(1)
+                for object in objects {
+                    table.append([
+                        object["key"]?.stringValue ?? "", object["size"].map(HumanText.scalar) ?? "",
+                        object["etag"]?.stringValue ?? "", object["lastModified"]?.stringValue ?? "",
+                    ])
+                }
+                return table.rendered(header: session.console.bold)
+            }
+            if !session.console.json, let next = result["cursor"]?.stringValue {
+                session.console.note("more objects: continue with --cursor \(next), or list them all with --all")
+            }
+            return .success
+        }
+    }
+}

@@ -1,0 +1,270 @@
+"""rolloutctl end to end: the real rolloutd and rolloutctl binaries, run as subprocesses.
+
+The binaries are not built here (the Makefile builds first). They are looked up in
+$ROLLOUT_BIN_DIR, default .build/debug, relative to the repository root.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BIN_DIR = REPO_ROOT / os.environ.get("ROLLOUT_BIN_DIR", ".build/debug")
+ROLLOUTD = BIN_DIR / "rolloutd"
+ROLLOUTCTL = BIN_DIR / "rolloutctl"
+
+ALLOWED_SECRET = "app/token"
+
+
+@dataclass
+class Daemon:
+    base: Path
+    socket: Path
+    files: Path
+    config: Path
+
+
+def clean_env(**extra):
+    """The environment without variables that would redirect rolloutctl or rolloutd."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ROLLOUT_SOCKET", "ROLLOUT_CONFIG", "NO_COLOR")}
+    env.update(extra)
+    return env
+
+
+def ctl(*args, cwd=None, env=None, stdin=None):
+    """Runs rolloutctl; returns the CompletedProcess (stdout/stderr as text)."""
+    return subprocess.run(
+        [str(ROLLOUTCTL), *map(str, args)],
+        cwd=cwd, env=env or clean_env(), input=stdin, capture_output=True, text=True, timeout=60,
+    )
+
+
+def error_reason(result):
+    """The `data.reason` of the JSON error document a `--json` run printed on stdout."""
+    document = json.loads(result.stdout)
+    return document["error"]["data"]["reason"]
+
+
+def write_config(path, base):
+    path.write_text(
+        f"""
+[server]
+socket = "{base}/s.sock"
+state_dir = "{base}/state"
+file_roots = ["{base}/files"]
+
+[cloud]
+provider = "local"
+
+[cloud.local]
+root = "{base}/local"
+secrets_allowlist = ["{ALLOWED_SECRET}"]
+"""
+    )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def binaries():
+    missing = [str(p) for p in (ROLLOUTD, ROLLOUTCTL) if not p.exists()]
+    if missing:
+        pytest.fail(f"missing {', '.join(missing)}: build first (swift build), or set ROLLOUT_BIN_DIR")
+
+
+@pytest.fixture
+def daemon():
+    # A short directory under /tmp: the socket path must stay well under 108 bytes.
+    base = Path(tempfile.mkdtemp(dir="/tmp", prefix="rctl-"))
+    (base / "files").mkdir()
+    (base / "local").mkdir()
+    (base / "local" / "secrets.toml").write_text(f'"{ALLOWED_SECRET}" = "hunter2"\n"other" = "nope"\n')
+    config = base / "rollout.toml"
+    write_config(config, base)
+    log = open(base / "rolloutd.log", "wb")
+    process = subprocess.Popen(
+        [str(ROLLOUTD), "--config", str(config)], cwd=base, env=clean_env(),
+        stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+    )
+    socket = base / "s.sock"
+    deadline = time.monotonic() + 10
+    while not socket.exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            process.wait()
+            log.close()
+            pytest.fail("rolloutd did not come up:\n" + (base / "rolloutd.log").read_text(errors="replace"))
+        time.sleep(0.02)
+    try:
+        yield Daemon(base=base, socket=socket, files=base / "files", config=config)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            status = process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            log.close()
+        assert status == 0, (base / "rolloutd.log").read_text(errors="replace")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def run(daemon, *args, **kwargs):
+    """rolloutctl against `daemon`, the socket found through --config, run in the daemon's directory."""
+    return ctl("--config", daemon.config, *args, cwd=daemon.base, **kwargs)
+
+
+def test_health_json(daemon):
+    result = run(daemon, "--json", "health")
+    assert result.returncode == 0, result.stderr
+    health = json.loads(result.stdout)
+    assert health["provider"] == "local"
+    assert health["status"] in ("ok", "degraded")
+    assert set(health["capabilities"]) == {"objectStore", "queue", "secrets", "compute", "rollout"}
+
+
+def test_health_human_and_options_after_command(daemon):
+    result = ctl("health", "--socket", daemon.socket, cwd="/")
+    assert result.returncode == 0, result.stderr
+    assert "CAPABILITY" in result.stdout and "LAST ERROR" in result.stdout
+    assert "\x1b[" not in result.stdout  # not a terminal: no ANSI styling
+
+
+def test_socket_from_environment(daemon):
+    result = ctl("--json", "health", cwd="/", env=clean_env(ROLLOUT_SOCKET=str(daemon.socket)))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["provider"] == "local"
+
+
+def test_object_put_file_then_get_output_round_trip(daemon):
+    payload = os.urandom(3 * 1024 * 1024 + 17)
+    (daemon.files / "in.bin").write_bytes(payload)
+    put = run(daemon, "--json", "object", "put", "snapshots/a.bin", "--file", "files/in.bin", "--metadata", "owner=ci")
+    assert put.returncode == 0, put.stderr
+    assert json.loads(put.stdout)["size"] == len(payload)
+
+    get = run(daemon, "--json", "object", "get", "snapshots/a.bin", "--output", "files/out.bin")
+    assert get.returncode == 0, get.stderr
+    assert json.loads(get.stdout)["metadata"] == {"owner": "ci"}
+    assert (daemon.files / "out.bin").read_bytes() == payload
+
+    listing = json.loads(run(daemon, "--json", "object", "ls", "snapshots/", "--all").stdout)
+    assert [o["key"] for o in listing["objects"]] == ["snapshots/a.bin"]
+
+
+def test_object_inline_text_and_stdin(daemon):
+    assert run(daemon, "object", "put", "t.txt", "--text", "hello").returncode == 0
+    get = run(daemon, "object", "get", "t.txt")
+    assert get.returncode == 0 and get.stdout == "hello"
+    assert run(daemon, "object", "put", "s.txt", "-", stdin="from stdin").returncode == 0
+    assert run(daemon, "object", "get", "s.txt", "--range", "5-9").stdout == "stdin"
+
+
+def test_object_put_outside_file_roots_is_access_denied(daemon):
+    outside = "/etc/hostname" if os.path.exists("/etc/hostname") else "/etc/passwd"
+    result = run(daemon, "--json", "object", "put", "x", "--file", outside)
+    assert result.returncode == 4
+    assert error_reason(result) == "AccessDenied"
+    assert "rolloutctl: AccessDenied:" in result.stderr
+
+
+def test_object_head_missing_key_is_not_found(daemon):
+    result = run(daemon, "--json", "object", "head", "no/such/key")
+    assert result.returncode == 4
+    assert error_reason(result) == "NotFound"
+    human = run(daemon, "object", "head", "no/such/key")
+    assert human.returncode == 4 and human.stdout == ""
+    assert human.stderr.startswith("rolloutctl: NotFound: ")
+
+
+def test_queue_send_receive_ack(daemon):
+    send = run(daemon, "--json", "queue", "send", "job-1", "--attr", "kind=test")
+    assert send.returncode == 0, send.stderr
+    message_id = json.loads(send.stdout)["messageId"]
+
+    receive = run(daemon, "--json", "queue", "receive", "--max", "10")
+    assert receive.returncode == 0, receive.stderr
+    messages = json.loads(receive.stdout)["messages"]
+    assert [(m["messageId"], m["body"], m["attributes"]) for m in messages] == [(message_id, "job-1", {"kind": "test"})]
+
+    ack = run(daemon, "queue", "ack", messages[0]["receipt"])
+    assert ack.returncode == 0, ack.stderr
+    again = run(daemon, "--json", "queue", "receive", "--max", "10", "--visibility", "0")
+    assert json.loads(again.stdout)["messages"] == []
+
+
+def test_secret_get(daemon):
+    allowed = run(daemon, "secret", "get", ALLOWED_SECRET)
+    assert allowed.returncode == 0, allowed.stderr
+    assert allowed.stdout == "hunter2\n"
+    refused = run(daemon, "--json", "secret", "get", "other")
+    assert refused.returncode == 4
+    assert error_reason(refused) == "ConfigInvalid"
+
+
+def test_compute_hint(daemon):
+    result = run(daemon, "--json", "compute", "hint")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["cpus"] >= 1
+
+
+def test_rollout_list_is_unsupported_on_local(daemon):
+    result = run(daemon, "--json", "rollout", "list")
+    assert result.returncode == 4
+    assert error_reason(result) == "Unsupported"
+
+
+def test_call_sys_ping_prints_empty_object(daemon):
+    result = run(daemon, "call", "sys.ping")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "{}\n"
+
+
+def test_usage_errors_exit_2():
+    assert ctl("object", "put").returncode == 2
+    assert ctl("object", "put", "k", "--text", "a", "--data-base64", "YQ==").returncode == 2
+    assert ctl("call", "sys.ping", "[1]").returncode == 2
+    assert ctl("rollout", "start", "--function", "f", "--alias", "a", "--strategy", "canary").returncode == 2
+    assert ctl("no-such-command").returncode == 2
+
+
+def test_missing_socket_is_recoverable():
+    result = ctl("--json", "--socket", "/tmp/rolloutctl-test-no-such.sock", "health")
+    assert result.returncode == 3
+    assert error_reason(result) == "Unavailable"
+
+
+def test_config_check(tmp_path):
+    good = tmp_path / "good.toml"
+    write_config(good, tmp_path)
+    result = ctl("config", "check", "--config", good)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"ok: {good}\n"
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nmax_request_bytes = 5\n")
+    result = ctl("config", "check", "--config", bad)
+    assert result.returncode == 4
+    assert "server.max_request_bytes" in result.stderr
+    document = json.loads(ctl("--json", "config", "check", "--config", bad).stdout)
+    assert document["error"]["data"]["reason"] == "ConfigInvalid"
+    assert [p["key"] for p in document["error"]["data"]["problems"]] == ["server.max_request_bytes"]
+
+
+def test_config_explain_local(tmp_path):
+    config = tmp_path / "rollout.toml"
+    config.write_text('[server]\nsocket = "run/r.sock"\n')
+    directory = os.path.realpath(tmp_path)  # what the cwd of rolloutctl reports
+    result = ctl("--json", "config", "explain", "--config", config, cwd=directory)
+    assert result.returncode == 0, result.stderr
+    explained = json.loads(result.stdout)
+    assert explained["provider"] == "local"
+    assert explained["socket"] == f"{directory}/run/r.sock"
+    assert explained["fileRoots"] == [f"{directory}/.rollout/files"]
+    assert explained["services"] == {}
