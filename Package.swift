@@ -65,7 +65,7 @@ let package = Package(
         // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
         .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
         // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
-        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutRPC", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
         // The embedded `local` provider.
         .target(name: "RolloutLocal", dependencies: ["RolloutCore", "RolloutCrypto", grdb, "TOMLKit"], swiftSettings: swiftSettings),
         // Wiring: config -> services -> ServiceGroup; method handlers.
@@ -112,7 +112,7 @@ let package = Package(
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutCrypto"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutDaemonTests",
             dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC"],

@@ -44,7 +44,16 @@ struct TestDaemon {
         posix_spawn_file_actions_init(&actions)
         posix_spawn_file_actions_addopen(&actions, 2, root + "/rolloutd.log", O_WRONLY | O_CREAT | O_APPEND, 0o600)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        let status = posix_spawn(&pid, binary, &actions, nil, &argv, environ)
+        // Spawned from a Swift concurrency thread, which blocks signals: give the child a clean
+        // signal mask, or SIGTERM would never reach it.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t()
+        sigemptyset(&noSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+        let status = posix_spawn(&pid, binary, &actions, &attributes, &argv, environ)
         guard status == 0 else { throw RolloutError(.internalError, "cannot start \(binary): \(status)") }
         let daemon = TestDaemon(root: root, socket: socket, files: files, pid: pid)
         for _ in 0..<500 {

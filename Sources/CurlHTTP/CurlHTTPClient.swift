@@ -1,0 +1,65 @@
+internal import CCurl
+import Dispatch
+import Glibc
+import Synchronization
+
+/// ``HTTPClient`` over libcurl.
+///
+/// `curl_easy_perform` blocks, so every exchange runs on a dedicated concurrent dispatch queue,
+/// never on Swift's cooperative pool; the calling task just awaits a continuation. Easy handles
+/// are pooled and reset between requests, which keeps their connection caches (keep-alive).
+/// Proxies come from the standard environment variables (`https_proxy`, `no_proxy`, ...),
+/// which libcurl reads itself.
+public final class CurlHTTPClient: HTTPClient {
+    private let queue = DispatchQueue(label: "rolloutd.curl", qos: .userInitiated, attributes: .concurrent)
+    private let pool = HandlePool()
+
+    /// Creates a client (libcurl is initialised once per process).
+    public init() {
+        _ = CurlGlobal.initialised
+    }
+
+    /// See ``HTTPClient/execute(_:sink:timeouts:progress:)``.
+    public func execute(
+        _ request: HTTPRequest, sink: HTTPResponseSink, timeouts: HTTPTimeouts, progress: HTTPProgress?
+    ) async throws(HTTPError) -> HTTPResponse {
+        let transfer = Transfer(request: request, sink: sink, progress: progress)
+        let pool = self.pool
+        let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                queue.async {
+                    let handle = pool.take()
+                    let result = handle.perform(transfer, timeouts: timeouts)
+                    pool.give(handle)
+                    continuation.resume(returning: result)
+                }
+            }
+        } onCancel: {
+            transfer.cancel()
+        }
+        return try result.get()
+    }
+}
+
+/// `curl_global_init` exactly once.
+enum CurlGlobal {
+    static let initialised: Bool = {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    }()
+}
+
+/// Idle easy handles; a handle is taken out for the duration of one transfer.
+final class HandlePool: Sendable {
+    private let idle = Mutex<[EasyHandle]>([])
+    private let maxIdle = 32
+
+    func take() -> EasyHandle {
+        idle.withLock { $0.popLast() } ?? EasyHandle()
+    }
+
+    func give(_ handle: EasyHandle) {
+        idle.withLock { idle in
+            if idle.count < maxIdle { idle.append(handle) }
+        }
+    }
+}
