@@ -21,6 +21,9 @@ final class ConnectionHandler: ChannelInboundHandler {
     private var inflight = 0
     private var tasks: [RequestID: Task<Void, Never>] = [:]
     private var inputClosed = false
+    private var executor: EventLoopTaskExecutor?
+    private var reading = true
+    private var flushScheduled = false
     private var refused = false
     private var context: ChannelHandlerContext?
 
@@ -31,6 +34,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.executor = EventLoopTaskExecutor(context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -86,6 +90,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// after a short grace.
     private func refuse(_ context: ChannelHandlerContext) {
         refused = true
+        context.flush()
         context.close(mode: .output, promise: nil)
         context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
         context.read()
@@ -131,11 +136,15 @@ final class ConnectionHandler: ChannelInboundHandler {
             start(line)
         }
         let wantsRead = pending.isEmpty && inflight < shared.maxInflight && !shared.isDraining
-        context.channel.setOption(ChannelOptions.autoRead, value: wantsRead).whenFailure { _ in }
-        if wantsRead, !inputClosed {
-            context.read()
+        if wantsRead != reading {
+            reading = wantsRead
+            context.channel.setOption(ChannelOptions.autoRead, value: wantsRead).whenFailure { _ in }
+            if wantsRead, !inputClosed {
+                context.read()
+            }
         }
         if inputClosed, inflight == 0, pending.isEmpty {
+            context.flush()
             context.close(promise: nil)
         }
     }
@@ -216,12 +225,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         if case .request(let id, _, _) = item { requestID = id }
         let key = requestID
         counter.increment()
-        let task = Task {
+        let task = Task(executorPreference: executor) {
             let response = await dispatcher.handle(item, connection: connection)
-            eventLoop.execute {
+            let finish: @Sendable () -> Void = {
                 if let key { loopBoundSelf.value.tasks.removeValue(forKey: key) }
                 completion.value(response)
                 counter.decrement()
+            }
+            if eventLoop.inEventLoop {
+                finish()
+            } else {
+                eventLoop.execute(finish)
             }
         }
         if let requestID { tasks[requestID] = task }
@@ -232,9 +246,21 @@ final class ConnectionHandler: ChannelInboundHandler {
         drain()
     }
 
+    /// Writes one line; flushes are coalesced to one per event-loop tick, so pipelined
+    /// responses leave in few `write` calls.
     private func write(_ message: JSONValue) {
         guard let context else { return }
-        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: Outgoing.line(message))), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: 256)
+        buffer.writeBytes(Outgoing.line(message))
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = loopBoundSelf.value
+            handler.flushScheduled = false
+            handler.context?.flush()
+        }
     }
 }
 

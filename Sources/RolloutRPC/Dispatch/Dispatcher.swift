@@ -140,6 +140,12 @@ public struct Dispatcher: Sendable {
     }
 
     private func log(method: String, id: RequestID?, connection: ConnectionInfo, start: ContinuousClock.Instant, outcome: Result<JSONValue, RolloutError>) {
+        let level: Logger.Level
+        switch outcome {
+        case .success: level = Self.quietMethods.contains(method) ? .debug : .info
+        case .failure(let error): level = error.code.kind == .recoverable ? .warning : .notice
+        }
+        guard logger.logLevel <= level else { return }
         let elapsed = ContinuousClock.now - start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         var metadata: Logger.Metadata = [
@@ -150,10 +156,10 @@ public struct Dispatcher: Sendable {
         switch outcome {
         case .success:
             metadata["outcome"] = "ok"
-            logger.log(level: Self.quietMethods.contains(method) ? .debug : .info, "request", metadata: metadata)
+            logger.log(level: level, "request", metadata: metadata)
         case .failure(let error):
             metadata["outcome"] = "\(error.code.reason)"
-            logger.log(level: error.code.kind == .recoverable ? .warning : .notice, "request failed", metadata: metadata)
+            logger.log(level: level, "request failed", metadata: metadata)
         }
     }
 }

@@ -46,7 +46,7 @@ enum ParamsDecoding {
         }
         // Members the type does not know are typos (`ifNonMatch`), not extensions: reject them.
         // Whatever survives a decode/encode round trip is known; nulls count as absent.
-        if let encoded = try? JSONValueEncoder().encode(params),
+        if !object.isEmpty, let encoded = try? JSONValueEncoder().encode(params),
             let unknown = firstUnknownMember(.object(object), known: encoded, path: "")
         {
             throw .invalidParams("unknown param '\(unknown)'")
