@@ -10,7 +10,8 @@ BUILD_FLAGS  ?=
 .PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench clean
 
 run: deps build
-	@mkdir -p .rollout/files
+	@mkdir -p .rollout/files .rollout/local
+	@test -f .rollout/local/secrets.toml || printf '"demo/token" = "not-a-real-secret"\n' > .rollout/local/secrets.toml
 	.build/debug/rolloutd --config $(CONFIG)
 
 test: deps build
