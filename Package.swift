@@ -76,6 +76,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
+                .target(name: "CurlHTTP", condition: .when(traits: ["AWS"])),
             ],
             resources: [.embedInCode("Resources/rollout.openrpc.json")],
             swiftSettings: swiftSettings

@@ -17,7 +17,11 @@ public enum Daemon {
     public static let version = "0.1.0"
 
     /// Whether this build includes the AWS provider (the `AWS` package trait).
+    #if AWS
+    public static let awsProviderCompiledIn = true
+    #else
     public static let awsProviderCompiledIn = false
+    #endif
 
     /// Why the daemon could not start; printed to stderr, exit status 1.
     public struct StartupError: Error, CustomStringConvertible {
@@ -122,12 +126,22 @@ public enum Daemon {
                     .objectStore: "\(local.root)/objects", .queue: "\(local.root)/local.sqlite",
                     .secrets: "\(local.root)/secrets.toml", .compute: "local",
                 ]),
-                startedAt: startedAt, version: version, openRPCDocument: document
+                startedAt: startedAt, version: version, openRPCDocument: document, credentialStatus: { nil }
             )
         case .aws:
+            #if AWS
+            let aws = try AWSServices(configuration, environment: ProcessInfo.processInfo.environment, logger: logger)
+            return Services(
+                provider: .aws, objects: nil, queue: nil, secrets: aws.secrets, compute: aws.compute,
+                fileRoots: fileRoots, leases: nil, health: HealthBoard(details: aws.details),
+                startedAt: startedAt, version: version, openRPCDocument: document,
+                credentialStatus: { aws.credentialStatus }
+            )
+            #else
             throw StartupError(
                 description: "cloud.provider = \"aws\" needs the AWS provider, which this build does not include; rebuild with: swift build --traits AWS"
             )
+            #endif
         }
     }
 

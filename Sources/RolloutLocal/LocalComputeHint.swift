@@ -16,6 +16,11 @@ public final class LocalComputeHint: ComputeHintProvider {
         self.cgroupDirectory = cgroupDirectory
     }
 
+    /// Machine facts on their own (the AWS provider's fallback off EC2).
+    public convenience init() {
+        self.init(io: BlockingIO(label: "rolloutd.compute"))
+    }
+
     /// CPUs and memory of this machine, or of its container when limits are set.
     public func hint() async throws -> ComputeHint {
         let cgroupDirectory = cgroupDirectory

@@ -29,7 +29,10 @@ extension Services {
         return Health.Result(
             status: degraded ? "degraded" : "ok", version: version, provider: provider.rawValue,
             uptimeMs: uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000,
-            capabilities: capabilities, credentials: nil
+            capabilities: capabilities,
+            credentials: credentialStatus().map { status in
+                Health.Credentials(source: status.source, expiresAt: status.expiresAt.map(Timestamp.rfc3339))
+            }
         )
     }
 }

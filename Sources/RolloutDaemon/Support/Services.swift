@@ -16,6 +16,8 @@ struct Services: Sendable {
     var startedAt: ContinuousClock.Instant
     var version: String
     var openRPCDocument: JSONValue
+    /// Where AWS credentials came from and when they expire (seconds since the epoch).
+    var credentialStatus: @Sendable () -> (source: String, expiresAt: Double?)?
 
     /// Inline `data`/`text` and inline `object.get` bodies stop at 8 MiB (SPEC §4.2).
     static let inlineLimit: Int64 = 8 * 1024 * 1024

@@ -5,10 +5,18 @@ enum Timestamp {
     static func now() -> String {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
-        var seconds = spec.tv_sec
+        return format(seconds: spec.tv_sec, millis: spec.tv_nsec / 1_000_000)
+    }
+
+    /// Seconds since the epoch as RFC 3339 UTC.
+    static func rfc3339(_ epochSeconds: Double) -> String {
+        format(seconds: Int(epochSeconds), millis: Int(epochSeconds * 1000) % 1000)
+    }
+
+    private static func format(seconds epoch: Int, millis: Int) -> String {
+        var seconds = epoch
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let millis = spec.tv_nsec / 1_000_000
         func pad(_ value: Int32, _ width: Int) -> String {
             let text = String(value)
             return String(repeating: "0", count: max(0, width - text.count)) + text

@@ -1,0 +1,2 @@
+/// The chain is what every service client signs with.
+extension CredentialChain: CredentialSource {}
