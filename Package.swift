@@ -97,6 +97,7 @@ let package = Package(
             dependencies: [
                 "RolloutClient", "RolloutConfig", "RolloutCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
 import RolloutConfig
+#if AWS
+import RolloutAWS
+#endif
 import RolloutCore
 
 /// `rolloutctl config check|explain`: configuration without a daemon.
@@ -51,16 +54,28 @@ extension ConfigCommand {
 
         func execute(in session: Session) async throws -> ExitStatus {
             let (configuration, source) = try globals.loadConfiguration(awsProviderCompiledIn: ConfigCommand.awsProviderCompiledIn)
-            let explanation = Self.explain(configuration, environment: ProcessInfo.processInfo.environment)
+            let explanation = try Self.explain(configuration, environment: ProcessInfo.processInfo.environment)
             session.console.emit(.object(explanation)) {
-                HumanText.block([("config", source.description)] + HumanText.rows(explanation, omitting: ["services"]))
+                var text = HumanText.block([("config", source.description)] + HumanText.rows(explanation, omitting: ["services"]))
+                if let services = explanation["services"]?.objectValue, !services.isEmpty {
+                    text += "\n\n" + Self.serviceTable(services)
+                }
+                return text
             }
             return .success
         }
 
         /// The JSON form: `{"provider":"local","socket","stateDir","fileRoots","localRoot","services":{}}`,
         /// or for `aws` `{"provider":"aws","profile","services":{}}`.
-        static func explain(_ configuration: Configuration, environment: [String: String]) -> JSONObject {
+        static func explain(_ configuration: Configuration, environment: [String: String]) throws -> JSONObject {
+            #if AWS
+            if configuration.cloud.provider == .aws {
+                // Endpoints and regions with their sources (SPEC §2.1); never credentials.
+                let configFile = try SharedConfigFile.read(.config, environment: environment)
+                let resolver = try EndpointResolver(configuration: configuration, environment: environment, sharedConfig: configFile)
+                return resolver.explain().objectValue ?? [:]
+            }
+            #endif
             var explanation: JSONObject = ["provider": .string(configuration.cloud.provider.rawValue)]
             switch configuration.cloud.provider {
             case .local:
@@ -74,6 +89,22 @@ extension ConfigCommand {
             }
             explanation["services"] = .object([:])
             return explanation
+        }
+
+        /// `service  endpoint  (source)  region  (source)` rows.
+        static func serviceTable(_ services: JSONObject) -> String {
+            var rows = [["SERVICE", "ENDPOINT", "FROM", "REGION", "FROM"]]
+            for (name, value) in services {
+                rows.append([
+                    name, value["endpointUrl"]?.stringValue ?? "-", value["endpointSource"]?.stringValue ?? "-",
+                    value["region"]?.stringValue ?? "-", value["regionSource"]?.stringValue ?? "-",
+                ])
+            }
+            let widths = (0..<5).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            return rows.map { row in
+                let line = zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+                return String(line.reversed().drop { $0 == " " }.reversed())
+            }.joined(separator: "\n")
         }
     }
 }
