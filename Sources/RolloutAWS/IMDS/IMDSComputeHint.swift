@@ -82,8 +82,11 @@ public final class IMDSComputeHint: ComputeHintProvider {
         }
     }
 
+    /// An optional notice: absent on 404, and also on other statuses (IMDS emulators answer
+    /// 500 for paths they do not model) — a missing notice must not hide the static facts.
     private func json(_ session: IMDSSession, _ path: String) async throws -> JSONValue? {
-        guard let body = try await text(session, path) else { return nil }
+        let (status, body) = try await session.get(path)
+        guard status == 200 else { return nil }
         return try? JSONParser.parse(body)
     }
 }
