@@ -46,7 +46,7 @@ deps-apt:
 	fi
 
 deps-pip:
-	@python3 -c "import pytest, jsonschema, referencing, boto3, moto" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
+	@python3 -c "import pytest, jsonschema, referencing, boto3, moto.server" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
 
 clean:
 	rm -rf .build .rollout

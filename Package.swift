@@ -101,7 +101,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .executableTarget(name: "rollout-bench", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        .executableTarget(name: "rollout-bench", dependencies: ["RolloutCore", "AWSSigV4"], swiftSettings: swiftSettings),
 
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
