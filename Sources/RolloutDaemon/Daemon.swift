@@ -83,7 +83,13 @@ public enum Daemon {
                 shutdownGrace: .seconds(configuration.server.shutdownGraceSecs)
             ),
             logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
-            onConnectionClosed: { id in leases?.connectionClosed(id) }
+            onConnectionClosed: { id in leases?.connectionClosed(id) },
+            onListening: {
+                // Logged once serving, so signal handling is in place when clients see it.
+                let elapsed = ContinuousClock.now - startedAt
+                let readyMs = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+                logger.info("ready", metadata: ["socket": "\(configuration.server.socket)", "startup_ms": "\(readyMs)"])
+            }
         )
         let maintenance = Maintenance(idempotency: idempotency, logger: logger)
         // Services shut down in reverse order: the server drains first, then leases are
@@ -98,9 +104,6 @@ public enum Daemon {
                 logger: logger
             )
         )
-        let readyMs = (ContinuousClock.now - startedAt).components.attoseconds / 1_000_000_000_000_000
-            + (ContinuousClock.now - startedAt).components.seconds * 1000
-        logger.info("ready", metadata: ["socket": "\(configuration.server.socket)", "startup_ms": "\(readyMs)"])
         try await group.run()
         try store.close()
         logger.info("stopped")

@@ -36,12 +36,15 @@ public final class RPCServer: Service, Sendable {
     private let settings: Settings
     private let logger: Logger
     private let nextConnectionID = Atomic<UInt64>(0)
+    private let onListening: @Sendable () -> Void
 
     /// Creates a server; nothing happens until ``run()``.
     public init(
         listener: UnixListener, dispatcher: Dispatcher, settings: Settings, logger: Logger,
-        eventLoopGroup: any EventLoopGroup, onConnectionClosed: @escaping @Sendable (UInt64) -> Void
+        eventLoopGroup: any EventLoopGroup, onConnectionClosed: @escaping @Sendable (UInt64) -> Void,
+        onListening: @escaping @Sendable () -> Void = {}
     ) {
+        self.onListening = onListening
         self.listener = listener
         self.settings = settings
         self.logger = logger
@@ -74,7 +77,8 @@ public final class RPCServer: Service, Sendable {
             }
             .withBoundSocket(listener.descriptor)
             .get()
-        logger.info("listening", metadata: ["socket": "\(listener.path ?? "fd:\(listener.descriptor)")"])
+        logger.debug("listening", metadata: ["socket": "\(listener.path ?? "fd:\(listener.descriptor)")"])
+        onListening()
 
         await withGracefulShutdownHandler {
             try? await serverChannel.closeFuture.get()
