@@ -54,3 +54,24 @@ def boto(moto):
     import boto3
     return lambda service: boto3.client(service, endpoint_url=moto, region_name="us-east-1",
                                         aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+@pytest.fixture
+def fault_proxy(moto):
+    """tests/fixtures/fault_proxy.py in front of moto; yields (url, configure, stats)."""
+    import json as _json
+    proc = subprocess.Popen([sys.executable, str(FIXTURES / "fault_proxy.py"), "--target", moto, "--seed", "7",
+                             "--exit-on-stdin-eof"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{int(proc.stdout.readline())}"
+
+    def configure(**settings):
+        req = urllib.request.Request(url + "/__config", data=_json.dumps(settings).encode(), method="POST")
+        return _json.load(urllib.request.urlopen(req))
+
+    def stats():
+        return _json.load(urllib.request.urlopen(url + "/__stats"))
+
+    yield url, configure, stats
+    proc.stdin.close()
+    proc.terminate()
+    proc.wait(timeout=10)

@@ -12,11 +12,12 @@ from tests.conftest import BIN_DIR, Daemon
 
 
 class AWSDaemon(Daemon):
-    def __init__(self, env, secrets_allowlist=("app/db", "app/blob"), cache_ttl=300, **kw):
+    def __init__(self, env, secrets_allowlist=("app/db", "app/blob"), cache_ttl=300, max_attempts=3, **kw):
         super().__init__(provider="aws", **kw)
         allow = ", ".join(f'"{n}"' for n in secrets_allowlist)
         text = self.config.read_text()
-        text = text.replace("[cloud.local]", f"region = \"us-east-1\"\n[cloud.aws.secrets]\nallowlist = [{allow}]\n"
+        text = text.replace("[cloud.local]", f"region = \"us-east-1\"\n[cloud.aws]\nmax_attempts = {max_attempts}\n"
+                                              f"[cloud.aws.secrets]\nallowlist = [{allow}]\n"
                                               f"cache_ttl_secs = {cache_ttl}\n[cloud.local]")
         self.config.write_text(text)
         self.env = env
@@ -146,5 +147,41 @@ def test_rollouts_not_yet_served_on_aws_objects_unavailable(moto):
     try:
         with d.connect() as c:
             assert c.error("object.head", {"key": "k"})["data"]["reason"] == "Unsupported"
+    finally:
+        assert d.stop() == 0
+
+
+def test_faults_between_daemon_and_moto_are_retried(moto, secrets, fault_proxy):
+    url, configure, stats = fault_proxy
+    # 40% of attempts fail: with 3 attempts a call fails 6.4% of the time, so allow 10 here
+    # (the longest run of failures with this seed is far shorter).
+    d = AWSDaemon(aws_env(moto, AWS_ENDPOINT_URL=url), cache_ttl=0, max_attempts=10).start()
+    try:
+        with d.connect() as c:
+            configure(slowdown=0.15, throttle=0.15, reset=0.1)
+            values = [c.result("secret.get", {"name": "app/db", "refresh": True})["value"] for _ in range(30)]
+            assert values == ["v2-password"] * 30
+            injected = stats()["injected"]
+            assert sum(injected.values()) > 0, injected
+    finally:
+        assert d.stop() == 0
+
+
+def test_exhausted_retries_are_throttled_with_a_hint(moto, secrets, fault_proxy):
+    url, configure, stats = fault_proxy
+    d = AWSDaemon(aws_env(moto, AWS_ENDPOINT_URL=url), cache_ttl=0, max_attempts=2).start()
+    try:
+        with d.connect() as c:
+            configure(throttle=1.0)
+            err = c.error("secret.get", {"name": "app/db", "refresh": True}, timeout=60)
+            assert err["data"]["reason"] == "Throttled" and err["data"]["kind"] == "recoverable"
+            assert err["data"]["retryAfterMs"] > 0
+            assert err["data"]["upstream"]["code"] == "ThrottlingException"
+            assert stats()["injected"]["throttle"] == 2  # max_attempts = 2
+            health = c.result("sys.health")
+            assert health["status"] == "degraded" and health["capabilities"]["secrets"]["ok"] is False
+            configure(throttle=0)
+            assert c.result("secret.get", {"name": "app/db", "refresh": True})["value"] == "v2-password"
+            assert c.result("sys.health")["status"] == "ok"
     finally:
         assert d.stop() == 0
