@@ -1,0 +1,489 @@
+public import RolloutCore
+import AWSSigV4
+import CurlHTTP
+import Glibc
+import RolloutCrypto
+import Synchronization
+
+/// The ObjectStore capability on S3 (SPEC §4.2), over an ``AWSClient`` for the `s3` service.
+///
+/// Every key lives under ``prefix``. Objects up to ``multipartChunkBytes`` go up in one
+/// `PutObject`; larger ones in a multipart upload whose parts are exactly the contentId
+/// chunks. A file is hashed in a first streaming pass (per-chunk SHA-256, 1 MiB buffers), so
+/// the contentId is known before `CreateMultipartUpload` (it is stored as `content-id`
+/// metadata) and every part's SHA-256 is known before the part is sent: it is the SigV4
+/// payload hash and `x-amz-checksum-sha256`, so S3 verifies each part and a retried part is
+/// byte-identical. Parts stream from the file (`.file(path, offset, length)` bodies): nothing
+/// larger than a 1 MiB read buffer is held in memory.
+public struct S3ObjectStore: ObjectStore {
+    /// The S3 client (its endpoint was resolved by the daemon).
+    public let client: AWSClient
+    /// The bucket.
+    public let bucket: String
+    /// The key prefix every key lives under (empty, or ending in `/`).
+    public let prefix: String
+    /// True when requests use `/bucket/key` paths.
+    public let usesPathStyle: Bool
+    /// Part size, and the largest object sent in one PutObject.
+    public let multipartChunkBytes: Int64
+    /// The largest object accepted (TooLarge before anything is sent).
+    public let maxObjectBytes: Int64
+    /// Parts in flight at once.
+    public let uploadConcurrency: Int
+    /// Where multipart uploads are journaled.
+    public let journal: any UploadJournal
+
+    private static let xmlLimit = 16 << 20
+
+    /// A store for `bucket` under `prefix` (a non-empty prefix without a trailing `/` gets one).
+    ///
+    /// Addressing: path-style (`/bucket/key` on the client's endpoint) when `forcePathStyle`,
+    /// when the endpoint host is an IP address or `localhost`, when the bucket is not
+    /// DNS-compatible, or when the client's endpoint host does not already start with
+    /// `bucket.`. Otherwise (the daemon gave the client the virtual-hosted endpoint
+    /// `bucket.s3.region.amazonaws.com`) paths are `/key`. ``AWSClient`` has one host per
+    /// client, so a virtual-hosted store needs a client built for the bucket's host.
+    public init(
+        client: AWSClient, bucket: String, prefix: String, forcePathStyle: Bool, multipartChunkBytes: Int64,
+        maxObjectBytes: Int64, uploadConcurrency: Int, journal: any UploadJournal
+    ) {
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/"
+        self.multipartChunkBytes = max(1, multipartChunkBytes)
+        self.maxObjectBytes = maxObjectBytes
+        self.uploadConcurrency = max(1, uploadConcurrency)
+        self.journal = journal
+        let host = Self.hostName(client.endpoint.host)
+        let virtualReady = host.hasPrefix(bucket.lowercased() + ".")
+        self.usesPathStyle = forcePathStyle || Self.isIPAddress(host) || host == "localhost"
+            || !Self.isDNSCompatible(bucket) || !virtualReady
+    }
+
+    // MARK: Addressing
+
+    /// The host without port or IPv6 brackets.
+    static func hostName(_ host: String) -> String {
+        if host.hasPrefix("[") { return String(host.dropFirst().prefix { $0 != "]" }) }
+        return String(host.prefix { $0 != ":" })
+    }
+
+    static func isIPAddress(_ host: String) -> Bool {
+        if host.contains(":") { return true }
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) }
+    }
+
+    /// S3's DNS-compatible bucket names: 3–63 of `a-z 0-9 . -`, starting and ending with a
+    /// letter or digit, no `..`, not an IP address.
+    static func isDNSCompatible(_ bucket: String) -> Bool {
+        let bytes = Array(bucket.utf8)
+        guard (3...63).contains(bytes.count) else { return false }
+        func alnum(_ byte: UInt8) -> Bool { (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) }
+        guard alnum(bytes.first!), alnum(bytes.last!) else { return false }
+        guard bytes.allSatisfy({ alnum($0) || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") }) else { return false }
+        return !bucket.contains("..") && !isIPAddress(bucket)
+    }
+
+    /// The full S3 key for a store key.
+    func fullKey(_ key: String) -> String { prefix + key }
+
+    /// The wire path of an S3 key (not the store key).
+    func objectPath(s3Key: String) -> String {
+        let encoded = SigV4Signer.encodePath("/" + s3Key)
+        return usesPathStyle ? "/" + SigV4Signer.encodeURIComponent(bucket) + encoded : encoded
+    }
+
+    var bucketPath: String {
+        usesPathStyle ? "/" + SigV4Signer.encodeURIComponent(bucket) : "/"
+    }
+
+    // MARK: put
+
+    /// Stores an object: one PutObject up to ``multipartChunkBytes``, multipart above.
+    public func put(_ request: PutObjectRequest, progress: ProgressReporter) async throws -> PutObjectResult {
+        let size: Int64
+        switch request.source {
+        case .bytes(let bytes): size = Int64(bytes.count)
+        case .file(let path): size = try S3Support.fileSize(path)
+        }
+        guard size <= maxObjectBytes else {
+            throw RolloutError(.tooLarge, "the object is \(size) bytes, over the limit of \(maxObjectBytes) (max_snapshot_part_bytes)")
+        }
+        // First pass: the SHA-256 of every chunk (= part), hence the contentId.
+        let digests: [[UInt8]]
+        switch request.source {
+        case .bytes(let bytes):
+            var list: [[UInt8]] = []
+            var start = 0
+            repeat {
+                let end = min(bytes.count, start + Int(multipartChunkBytes))
+                list.append(Digest.sha256(bytes[start..<end]))
+                start = end
+            } while start < bytes.count
+            digests = list
+        case .file(let path):
+            digests = try S3Support.chunkDigests(path: path, size: size, chunkBytes: multipartChunkBytes)
+        }
+        var content = ContentID()
+        for digest in digests { content.append(chunkDigest: digest) }
+        let contentId = content.finalize()
+
+        var headers: [(name: String, value: String)] = []
+        if let contentType = request.contentType { headers.append((name: "content-type", value: contentType)) }
+        for (name, value) in request.metadata.sorted(by: { $0.key < $1.key }) where name.lowercased() != "content-id" {
+            headers.append((name: "x-amz-meta-" + name.lowercased(), value: value))
+        }
+        headers.append((name: "x-amz-meta-content-id", value: contentId))
+        var conditions: [(name: String, value: String)] = []
+        if request.ifNoneMatch { conditions.append((name: "if-none-match", value: "*")) }
+        if let ifMatch = request.ifMatch { conditions.append((name: "if-match", value: Self.quoted(ifMatch))) }
+
+        if size <= multipartChunkBytes {
+            let body: HTTPRequestBody = switch request.source {
+            case .bytes(let bytes): .bytes(bytes)
+            case .file(let path): .file(path: path, offset: 0, length: size)
+            }
+            let etag = try await putSingle(
+                key: request.key, body: body, digest: digests[0], headers: headers + conditions, size: size, progress: progress
+            )
+            progress.bytes(done: size, total: size, final: true)
+            return PutObjectResult(key: request.key, size: size, etag: etag, contentId: contentId, parts: 1)
+        }
+        let etag = try await putMultipart(
+            key: request.key, source: request.source, size: size, digests: digests, headers: headers,
+            conditions: conditions, progress: progress
+        )
+        progress.bytes(done: size, total: size, final: true)
+        return PutObjectResult(key: request.key, size: size, etag: etag, contentId: contentId, parts: digests.count)
+    }
+
+    private func putSingle(
+        key: String, body: HTTPRequestBody, digest: [UInt8], headers: [(name: String, value: String)], size: Int64,
+        progress: ProgressReporter
+    ) async throws(RolloutError) -> String {
+        let request = AWSRequest(
+            operation: "PutObject", method: "PUT", path: objectPath(s3Key: fullKey(key)),
+            headers: headers + Self.checksumHeaders(digest),
+            body: body, payloadHash: .sha256(hex: digest.hexString)
+        )
+        var reporter: HTTPProgress?
+        if progress.isActive {
+            reporter = { @Sendable (sent: Int64, _: Int64) in progress.bytes(done: min(sent, size), total: size) }
+        }
+        let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts, progress: reporter)
+        return S3Support.unquote(response.header("etag") ?? "")
+    }
+
+    /// `x-amz-checksum-sha256` (S3 verifies the body against it) and the
+    /// `x-amz-sdk-checksum-algorithm` botocore sends with it (some S3-compatible servers
+    /// look at that to learn the algorithm).
+    private static func checksumHeaders(_ digest: [UInt8]) -> [(name: String, value: String)] {
+        [(name: "x-amz-sdk-checksum-algorithm", value: "SHA256"), (name: "x-amz-checksum-sha256", value: S3Support.base64(digest))]
+    }
+
+    private static let transferTimeouts = HTTPTimeouts(connect: .seconds(5), total: .seconds(3600), stall: .seconds(30))
+
+    private static func quoted(_ etag: String) -> String {
+        etag == "*" || etag.hasPrefix("\"") ? etag : "\"\(etag)\""
+    }
+
+    private struct UploadedPart: Sendable {
+        var number: Int
+        var etag: String
+        var checksum: String
+    }
+
+    private func putMultipart(
+        key: String, source: ObjectSource, size: Int64, digests: [[UInt8]], headers: [(name: String, value: String)],
+        conditions: [(name: String, value: String)], progress: ProgressReporter
+    ) async throws(RolloutError) -> String {
+        let s3Key = fullKey(key)
+        let path = objectPath(s3Key: s3Key)
+        let created = try await client.send(
+            AWSRequest(
+                operation: "CreateMultipartUpload", method: "POST", path: path, query: [(name: "uploads", value: "")],
+                headers: headers + [(name: "x-amz-checksum-algorithm", value: "SHA256")]
+            ),
+            sink: .memory(limit: Self.xmlLimit)
+        )
+        guard let root = try? AWSXML.parse(created.body), let uploadId = root.childText("UploadId"), !uploadId.isEmpty else {
+            await abortDetached(s3Key: s3Key, uploadId: nil)
+            throw RolloutError(.unavailable, "s3 CreateMultipartUpload: the response has no UploadId")
+        }
+        do {
+            do {
+                try await journal.record(uploadId: uploadId, key: s3Key)
+            } catch {
+                throw RolloutError.internalError("could not journal the multipart upload: \(error)")
+            }
+            let parts = try await uploadParts(
+                s3Key: s3Key, uploadId: uploadId, source: source, size: size, digests: digests, progress: progress
+            )
+            var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+            for part in parts {
+                xml += "<Part><ETag>\(AWSXML.escape(Self.quoted(part.etag)))</ETag><ChecksumSHA256>\(part.checksum)</ChecksumSHA256>"
+                xml += "<PartNumber>\(part.number)</PartNumber></Part>"
+            }
+            xml += "</CompleteMultipartUpload>"
+            let completed = try await client.send(
+                AWSRequest(
+                    operation: "CompleteMultipartUpload", method: "POST", path: path, query: [(name: "uploadId", value: uploadId)],
+                    headers: conditions + [(name: "content-type", value: "application/xml")], body: .bytes(Array(xml.utf8)),
+                    detectsErrorInSuccessBody: true
+                ),
+                sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts
+            )
+            let etag = (try? AWSXML.parse(completed.body))?.childText("ETag") ?? completed.header("etag") ?? ""
+            try? await journal.clear(uploadId: uploadId)
+            return S3Support.unquote(etag)
+        } catch {
+            await abortDetached(s3Key: s3Key, uploadId: uploadId)
+            if Task.isCancelled { throw RolloutError.cancelled }
+            throw (error as? RolloutError) ?? .internalError("s3 multipart upload failed: \(error)")
+        }
+    }
+
+    private final class ByteCounter: Sendable {
+        let value = Atomic<Int64>(0)
+    }
+
+    /// Uploads every part, `uploadConcurrency` at a time, and returns them in order.
+    private func uploadParts(
+        s3Key: String, uploadId: String, source: ObjectSource, size: Int64, digests: [[UInt8]], progress: ProgressReporter
+    ) async throws(RolloutError) -> [UploadedPart] {
+        let path = objectPath(s3Key: s3Key)
+        let chunk = multipartChunkBytes
+        let done = ByteCounter()
+        let client = self.client
+        func partRequest(_ index: Int) -> AWSRequest {
+            let offset = Int64(index) * chunk
+            let length = min(chunk, size - offset)
+            let body: HTTPRequestBody = switch source {
+            case .file(let file): .file(path: file, offset: offset, length: length)
+            case .bytes(let bytes): .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
+            }
+            return AWSRequest(
+                operation: "UploadPart", method: "PUT", path: path,
+                query: [(name: "partNumber", value: "\(index + 1)"), (name: "uploadId", value: uploadId)],
+                headers: Self.checksumHeaders(digests[index]),
+                body: body, payloadHash: .sha256(hex: digests[index].hexString)
+            )
+        }
+        do {
+            return try await withThrowingTaskGroup(of: UploadedPart.self) { group in
+                var next = 0
+                var parts: [UploadedPart] = []
+                func launch() {
+                    let index = next
+                    next += 1
+                    let request = partRequest(index)
+                    let length = request.body.length
+                    group.addTask {
+                        let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts)
+                        guard let etag = response.header("etag") else {
+                            throw RolloutError(.unavailable, "s3 UploadPart: part \(index + 1) has no ETag in the response")
+                        }
+                        let total = done.value.add(length, ordering: .relaxed).newValue
+                        progress.bytes(done: total, total: size)
+                        return UploadedPart(number: index + 1, etag: S3Support.unquote(etag), checksum: S3Support.base64(digests[index]))
+                    }
+                }
+                while next < min(uploadConcurrency, digests.count) { launch() }
+                while let part = try await group.next() {
+                    parts.append(part)
+                    if next < digests.count { launch() }
+                }
+                return parts.sorted { $0.number < $1.number }
+            }
+        } catch let error as RolloutError {
+            throw error
+        } catch {
+            throw Task.isCancelled ? .cancelled : .internalError("s3 UploadPart failed: \(error)")
+        }
+    }
+
+    /// Aborts the upload (when it has an id) and clears it from the journal, in a task that
+    /// does not inherit the caller's cancellation.
+    private func abortDetached(s3Key: String, uploadId: String?) async {
+        guard let uploadId else { return }
+        let store = self
+        await Task {
+            try? await store.abort(s3Key: s3Key, uploadId: uploadId)
+        }.value
+    }
+
+    /// `AbortMultipartUpload`; NoSuchUpload counts as done. Clears the journal entry when the
+    /// upload is gone.
+    func abort(s3Key: String, uploadId: String) async throws {
+        do {
+            _ = try await client.send(
+                AWSRequest(
+                    operation: "AbortMultipartUpload", method: "DELETE", path: objectPath(s3Key: s3Key),
+                    query: [(name: "uploadId", value: uploadId)]
+                ),
+                sink: .memory(limit: Self.xmlLimit)
+            )
+        } catch {
+            // NoSuchUpload: already gone.
+            guard error.code == .notFound else { throw error }
+        }
+        try await journal.clear(uploadId: uploadId)
+    }
+
+    /// Aborts every upload `journal` holds (startup: uploads left by a crash) and returns how
+    /// many were aborted. An upload that cannot be aborted now stays journaled; the first
+    /// error is thrown after trying them all.
+    @discardableResult
+    public func abortOrphans(journal: any UploadJournal) async throws -> Int {
+        var aborted = 0
+        var firstError: (any Error)?
+        for entry in try await journal.pending() {
+            do {
+                do {
+                    _ = try await client.send(
+                        AWSRequest(
+                            operation: "AbortMultipartUpload", method: "DELETE", path: objectPath(s3Key: entry.key),
+                            query: [(name: "uploadId", value: entry.uploadId)]
+                        ),
+                        sink: .memory(limit: Self.xmlLimit)
+                    )
+                } catch {
+                    // NoSuchUpload: completed or aborted already.
+                    guard error.code == .notFound else { throw error }
+                }
+                try await journal.clear(uploadId: entry.uploadId)
+                aborted += 1
+            } catch {
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
+        return aborted
+    }
+
+    // MARK: get, head, delete, list
+
+    /// Reads an object (or a range of it) into memory or, through a temp file, into a file.
+    public func get(_ request: GetObjectRequest, progress: ProgressReporter) async throws -> GetObjectResult {
+        var headers: [(name: String, value: String)] = []
+        if let range = request.range { headers.append((name: "range", value: "bytes=\(range.start)-\(range.end)")) }
+        if let ifMatch = request.ifMatch { headers.append((name: "if-match", value: Self.quoted(ifMatch))) }
+        let awsRequest = AWSRequest(operation: "GetObject", method: "GET", path: objectPath(s3Key: fullKey(request.key)), headers: headers)
+        var reporter: HTTPProgress?
+        if progress.isActive {
+            reporter = { @Sendable (_: Int64, received: Int64) in progress.bytes(done: received, total: nil) }
+        }
+        switch request.destination {
+        case .memory(let limit):
+            let response: HTTPResponse
+            do {
+                response = try await client.send(
+                    awsRequest, sink: .memory(limit: Int(clamping: limit)), timeouts: Self.transferTimeouts, progress: reporter
+                )
+            } catch {
+                if error.code == .tooLarge {
+                    throw RolloutError(.tooLarge, "object '\(request.key)' is larger than \(limit) bytes; get it with a path")
+                }
+                throw error
+            }
+            let info = objectInfo(key: request.key, response: response)
+            progress.bytes(done: Int64(response.body.count), total: Int64(response.body.count), final: true)
+            return GetObjectResult(info: info, data: response.body)
+        case .file(let path):
+            let temporary = S3Support.temporaryPath(beside: path)
+            do {
+                let response = try await client.send(awsRequest, sink: .file(path: temporary), timeouts: Self.transferTimeouts, progress: reporter)
+                guard rename(temporary, path) == 0 else {
+                    throw RolloutError.internalError("cannot rename into \(path): \(String(cString: strerror(errno)))")
+                }
+                progress.bytes(done: response.bytesWritten, total: response.bytesWritten, final: true)
+                return GetObjectResult(info: objectInfo(key: request.key, response: response), data: nil)
+            } catch {
+                unlink(temporary)
+                throw error
+            }
+        }
+    }
+
+    /// Reads an object's metadata; NotFound when absent.
+    public func head(key: String) async throws -> ObjectInfo {
+        let response = try await client.send(
+            AWSRequest(operation: "HeadObject", method: "HEAD", path: objectPath(s3Key: fullKey(key))),
+            sink: .memory(limit: Self.xmlLimit)
+        )
+        return objectInfo(key: key, response: response)
+    }
+
+    /// Deletes an object; an absent one deletes successfully.
+    public func delete(key: String) async throws {
+        do {
+            _ = try await client.send(
+                AWSRequest(operation: "DeleteObject", method: "DELETE", path: objectPath(s3Key: fullKey(key))),
+                sink: .memory(limit: Self.xmlLimit)
+            )
+        } catch {
+            // S3 answers 204 for absent keys; tolerate a 404 from other servers.
+            guard error.code == .notFound, error.data["upstream"]?["code"]?.stringValue != "NoSuchBucket" else { throw error }
+        }
+    }
+
+    /// Lists objects under the store prefix + `prefix`, `limit` (1–1000) at a time; `cursor`
+    /// is S3's continuation token.
+    public func list(prefix: String?, cursor: String?, limit: Int) async throws -> ObjectListing {
+        var query: [(name: String, value: String)] = [
+            (name: "list-type", value: "2"), (name: "prefix", value: self.prefix + (prefix ?? "")),
+            (name: "max-keys", value: "\(min(max(limit, 1), 1000))"),
+        ]
+        if let cursor { query.append((name: "continuation-token", value: cursor)) }
+        let response = try await client.send(
+            AWSRequest(operation: "ListObjectsV2", method: "GET", path: bucketPath, query: query),
+            sink: .memory(limit: Self.xmlLimit)
+        )
+        let root: AWSXMLElement
+        do {
+            root = try AWSXML.parse(response.body)
+        } catch {
+            throw RolloutError(.unavailable, "s3 ListObjectsV2: unreadable response (\(error))")
+        }
+        var objects: [ObjectSummary] = []
+        for entry in root.children("Contents") {
+            guard let s3Key = entry.childText("Key"), s3Key.hasPrefix(self.prefix) else { continue }
+            objects.append(
+                ObjectSummary(
+                    key: String(s3Key.dropFirst(self.prefix.count)), size: Int64(entry.childText("Size") ?? "") ?? 0,
+                    etag: S3Support.unquote(entry.childText("ETag") ?? ""),
+                    lastModified: S3Support.rfc3339(httpDate: entry.childText("LastModified") ?? "") ?? ""
+                )
+            )
+        }
+        let truncated = root.childText("IsTruncated") == "true"
+        let next = truncated ? root.childText("NextContinuationToken") : nil
+        return ObjectListing(objects: objects, cursor: next?.isEmpty == false ? next : nil)
+    }
+
+    /// Response headers → ``ObjectInfo``.
+    func objectInfo(key: String, response: HTTPResponse) -> ObjectInfo {
+        var size = Int64(response.header("content-length") ?? "") ?? Int64(response.body.count)
+        if let range = response.header("content-range"), let slash = range.lastIndex(of: "/"),
+           let total = Int64(range[range.index(after: slash)...])
+        {
+            size = total
+        }
+        var metadata: [String: String] = [:]
+        var contentId: String?
+        for (name, value) in response.headers where name.hasPrefix("x-amz-meta-") {
+            let metaName = String(name.dropFirst("x-amz-meta-".count))
+            if metaName == "content-id" {
+                contentId = value
+            } else {
+                metadata[metaName] = value
+            }
+        }
+        return ObjectInfo(
+            key: key, size: size, etag: S3Support.unquote(response.header("etag") ?? ""), contentId: contentId,
+            contentType: response.header("content-type"), metadata: metadata,
+            lastModified: response.header("last-modified").flatMap(S3Support.rfc3339(httpDate:))
+        )
+    }
+}

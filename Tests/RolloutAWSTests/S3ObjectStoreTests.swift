@@ -1,0 +1,401 @@
+import CurlHTTP
+import Glibc
+import RolloutAWS
+import RolloutCore
+import Synchronization
+import Testing
+
+/// Runs `python3 tests/s3/seed_bucket.py URL` with `operations` on stdin (boto3, an
+/// independent client) and returns the JSON array it printed.
+func s3TestBoto(endpoint: String, _ operations: [JSONValue]) throws -> [JSONValue] {
+    var stdinPipe: [Int32] = [0, 0]
+    var stdoutPipe: [Int32] = [0, 0]
+    guard awsTestPipe(&stdinPipe), awsTestPipe(&stdoutPipe) else {
+        throw AWSTestProcessError(description: "pipe2 failed")
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 2, "/tmp/rolloutd-s3test-boto.log", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
+    let arguments = ["python3", awsTestRepositoryRoot + "/tests/s3/seed_bucket.py", endpoint]
+    var argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let status = posix_spawnp(&pid, "python3", &actions, &attributes, &argv, environ)
+    close(stdinPipe[0])
+    close(stdoutPipe[1])
+    guard status == 0 else {
+        close(stdinPipe[1])
+        close(stdoutPipe[0])
+        throw AWSTestProcessError(description: "cannot start seed_bucket.py")
+    }
+    let input = JSONValue.array(operations).serialized()
+    _ = input.withUnsafeBytes { write(stdinPipe[1], $0.baseAddress, $0.count) }
+    close(stdinPipe[1])
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while true {
+        let count = read(stdoutPipe[0], &buffer, buffer.count)
+        if count <= 0 { break }
+        output.append(contentsOf: buffer[0..<count])
+    }
+    close(stdoutPipe[0])
+    var exitStatus: Int32 = 0
+    waitpid(pid, &exitStatus, 0)
+    guard exitStatus == 0, let results = try? JSONParser.parse(output).arrayValue else {
+        throw AWSTestProcessError(description: "seed_bucket.py failed (status \(exitStatus)); see /tmp/rolloutd-s3test-boto.log")
+    }
+    return results
+}
+
+/// A scratch directory under /tmp, removed by ``remove()``.
+struct S3TestDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array("/tmp/rolloutd-s3test-XXXXXX".utf8CString)
+        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw AWSTestProcessError(description: "mkdtemp failed")
+        }
+        path = String(cString: made)
+    }
+
+    /// Writes `size` bytes of a deterministic, non-repeating-looking pattern and returns the path.
+    func writeFile(_ name: String, size: Int, seed: UInt8 = 7) throws -> String {
+        let file = path + "/" + name
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AWSTestProcessError(description: "cannot create \(file)") }
+        defer { close(fd) }
+        var block = [UInt8](repeating: 0, count: 1 << 20)
+        var written = 0
+        var state: UInt32 = 2_463_534_242 &+ UInt32(seed)
+        while written < size {
+            let count = min(block.count, size - written)
+            for index in 0..<count {
+                state ^= state << 13
+                state ^= state >> 17
+                state ^= state << 5
+                block[index] = UInt8(truncatingIfNeeded: state)
+            }
+            let done = block.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, count) }
+            guard done == count else { throw AWSTestProcessError(description: "short write") }
+            written += count
+        }
+        return file
+    }
+
+    func remove() {
+        _ = system("rm -rf '\(path)'")
+    }
+}
+
+/// Moto (shared), optionally behind a fault proxy; one bucket per test.
+struct S3Fixture {
+    static let chunk: Int64 = 5 << 20
+    let moto: AWSTestMoto
+    let proxy: AWSTestFaultProxy?
+    let bucket: String
+    let journal = InMemoryUploadJournal()
+
+    init(bucket: String, proxyArguments: [String]? = nil) throws {
+        let moto = try AWSTestMoto.get()
+        self.moto = moto
+        proxy = try proxyArguments.map { try AWSTestFaultProxy(target: moto.url, arguments: $0) }
+        self.bucket = bucket
+        _ = try boto([["op": "createBucket", "bucket": .string(bucket)]])
+    }
+
+    func store(prefix: String = "app/", concurrency: Int = 4, maxAttempts: Int = 3, maxObjectBytes: Int64 = 1 << 30) throws -> S3ObjectStore {
+        let client = try AWSClient(
+            service: .s3, endpointURL: proxy?.url ?? moto.url, region: "us-east-1", credentials: awsTestCredentials,
+            http: CurlHTTPClient(), retryPolicy: .standard(maxAttempts: maxAttempts),
+            environment: AWSTestSleepRecorder(cap: .milliseconds(5)).environment(jitter: 0.5, wallClock: 1_700_000_000)
+        )
+        return S3ObjectStore(
+            client: client, bucket: bucket, prefix: prefix, forcePathStyle: false, multipartChunkBytes: Self.chunk,
+            maxObjectBytes: maxObjectBytes, uploadConcurrency: concurrency, journal: journal
+        )
+    }
+
+    /// boto3 against moto directly (never through the proxy).
+    func boto(_ operations: [JSONValue]) throws -> [JSONValue] {
+        try s3TestBoto(endpoint: moto.url, operations)
+    }
+
+    func get(_ key: String, compareFile: String? = nil) throws -> JSONValue {
+        var op: JSONObject = ["op": "get", "bucket": .string(bucket), "key": .string(key), "chunkBytes": .number(JSONNumber(Self.chunk))]
+        if let compareFile { op["compareFile"] = .string(compareFile) }
+        return try boto([.object(op)])[0]
+    }
+
+    func uploads() throws -> [JSONValue] {
+        try boto([["op": "uploads", "bucket": .string(bucket)]])[0].arrayValue ?? []
+    }
+
+    func exists(_ key: String) throws -> Bool {
+        try boto([["op": "exists", "bucket": .string(bucket), "key": .string(key)]])[0].boolValue ?? false
+    }
+
+    func stop() {
+        proxy?.stop()
+    }
+}
+
+/// Collects progress reports; `firstReport` resumes on the first one.
+final class S3TestProgress: Sendable {
+    private let reports = Mutex<[Int64]>([])
+    let stream: AsyncStream<Int64>
+    private let continuation: AsyncStream<Int64>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream<Int64>.makeStream()
+    }
+
+    var reporter: ProgressReporter {
+        ProgressReporter { fields, _ in
+            let done = fields["bytesDone"]?.int64Value ?? -1
+            self.reports.withLock { $0.append(done) }
+            self.continuation.yield(done)
+        }
+    }
+
+    var values: [Int64] {
+        reports.withLock { $0 }
+    }
+}
+
+@Suite("S3ObjectStore against moto", .serialized)
+struct S3ObjectStoreTests {
+    @Test("single PutObject: boto3 reads the same bytes, content-id metadata, a SHA-256 checksum")
+    func singlePut() async throws {
+        let fixture = try S3Fixture(bucket: "s3store-single")
+        let store = try fixture.store()
+        let text = "hello, rolloutd + S3 / single part"
+        let result = try await store.put(
+            PutObjectRequest(key: "dir/hello world+1.txt", source: .bytes(Array(text.utf8)), contentType: "text/plain", metadata: ["Owner": "team-a"]),
+            progress: .none
+        )
+        #expect(result.parts == 1 && result.size == Int64(text.utf8.count))
+        #expect(!result.etag.contains("\"") && result.etag.count == 32)
+        let read = try fixture.get("app/dir/hello world+1.txt")
+        #expect(read["text"]?.stringValue == text)
+        #expect(read["contentType"]?.stringValue == "text/plain")
+        #expect(read["metadata"]?["content-id"]?.stringValue == result.contentId)
+        #expect(read["metadata"]?["owner"]?.stringValue == "team-a")
+        #expect(read["contentId"]?.stringValue == result.contentId, "contentId matches an independent computation")
+        let head = try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/dir/hello world+1.txt"]])[0]
+        #expect((head["checksumSHA256"]?.stringValue ?? "").count == 44, "a base64 SHA-256 checksum")
+
+        let info = try await store.head(key: "dir/hello world+1.txt")
+        #expect(info.size == result.size && info.etag == result.etag && info.contentId == result.contentId)
+        #expect(info.metadata == ["owner": "team-a"] && info.contentType == "text/plain")
+        #expect(info.lastModified?.hasSuffix("Z") == true && info.lastModified?.count == 20)
+    }
+
+    @Test("multipart put of a 12 MiB file: 3 parts, same bytes, independent contentId, progress")
+    func multipartPut() async throws {
+        let fixture = try S3Fixture(bucket: "s3store-multipart")
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("big.bin", size: 12 << 20)
+        let store = try fixture.store()
+        let progress = S3TestProgress()
+        let result = try await store.put(
+            PutObjectRequest(key: "big.bin", source: .file(path: file), metadata: ["k": "v"]), progress: progress.reporter
+        )
+        #expect(result.parts == 3 && result.size == 12 << 20)
+        #expect(result.etag.hasSuffix("-3") && !result.etag.contains("\""))
+        let read = try fixture.get("app/big.bin", compareFile: file)
+        #expect(read["sameAsFile"]?.boolValue == true)
+        #expect(read["contentId"]?.stringValue == result.contentId)
+        #expect(read["metadata"]?["content-id"]?.stringValue == result.contentId)
+        let part = try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/big.bin", "partNumber": 1]])[0]
+        #expect(part["partsCount"]?.int64Value == 3)
+        #expect(try fixture.uploads().isEmpty)
+        #expect(await fixture.journal.pending().isEmpty)
+        #expect(progress.values.last == 12 << 20)
+
+        // Uploading the same bytes again gives the same contentId.
+        let sameBytes = try await store.put(
+            PutObjectRequest(key: "big-copy.bin", source: .file(path: file)), progress: .none
+        )
+        #expect(sameBytes.contentId == result.contentId)
+    }
+
+    @Test("TooLarge before any request; ifNoneMatch on an existing key is PreconditionFailed")
+    func conditionsAndLimits() async throws {
+        let fixture = try S3Fixture(bucket: "s3store-conditions", proxyArguments: [])
+        defer { fixture.stop() }
+        let store = try fixture.store(maxObjectBytes: 10)
+        do {
+            _ = try await store.put(PutObjectRequest(key: "big", source: .bytes(Array(repeating: 1, count: 11))), progress: .none)
+            Issue.record("accepted an object over the limit")
+        } catch let error as RolloutError {
+            #expect(error.code == .tooLarge)
+        }
+        #expect(try await fixture.proxy!.total() == 0)
+        let first = try await store.put(PutObjectRequest(key: "once", source: .bytes([1, 2, 3]), ifNoneMatch: true), progress: .none)
+        do {
+            _ = try await store.put(PutObjectRequest(key: "once", source: .bytes([4]), ifNoneMatch: true), progress: .none)
+            Issue.record("overwrote an existing key")
+        } catch let error as RolloutError {
+            #expect(error.code == .preconditionFailed)
+            #expect(error.upstream("httpStatus")?.int64Value == 412)
+        }
+        let info = try await store.head(key: "once")
+        #expect(info.etag == first.etag && info.size == 3)
+        do {
+            _ = try await store.head(key: "absent")
+            Issue.record("head of an absent key succeeded")
+        } catch let error as RolloutError {
+            #expect(error.code == .notFound)
+        }
+    }
+
+    @Test("range get, get into memory, get to a file leaves no temp files")
+    func gets() async throws {
+        let fixture = try S3Fixture(bucket: "s3store-get")
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        _ = try fixture.boto([["op": "put", "bucket": .string(fixture.bucket), "key": "app/letters", "text": "abcdefghijklmnopqrstuvwxyz"]])
+        let store = try fixture.store()
+        let ranged = try await store.get(GetObjectRequest(key: "letters", range: ByteRange(start: 2, end: 5), destination: .memory(limit: 1 << 20)), progress: .none)
+        #expect(ranged.data == Array("cdef".utf8))
+        #expect(ranged.info.size == 26, "the size of the whole object, from Content-Range")
+        let whole = try await store.get(GetObjectRequest(key: "letters", destination: .memory(limit: 1 << 20)), progress: .none)
+        #expect(whole.data == Array("abcdefghijklmnopqrstuvwxyz".utf8) && whole.info.contentId == nil)
+        do {
+            _ = try await store.get(GetObjectRequest(key: "letters", destination: .memory(limit: 10)), progress: .none)
+            Issue.record("a body over the memory limit was returned")
+        } catch let error as RolloutError {
+            #expect(error.code == .tooLarge)
+        }
+        do {
+            _ = try await store.get(GetObjectRequest(key: "letters", ifMatch: "0123", destination: .memory(limit: 1 << 20)), progress: .none)
+            Issue.record("ifMatch with a wrong etag succeeded")
+        } catch let error as RolloutError {
+            #expect(error.code == .preconditionFailed)
+        }
+
+        let target = directory.path + "/out.txt"
+        let toFile = try await store.get(GetObjectRequest(key: "letters", ifMatch: whole.info.etag, destination: .file(path: target)), progress: .none)
+        #expect(toFile.data == nil && toFile.info.size == 26)
+        let listing = try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
+        #expect(listing == ["out.txt"])
+        do {
+            _ = try await store.get(GetObjectRequest(key: "missing", destination: .file(path: directory.path + "/missing.txt")), progress: .none)
+            Issue.record("an absent key was read")
+        } catch let error as RolloutError {
+            #expect(error.code == .notFound)
+        }
+        let after = try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
+        #expect(after == ["out.txt"], "no temp file left behind by the failure")
+    }
+
+    @Test("list pages with a cursor, honours the prefix and never shows keys outside the store prefix; delete")
+    func listAndDelete() async throws {
+        let fixture = try S3Fixture(bucket: "s3store-list")
+        var seeds: [JSONValue] = []
+        for index in 0..<5 {
+            seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": .string("app/logs/\(index).txt"), "text": "x"])
+        }
+        seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "app/other.txt", "text": "y"])
+        seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "outside/logs/9.txt", "text": "z"])
+        seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "apple.txt", "text": "z"])
+        _ = try fixture.boto(seeds)
+        let store = try fixture.store(prefix: "app")
+        var keys: [String] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let page = try await store.list(prefix: "logs/", cursor: cursor, limit: 2)
+            keys += page.objects.map(\.key)
+            #expect(page.objects.allSatisfy { $0.size == 1 && !$0.etag.contains("\"") && $0.lastModified.hasSuffix("Z") })
+            cursor = page.cursor
+            pages += 1
+        } while cursor != nil && pages < 10
+        #expect(keys == (0..<5).map { "logs/\($0).txt" })
+        #expect(pages == 3)
+        let all = try await store.list(prefix: nil, cursor: nil, limit: 1000)
+        #expect(all.objects.map(\.key) == (0..<5).map { "logs/\($0).txt" } + ["other.txt"])
+        #expect(all.cursor == nil)
+
+        try await store.delete(key: "other.txt")
+        try await store.delete(key: "other.txt")
+        #expect(try !fixture.exists("app/other.txt"))
+        #expect(try fixture.exists("apple.txt"))
+    }
+
+    @Test("cancelling a multipart upload after the first part aborts it: no upload, no object, journal empty")
+    func cancelMidway() async throws {
+        let fixture = try S3Fixture(bucket: "s3store-cancel", proxyArguments: ["--delay-ms", "400"])
+        defer { fixture.stop() }
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("big.bin", size: 12 << 20)
+        let store = try fixture.store(concurrency: 1)
+        let progress = S3TestProgress()
+        let reporter = progress.reporter
+        let task = Task {
+            try await store.put(PutObjectRequest(key: "cancelled.bin", source: .file(path: file)), progress: reporter)
+        }
+        var iterator = progress.stream.makeAsyncIterator()
+        let first = await iterator.next()
+        #expect(first == S3Fixture.chunk)
+        task.cancel()
+        let outcome = await task.result
+        switch outcome {
+        case .success:
+            Issue.record("the cancelled upload completed")
+        case .failure(let error):
+            #expect((error as? RolloutError)?.code == .requestCancelled)
+        }
+        #expect(try fixture.uploads().isEmpty)
+        #expect(try !fixture.exists("app/cancelled.bin"))
+        #expect(await fixture.journal.pending().isEmpty)
+    }
+
+    @Test("abortOrphans aborts every journaled upload")
+    func orphans() async throws {
+        let fixture = try S3Fixture(bucket: "s3store-orphans")
+        let uploadId = try fixture.boto([["op": "createUpload", "bucket": .string(fixture.bucket), "key": "app/crashed.bin"]])[0].stringValue ?? ""
+        #expect(try fixture.uploads().count == 1)
+        let journal = InMemoryUploadJournal()
+        await journal.record(uploadId: uploadId, key: "app/crashed.bin")
+        let store = try fixture.store()
+        #expect(try await store.abortOrphans(journal: journal) == 1)
+        #expect(try fixture.uploads().isEmpty)
+        #expect(await journal.pending().isEmpty)
+    }
+
+    @Test("SlowDown and resets on UploadPart: the upload still succeeds with the same bytes and contentId")
+    func faultyParts() async throws {
+        let fixture = try S3Fixture(
+            bucket: "s3store-faults",
+            proxyArguments: ["--slowdown", "0.3", "--reset", "0.2", "--seed", "11", "--only-path-regex", "^PUT .*[?&]partNumber="]
+        )
+        defer { fixture.stop() }
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("big.bin", size: 12 << 20, seed: 3)
+        let store = try fixture.store(maxAttempts: 10)
+        let result = try await store.put(PutObjectRequest(key: "faulty.bin", source: .file(path: file)), progress: .none)
+        let stats = try await fixture.proxy!.stats()
+        let injected = (stats["injected"]?["slowdown"]?.int64Value ?? 0) + (stats["injected"]?["reset"]?.int64Value ?? 0)
+        #expect(injected > 0, "faults were injected")
+        #expect(result.parts == 3)
+        let read = try fixture.get("app/faulty.bin", compareFile: file)
+        #expect(read["sameAsFile"]?.boolValue == true)
+        #expect(read["contentId"]?.stringValue == result.contentId)
+        #expect(try fixture.uploads().isEmpty)
+    }
+}
