@@ -32,7 +32,7 @@ test-python:
 bench: deps
 	$(SWIFT) build -c release --product rolloutd
 	$(SWIFT) build -c release --product rollout-bench
-	.build/release/rollout-bench --daemon .build/release/rolloutd
+	BIN_DIR=.build/release python3 bench/run_bench.py
 
 # Debian packages: only those not installed yet, so a ready machine does no apt work.
 deps: deps-apt deps-pip

@@ -22,10 +22,42 @@ struct Figures {
     var shutdownMillis: [Double]
     /// Things worth a person's attention (odd daemon behaviour); none in a clean run.
     var notes: [String]
+    /// rolloutd on provider aws against moto (nil without `--moto-endpoint`).
+    var aws: AWSFigures?
+    /// SigV4 signing, ours and botocore's (nil without `--moto-endpoint`).
+    var sigv4: SigV4Figures?
 
     var readyMedianMillis: Double { median(readyMillis) }
     var finalExit: ExitStatus? { daemonExits.last }
-    var failed: Bool { daemon.errors > 0 || baseline.errors > 0 || daemonExits.contains { $0 != .exited(0) } }
+    var failed: Bool {
+        daemon.errors > 0 || baseline.errors > 0 || daemonExits.contains { $0 != .exited(0) }
+            || (aws?.failed ?? false) || (sigv4?.signaturesDiffer ?? false)
+    }
+}
+
+/// The second rolloutd, on provider aws against moto: cached `secret.get` and, as its baseline,
+/// `sys.ping` on the same daemon.
+struct AWSFigures {
+    var secretGet: LatencyResult
+    var ping: LatencyResult
+    var readyMillis: Double
+    var exit: ExitStatus
+    var shutdownMillis: Double
+
+    var errors: Int { secretGet.errors + ping.errors }
+    var failed: Bool { errors > 0 || exit != .exited(0) }
+}
+
+/// SigV4 signatures per second: ours (in process), then botocore's (bench/botocore_sign_rate.py,
+/// run right after ours). botocore's figures are nil when that script failed.
+struct SigV4Figures {
+    var ours: SigV4Result
+    var botocoreSignaturesPerSecond: Double?
+    /// botocore's Authorization header for the same request at the reference date.
+    var botocoreAuthorization: String?
+
+    /// True when botocore's header is known and ours differs: then the two did not sign the same thing.
+    var signaturesDiffer: Bool { botocoreAuthorization.map { $0 != ours.referenceAuthorization } ?? false }
 }
 
 func median(_ values: [Double]) -> Double {
@@ -42,6 +74,7 @@ final class Bench {
     private let directory: String
     private var daemon: ChildProcess?
     private var baseline: ChildProcess?
+    private var awsDaemon: ChildProcess?
     private var notes: [String] = []
 
     private var daemonSocket: String { directory + "/r.sock" }
@@ -49,6 +82,9 @@ final class Bench {
     private var configPath: String { directory + "/rolloutd.toml" }
     private var daemonLog: String { directory + "/rolloutd.log" }
     private var baselineLog: String { directory + "/echo_server.log" }
+    private var awsSocket: String { directory + "/a.sock" }
+    private var awsConfigPath: String { directory + "/rolloutd-aws.toml" }
+    private var awsLog: String { directory + "/rolloutd-aws.log" }
 
     init(options: Options) throws {
         self.options = options
@@ -109,24 +145,195 @@ final class Bench {
         }
         baselineProcess.terminate(timeoutSeconds: 5)
         baseline = nil
-        inspectDaemonLog()
+        inspectLog(daemonLog, name: "rolloutd", starts: options.readyRuns)
+
+        // 8-9. With moto: a second rolloutd on provider aws (cached secret.get), then SigV4 signing,
+        // each with nothing else of ours running.
+        var aws: AWSFigures?
+        var sigv4: SigV4Figures?
+        if let endpoint = options.motoEndpoint {
+            aws = try measureAWS(endpoint: endpoint)
+            progress("SigV4: AWSSigV4 signing for \(fixed(options.signSeconds, 1)) s")
+            let ours = measureSigV4(seconds: options.signSeconds)
+            progress("SigV4: botocore signing for \(fixed(options.signSeconds, 1)) s (\(options.botocoreScript))")
+            let botocore = try measureBotocore()
+            sigv4 = SigV4Figures(
+                ours: ours, botocoreSignaturesPerSecond: botocore?.rate, botocoreAuthorization: botocore?.authorization)
+        }
 
         let daemonFigures = ServerFigures(latency: daemonLatency, throughput: daemonThroughput, memory: daemonMemory)
         let baselineFigures = ServerFigures(
             latency: baselineLatency, throughput: baselineThroughput, memory: baselineMemory)
         return Figures(
             options: options, daemon: daemonFigures, baseline: baselineFigures, readyMillis: readyMillis,
-            daemonExits: exits, shutdownMillis: shutdowns, notes: notes)
+            daemonExits: exits, shutdownMillis: shutdowns, notes: notes, aws: aws, sigv4: sigv4)
+    }
+
+    /// Starts rolloutd on provider aws against moto, checks that the second `secret.get` comes
+    /// from the cache, measures cached `secret.get` and `sys.ping` round trips (interleaved), and
+    /// stops it.
+    private func measureAWS(endpoint: String) throws -> AWSFigures {
+        try writeAWSConfig()
+        progress("starting rolloutd on provider aws (moto at \(endpoint))")
+        let start = monotonicNanos()
+        let process = try ChildProcess.spawn(
+            name: "rolloutd (aws)", executable: options.daemon,
+            arguments: ["--config", awsConfigPath, "--log-level", "warning"],
+            logPath: awsLog, searchPath: false, environment: awsEnvironment(endpoint: endpoint))
+        awsDaemon = process
+        let ready = try waitUntilReady(process, socket: awsSocket, timeoutSeconds: 30)
+        let readyMillis = Double(ready - start) / 1e6
+
+        let secretRequest = RequestTemplate(method: "secret.get", params: #"{"name":\#(jsonString(options.secret))}"#)
+        do {
+            let connection = try Connection.connect(path: awsSocket)
+            _ = try secretResponse(connection, secretRequest, id: 1, call: "the first secret.get")
+            let second = try secretResponse(connection, secretRequest, id: 2, call: "the second secret.get")
+            guard Self.contains(second, #""cached":true"#) else {
+                throw BenchError(
+                    "the second secret.get \(options.secret) was not answered from the cache (no \"cached\":true); "
+                        + "is [cloud.aws.secrets].cache_ttl_secs honoured?")
+            }
+        }
+
+        progress("rolloutd (aws): cached secret.get and sys.ping latency, interleaved")
+        let measured = try measureInterleavedLatency(
+            socketPath: awsSocket, templates: [secretRequest, .ping], warmup: options.warmupRequests,
+            requests: options.requests)
+        let (secretGet, ping) = (measured[0], measured[1])
+        do {
+            let connection = try Connection.connect(path: awsSocket)
+            let last = try secretResponse(connection, secretRequest, id: 1, call: "secret.get after the load")
+            if !Self.contains(last, #""cached":true"#) {
+                notes.append("secret.get after the load was not answered from the cache (the figures may include fetches)")
+            }
+        }
+
+        let stopped = stop(process, socket: awsSocket)
+        inspectLog(awsLog, name: "rolloutd (aws)", starts: 1)
+        return AWSFigures(
+            secretGet: secretGet, ping: ping, readyMillis: readyMillis, exit: stopped.status,
+            shutdownMillis: stopped.milliseconds)
+    }
+
+    /// Runs bench/botocore_sign_rate.py and reads its JSON line. A failure is a note (the row's
+    /// baseline stays blank), not the end of the run.
+    private func measureBotocore() throws -> (rate: Double, authorization: String)? {
+        let output = directory + "/botocore_sign_rate.out"
+        let process = try ChildProcess.spawn(
+            name: "botocore_sign_rate.py", executable: options.python,
+            arguments: [options.botocoreScript, "--seconds", String(options.signSeconds)],
+            logPath: output, searchPath: true)
+        let deadline = monotonicNanos() + UInt64((options.signSeconds + 60) * 1e9)
+        while !process.hasExited() {
+            if monotonicNanos() >= deadline {
+                process.terminate(timeoutSeconds: 5)
+                notes.append("botocore_sign_rate.py did not finish within a minute; no botocore SigV4 baseline")
+                return nil
+            }
+            sleepNanos(10_000_000)
+        }
+        let text = readFile(output) ?? ""
+        let line = text.split(separator: "\n").last { $0.hasPrefix("{") }.map(String.init) ?? ""
+        guard process.status == .exited(0),
+            let rate = jsonMember(line, "signatures_per_second").flatMap(Double.init), rate > 0,
+            let authorization = jsonMember(line, "reference_authorization")
+        else {
+            let tail = text.split(separator: "\n").suffix(5).map { "    " + $0.prefix(300) }.joined(separator: "\n")
+            notes.append(
+                "botocore_sign_rate.py failed (\(process.status.map(String.init(describing:)) ?? "?")); "
+                    + "no botocore SigV4 baseline:\n" + tail)
+            return nil
+        }
+        return (rate, authorization)
+    }
+
+    /// Sends one `secret.get` and returns its response line; throws unless it is a result.
+    private func secretResponse(
+        _ connection: Connection, _ template: RequestTemplate, id: UInt64, call: String
+    ) throws -> [UInt8] {
+        var request: [UInt8] = []
+        template.append(id: id, to: &request)
+        try connection.send(request)
+        let line = try connection.nextLine()
+        guard Self.contains(line, #""result""#) else {
+            // Not a result, so an error object: it carries no secret value.
+            throw BenchError(
+                "\(call) (\(options.secret)) failed: \(String(decoding: line.prefix(600), as: UTF8.self))")
+        }
+        return line
+    }
+
+    /// The value of `"key"` in a flat JSON object on one line: a number's text, or a string
+    /// without escapes; nil otherwise.
+    private func jsonMember(_ line: String, _ key: String) -> String? {
+        let needle = "\"\(key)\""
+        guard let start = line.indices.first(where: { line[$0...].hasPrefix(needle) }) else { return nil }
+        var rest = line[start...].dropFirst(needle.count).drop { $0 == " " }
+        guard rest.first == ":" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " }
+        if rest.first == "\"" {
+            let value = rest.dropFirst().prefix { $0 != "\"" && $0 != "\\" }
+            let after = rest.dropFirst().dropFirst(value.count)
+            return after.first == "\"" ? String(value) : nil
+        }
+        let number = rest.prefix { "0123456789.eE+-".contains($0) }
+        return number.isEmpty ? nil : String(number)
+    }
+
+    private static func contains(_ line: [UInt8], _ text: String) -> Bool {
+        let needle = Array(text.utf8)
+        guard needle.count <= line.count else { return false }
+        return (0...(line.count - needle.count)).contains { line[$0..<($0 + needle.count)].elementsEqual(needle) }
+    }
+
+    private func writeAWSConfig() throws {
+        try makeDirectory(directory + "/aws-state")
+        try makeDirectory(directory + "/files")
+        try writeFile(
+            awsConfigPath,
+            """
+            [server]
+            socket = "\(awsSocket)"
+            state_dir = "\(directory)/aws-state"
+            file_roots = ["\(directory)/files"]
+            [cloud]
+            provider = "aws"
+            region = "us-east-1"
+            [cloud.aws.secrets]
+            allowlist = [\(jsonString(options.secret))]
+            cache_ttl_secs = 3600
+
+            """)
+    }
+
+    /// This process's environment without `AWS_*` and proxy variables, plus moto's endpoint and
+    /// its static test credentials; no config files and no instance metadata, so nothing else on
+    /// the machine can change where rolloutd sends requests or which credentials it uses.
+    private func awsEnvironment(endpoint: String) -> [String] {
+        let dropped = ["http_proxy", "https_proxy", "all_proxy", "no_proxy"]
+        let inherited = ChildProcess.currentEnvironment().filter { variable in
+            let name = String(variable.prefix { $0 != "=" })
+            return !name.hasPrefix("AWS_") && !dropped.contains(name.lowercased())
+        }
+        return inherited + [
+            "AWS_ACCESS_KEY_ID=testing",
+            "AWS_SECRET_ACCESS_KEY=testing",
+            "AWS_ENDPOINT_URL=" + endpoint,
+            "AWS_EC2_METADATA_DISABLED=true",
+            "AWS_CONFIG_FILE=/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
+        ]
     }
 
     /// Stops whatever is still running and deletes the temporary directory.
     /// After a failure, the tail of each log goes to stderr first.
     func cleanup(showLogs: Bool) {
-        for process in [daemon, baseline].compactMap({ $0 }) {
+        for process in [daemon, baseline, awsDaemon].compactMap({ $0 }) {
             process.terminate(timeoutSeconds: 5)
         }
         if showLogs {
-            for (name, path) in [("rolloutd", daemonLog), ("echo_server.py", baselineLog)] {
+            for (name, path) in [("rolloutd", daemonLog), ("echo_server.py", baselineLog), ("rolloutd (aws)", awsLog)] {
                 guard let text = readFile(path), !text.isEmpty else { continue }
                 let tail = text.split(separator: "\n").suffix(30).joined(separator: "\n")
                 printError("--- last lines of the \(name) log ---\n\(tail)")
@@ -134,12 +341,18 @@ final class Bench {
         }
         daemon = nil
         baseline = nil
+        awsDaemon = nil
         removeTree(directory)
     }
 
     // MARK: - Steps
 
     private func checkInputs() throws {
+        if options.motoEndpoint != nil && access(options.botocoreScript, R_OK) != 0 {
+            throw BenchError.system(
+                "cannot read the SigV4 baseline \(options.botocoreScript) (run from the repository root or pass "
+                    + "--botocore-script PATH)")
+        }
         guard access(options.daemon, X_OK) == 0 else {
             throw BenchError.system("--daemon \(options.daemon) is not an executable file")
         }
@@ -188,7 +401,7 @@ final class Bench {
             if let connection = Connection.attempt(path: socket) {
                 do {
                     var request: [UInt8] = []
-                    PingRequest.append(id: 0, to: &request)
+                    RequestTemplate.ping.append(id: 0, to: &request)
                     try connection.send(request)
                     var lines = 0
                     var errors = 0
@@ -221,16 +434,18 @@ final class Bench {
     }
 
     /// SIGTERM and wait; notes a socket file left behind.
-    private func stop(_ process: ChildProcess) -> (status: ExitStatus, milliseconds: Double) {
+    private func stop(_ process: ChildProcess, socket: String? = nil) -> (status: ExitStatus, milliseconds: Double) {
+        let socket = socket ?? daemonSocket
         let stopped = process.terminate()
         if stopped.forced {
-            notes.append("rolloutd did not exit within 15 s of SIGTERM and was killed")
+            notes.append("\(process.name) did not exit within 15 s of SIGTERM and was killed")
         }
-        if fileExists(daemonSocket) {
-            notes.append("rolloutd left its socket file behind after exiting (\(stopped.status))")
-            unlink(daemonSocket)
+        if fileExists(socket) {
+            notes.append("\(process.name) left its socket file behind after exiting (\(stopped.status))")
+            unlink(socket)
         }
         if daemon === process { daemon = nil }
+        if awsDaemon === process { awsDaemon = nil }
         return (stopped.status, stopped.milliseconds)
     }
 
@@ -246,11 +461,12 @@ final class Bench {
     }
 
     /// At `--log-level warning` a clean run logs nothing; anything logged is worth a look.
-    private func inspectDaemonLog() {
-        guard let text = readFile(daemonLog) else { return }
+    private func inspectLog(_ path: String, name: String, starts: Int) {
+        guard let text = readFile(path) else { return }
         let lines = text.split(separator: "\n")
         guard !lines.isEmpty else { return }
-        var note = "rolloutd logged \(lines.count) line(s) at --log-level warning over \(options.readyRuns) starts"
+        let over = starts == 1 ? "" : " over \(starts) starts"
+        var note = "\(name) logged \(lines.count) line(s) at --log-level warning\(over)"
         for line in lines.prefix(5) { note += "\n    " + line.prefix(300) }
         if lines.count > 5 { note += "\n    ..." }
         notes.append(note)

@@ -40,9 +40,11 @@ final class ChildProcess {
         self.logPath = logPath
     }
 
-    /// Starts `executable` (looked up on `PATH` when `searchPath`) with `arguments`.
+    /// Starts `executable` (looked up on `PATH` when `searchPath`) with `arguments`, and with
+    /// `environment` (`NAME=value` strings) as its whole environment, or this process's when nil.
     static func spawn(
-        name: String, executable: String, arguments: [String], logPath: String, searchPath: Bool
+        name: String, executable: String, arguments: [String], logPath: String, searchPath: Bool,
+        environment: [String]? = nil
     ) throws -> ChildProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -67,13 +69,35 @@ final class ChildProcess {
 
         let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { for argument in argv { free(argument) } }
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { for variable in envp ?? [] { free(variable) } }
         var pid = pid_t()
-        let code =
+        let code = withEnvironment(envp) { envp in
             searchPath
-            ? posix_spawnp(&pid, executable, &actions, &attributes, argv, environ)
-            : posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+                ? posix_spawnp(&pid, executable, &actions, &attributes, argv, envp)
+                : posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        }
         guard code == 0 else { throw BenchError.system("cannot start \(name) (\(executable))", code) }
         return ChildProcess(pid: pid, name: name, logPath: logPath)
+    }
+
+    /// Calls `body` with `envp`'s elements as a C array, or with `environ` when `envp` is nil.
+    private static func withEnvironment(
+        _ envp: [UnsafeMutablePointer<CChar>?]?, _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> Int32
+    ) -> Int32 {
+        guard let envp else { return body(environ) }
+        return envp.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+
+    /// This process's environment as `NAME=value` strings.
+    static func currentEnvironment() -> [String] {
+        var variables: [String] = []
+        var entry = environ
+        while let variable = entry.pointee {
+            variables.append(String(cString: variable))
+            entry += 1
+        }
+        return variables
     }
 
     /// Whether the process has ended (reaping it if so).

@@ -1,13 +1,22 @@
 import Glibc
 
-/// Preformatted `sys.ping` requests: a fixed prefix and suffix with the decimal id spliced in between.
-enum PingRequest {
-    private static let prefix = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
-    private static let suffix = Array(#","method":"sys.ping"}"#.utf8) + [UInt8(ascii: "\n")]
+/// Preformatted requests: a fixed prefix and suffix with the decimal id spliced in between.
+struct RequestTemplate {
+    private let prefix: [UInt8]
+    private let suffix: [UInt8]
+
+    /// `method` with `params`, a JSON object's text (nil: no params).
+    init(method: String, params: String? = nil) {
+        prefix = Array(#"{"jsonrpc":"2.0","id":"#.utf8)
+        let paramsMember = params.map { #","params":"# + $0 } ?? ""
+        suffix = Array(#","method":\#(jsonString(method))\#(paramsMember)}"#.utf8) + [UInt8(ascii: "\n")]
+    }
+
+    static let ping = RequestTemplate(method: "sys.ping")
 
     /// Appends one request line with `id` to `bytes`.
     @inline(__always)
-    static func append(id: UInt64, to bytes: inout [UInt8]) {
+    func append(id: UInt64, to bytes: inout [UInt8]) {
         bytes.append(contentsOf: prefix)
         let firstDigit = bytes.count
         var rest = id
@@ -125,6 +134,35 @@ final class Connection {
         }
         scanned = end
         return (lines, errors)
+    }
+
+    /// Blocks until one whole line has arrived and consumes it (without its `\n`). For checks
+    /// outside the timed loops, which never leave unread lines behind.
+    func nextLine() throws -> [UInt8] {
+        while true {
+            let base = buffer.baseAddress!
+            if lineStart < end, let hit = memchr(base + lineStart, 0x0A, end - lineStart) {
+                let newline = base.distance(to: hit)
+                let line = Array(UnsafeRawBufferPointer(start: base + lineStart, count: newline - lineStart))
+                lineStart = newline + 1
+                scanned = lineStart
+                return line
+            }
+            if lineStart == end {
+                lineStart = 0
+                end = 0
+            } else if end == buffer.count {
+                makeRoom()
+            }
+            scanned = end
+            let count = recv(fd, buffer.baseAddress! + end, buffer.count - end, 0)
+            if count <= 0 {
+                if count < 0 && errno == EINTR { continue }
+                if count == 0 { throw BenchError("the server closed the connection") }
+                throw BenchError.system(errno == EAGAIN ? "recv: no response (timed out)" : "recv")
+            }
+            end += count
+        }
     }
 
     /// Moves the partial line to the front of the buffer, growing it when the line fills it all.

@@ -11,10 +11,17 @@ struct Options {
     var json = false
     var echoServer = "bench/echo_server.py"
     var python = "python3"
+    /// moto's URL: enables the provider-aws figures (cached `secret.get`) and the SigV4 figure.
+    var motoEndpoint: String?
+    var secret = "bench/token"
+    var botocoreScript = "bench/botocore_sign_rate.py"
+    var signSeconds = 1.0
 
     static let usage = """
         usage: rollout-bench --daemon PATH_TO_rolloutd [--requests N] [--seconds S] [--json]
                              [--echo-server PATH] [--python PATH]
+                             [--moto-endpoint URL [--secret NAME] [--sign-seconds S]
+                              [--botocore-script PATH]]
 
           --daemon PATH        the rolloutd executable to measure (required)
           --requests N         timed sequential sys.ping requests per server (default 20000,
@@ -25,6 +32,17 @@ struct Options {
           --echo-server PATH   the Python asyncio baseline (default bench/echo_server.py,
                                relative to the current directory)
           --python PATH        the Python interpreter for the baseline (default python3)
+
+        With moto (bench/run_bench.py, which `make bench` runs, passes these):
+          --moto-endpoint URL  a running moto server: starts a second rolloutd on provider aws
+                               against it and measures cached secret.get round trips; then
+                               measures SigV4 signing, ours and botocore's. Without it those
+                               rows are skipped.
+          --secret NAME        the secret to read, which must exist in moto (default bench/token)
+          --sign-seconds S     length of each SigV4 signing loop, ours and botocore's (default 1)
+          --botocore-script PATH
+                               the botocore baseline, run with --python (default
+                               bench/botocore_sign_rate.py, relative to the current directory)
         """
 
     struct UsageError: Error, CustomStringConvertible {
@@ -69,6 +87,24 @@ struct Options {
                 options.echoServer = try value()
             case "--python":
                 options.python = try value()
+            case "--moto-endpoint":
+                let text = try value()
+                guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
+                    throw UsageError(description: "--moto-endpoint must be an http(s) URL, not \"\(text)\"")
+                }
+                options.motoEndpoint = text
+            case "--secret":
+                let text = try value()
+                guard !text.isEmpty else { throw UsageError(description: "--secret must not be empty") }
+                options.secret = text
+            case "--botocore-script":
+                options.botocoreScript = try value()
+            case "--sign-seconds":
+                let text = try value()
+                guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+                    throw UsageError(description: "--sign-seconds must be a positive number, not \"\(text)\"")
+                }
+                options.signSeconds = seconds
             case "-h", "--help":
                 throw UsageError(description: "")
             default:

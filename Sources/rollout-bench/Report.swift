@@ -41,8 +41,38 @@ extension Figures {
         for (index, status) in daemonExits.enumerated() where status != .exited(0) {
             lines.append("ERROR: rolloutd start \(index + 1) ended with \(status) on SIGTERM (expected exit 0)")
         }
+        if let aws {
+            if aws.errors > 0 {
+                lines.append(
+                    "ERROR: \(aws.errors) responses of rolloutd on provider aws had no \"result\" "
+                        + "(secret.get \(aws.secretGet.errors), sys.ping \(aws.ping.errors))")
+            }
+            if aws.exit != .exited(0) {
+                lines.append("ERROR: rolloutd on provider aws ended with \(aws.exit) on SIGTERM (expected exit 0)")
+            }
+        }
+        if let sigv4, sigv4.signaturesDiffer {
+            lines.append(
+                "ERROR: SigV4: our Authorization header for the benchmark request differs from botocore's, so the "
+                    + "two did not sign the same request\n    ours:     \(sigv4.ours.referenceAuthorization)\n"
+                    + "    botocore: \(sigv4.botocoreAuthorization ?? "")")
+        }
         return lines
     }
+
+    /// Cached `secret.get` p50 ÷ `sys.ping` p50 on the same daemon.
+    var secretGetRatio: Double {
+        guard let aws else { return .nan }
+        return aws.secretGet.p50Micros / aws.ping.p50Micros
+    }
+
+    /// Our SigV4 signatures per second ÷ botocore's.
+    var sigv4Ratio: Double {
+        guard let sigv4, let botocore = sigv4.botocoreSignaturesPerSecond else { return .nan }
+        return sigv4.ours.signaturesPerSecond / botocore
+    }
+
+    static let skippedWithoutMoto = "skipped (needs moto: run make bench)"
 
     func table() -> String {
         let widths = [30, 14, 28, 9]
@@ -54,7 +84,7 @@ extension Figures {
             while line.hasSuffix(" ") { line.removeLast() }
             return line
         }
-        let ratio: (Double) -> String = { fixed($0, 2) + "x" }
+        let ratio: (Double) -> String = { $0.isFinite ? fixed($0, 2) + "x" : "-" }
         var lines = [
             row("figure", "rolloutd", "baseline (python asyncio)", "ratio", "target"),
             row(
@@ -73,6 +103,27 @@ extension Figures {
                 fixed(mebibytes(baseline.memory?.peakKiB), 1)),
             row("ready time (ms, median of \(readyMillis.count))", fixed(readyMedianMillis, 1), "-", "", "<= 200"),
         ]
+        if let aws {
+            lines += [
+                row("", "", "baseline: sys.ping on the same daemon (provider aws, moto)"),
+                row(
+                    "secret.get p50, cached (µs)", fixed(aws.secretGet.p50Micros, 1), fixed(aws.ping.p50Micros, 1),
+                    ratio(secretGetRatio), "<= 100"),
+                row("secret.get p99, cached (µs)", fixed(aws.secretGet.p99Micros, 1), fixed(aws.ping.p99Micros, 1)),
+            ]
+        } else {
+            lines.append(row("secret.get p50, cached (µs)", Self.skippedWithoutMoto))
+        }
+        if let sigv4 {
+            lines += [
+                row("", "", "baseline: botocore S3SigV4Auth (python, one thread)"),
+                row(
+                    "SigV4 signatures/s (S3 PUT)", fixed(sigv4.ours.signaturesPerSecond, 0),
+                    sigv4.botocoreSignaturesPerSecond.map { fixed($0, 0) } ?? "-", ratio(sigv4Ratio), "-"),
+            ]
+        } else {
+            lines.append(row("SigV4 signatures/s (S3 PUT)", Self.skippedWithoutMoto))
+        }
         lines.append("")
         let readyTimes = readyMillis.map { fixed($0, 1) }.joined(separator: ", ")
         let shutdownTimes = shutdownMillis.map { fixed($0, 1) }.joined(separator: ", ")
@@ -89,6 +140,28 @@ extension Figures {
             "throughput: \(options.connections) connections x \(options.window) in flight, "
             + "\(fixed(options.seconds, 1)) s after \(fixed(options.warmupSeconds, 1)) s warm-up"
         lines.append("\(latencySettings); \(throughputSettings); \(onlineCPUs()) CPUs shared by client and servers")
+        if let aws, let endpoint = options.motoEndpoint {
+            lines.append(
+                "provider aws: moto at \(endpoint), secret \(options.secret) (cache_ttl_secs 3600, warmed by one call, "
+                    + "second answer \"cached\":true); secret.get and sys.ping: \(options.requests) each after \(options.warmupRequests) "
+                    + "warm-up, one connection each, alternating in 10 blocks; "
+                    + "p99.9 secret.get \(fixed(aws.secretGet.p999Micros, 1)) µs, sys.ping \(fixed(aws.ping.p999Micros, 1)) µs")
+            lines.append(
+                "rolloutd (aws): ready \(fixed(aws.readyMillis, 1)) ms; SIGTERM to exit \(fixed(aws.shutdownMillis, 1)) ms, "
+                    + "\(aws.exit); response errors \(aws.errors)")
+        }
+        if let sigv4 {
+            let check: String =
+                switch sigv4.botocoreAuthorization {
+                case nil: "not compared (no botocore figures)"
+                case let theirs? where theirs == sigv4.ours.referenceAuthorization:
+                    "identical to botocore's at the reference date"
+                case _?: "DIFFERENT from botocore's at the reference date"
+                }
+            lines.append(
+                "SigV4: \(sigv4.ours.signatures) signatures in \(fixed(sigv4.ours.seconds, 2)) s, one thread, "
+                    + "fresh request copy and date each time; Authorization header \(check)")
+        }
         if !notes.isEmpty {
             lines.append("notes:")
             lines += notes.map { "  - " + $0 }
@@ -127,15 +200,60 @@ extension Figures {
                 ("exit_code", exitCode),
                 ("exit_statuses", array(daemonExits.map { jsonString($0.description) })),
             ]
+        let awsObject: String =
+            if let aws {
+                object([
+                    ("secret_get_p50_us", number(aws.secretGet.p50Micros, 1)),
+                    ("secret_get_p99_us", number(aws.secretGet.p99Micros, 1)),
+                    ("secret_get_p999_us", number(aws.secretGet.p999Micros, 1)),
+                    ("baseline", jsonString("sys.ping on the same daemon")),
+                    ("ping_p50_us", number(aws.ping.p50Micros, 1)),
+                    ("ping_p99_us", number(aws.ping.p99Micros, 1)),
+                    ("ping_p999_us", number(aws.ping.p999Micros, 1)),
+                    ("ready_ms", number(aws.readyMillis, 1)),
+                    ("shutdown_ms", number(aws.shutdownMillis, 1)),
+                    ("exit_status", jsonString(aws.exit.description)),
+                    ("errors", String(aws.errors)),
+                    ("moto_endpoint", jsonString(options.motoEndpoint ?? "")),
+                    ("secret", jsonString(options.secret)),
+                ])
+            } else {
+                object([("skipped", jsonString(Self.skippedWithoutMoto))])
+            }
+        let sigv4Object: String =
+            if let sigv4 {
+                object([
+                    ("signatures_per_second", number(sigv4.ours.signaturesPerSecond, 0)),
+                    ("signatures", String(sigv4.ours.signatures)),
+                    ("seconds", number(sigv4.ours.seconds, 3)),
+                    ("baseline", jsonString("botocore S3SigV4Auth")),
+                    ("botocore_signatures_per_second", number(sigv4.botocoreSignaturesPerSecond ?? .nan, 0)),
+                    (
+                        "authorization_matches_botocore",
+                        sigv4.botocoreAuthorization.map { String($0 == sigv4.ours.referenceAuthorization) } ?? "null"
+                    ),
+                ])
+            } else {
+                object([("skipped", jsonString(Self.skippedWithoutMoto))])
+            }
         return object([
             ("rolloutd", object(daemonMembers)),
             ("baseline", object(side(baseline))),
-            ("ratio", object([("ping_p50", number(latencyRatio, 2)), ("pipelined_rps", number(throughputRatio, 2))])),
+            ("aws", awsObject),
+            ("sigv4", sigv4Object),
+            (
+                "ratio",
+                object([
+                    ("ping_p50", number(latencyRatio, 2)), ("pipelined_rps", number(throughputRatio, 2)),
+                    ("secret_get_p50_vs_ping_p50", number(secretGetRatio, 2)),
+                    ("sigv4_vs_botocore", number(sigv4Ratio, 2)),
+                ])
+            ),
             (
                 "target",
                 object([
                     ("ping_p50_us_max", "50"), ("pipelined_ratio_min", "2.0"), ("idle_rss_mib_max", "20"),
-                    ("ready_ms_max", "200"),
+                    ("ready_ms_max", "200"), ("secret_get_p50_us_max", "100"),
                 ])
             ),
             (

@@ -50,7 +50,7 @@ final class PipelineWorker {
         batch.reserveCapacity(window * 64)
         var nextID: UInt64 = 1
         for _ in 0..<window {
-            PingRequest.append(id: nextID, to: &batch)
+            RequestTemplate.ping.append(id: nextID, to: &batch)
             nextID += 1
         }
         try connection.send(batch)
@@ -66,7 +66,7 @@ final class PipelineWorker {
             if lines == 0 { continue }
             batch.removeAll(keepingCapacity: true)
             for _ in 0..<lines {
-                PingRequest.append(id: nextID, to: &batch)
+                RequestTemplate.ping.append(id: nextID, to: &batch)
                 nextID += 1
             }
             try connection.send(batch)

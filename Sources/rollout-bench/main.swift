@@ -1,9 +1,11 @@
 import Glibc
 
 // rollout-bench: measures rolloutd (ready time, sys.ping latency, pipelined throughput, idle memory)
-// side by side with a minimal Python asyncio JSON-RPC server measured in the same run.
+// side by side with a minimal Python asyncio JSON-RPC server measured in the same run; with a moto
+// server (--moto-endpoint), also cached secret.get on provider aws (against sys.ping on the same
+// daemon) and SigV4 signing (against botocore).
 // It prints figures only: nothing here asserts on a time. The exit status is 1 when a response was
-// not a result or rolloutd did not exit 0 on SIGTERM, 2 on a usage error.
+// not a result, a rolloutd did not exit 0 on SIGTERM or a consistency check failed, 2 on a usage error.
 
 let options: Options
 do {
