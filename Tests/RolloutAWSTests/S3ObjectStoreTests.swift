@@ -399,3 +399,70 @@ struct S3ObjectStoreTests {
         #expect(try fixture.uploads().isEmpty)
     }
 }
+
+@Suite("S3ObjectStore addressing and failures (scripted HTTP)")
+struct S3ObjectStoreScriptedTests {
+    func store(endpoint: String, bucket: String = "my-bucket", forcePathStyle: Bool = false, http: AWSTestScriptedHTTP) throws -> S3ObjectStore {
+        let client = try AWSClient(
+            service: .s3, endpointURL: endpoint, region: "us-east-1", credentials: awsTestCredentials, http: http,
+            retryPolicy: .standard(maxAttempts: 1), environment: AWSTestSleepRecorder().environment()
+        )
+        return S3ObjectStore(
+            client: client, bucket: bucket, prefix: "p", forcePathStyle: forcePathStyle, multipartChunkBytes: 5 << 20,
+            maxObjectBytes: 1 << 30, uploadConcurrency: 1, journal: InMemoryUploadJournal()
+        )
+    }
+
+    static let ok = HTTPResponse(status: 200, headers: [(name: "etag", value: "\"abc\"")], body: [])
+
+    @Test("path-style unless the client's endpoint is the bucket's virtual host; keys are encoded, not normalized")
+    func addressing() async throws {
+        let pathHTTP = AWSTestScriptedHTTP([], fallback: .success(Self.ok))
+        let pathStyle = try store(endpoint: "http://127.0.0.1:9000", http: pathHTTP)
+        #expect(pathStyle.usesPathStyle)
+        _ = try await pathStyle.put(PutObjectRequest(key: "a b+c//d", source: .bytes([1])), progress: .none)
+        #expect(pathHTTP.requests.first?.url == "http://127.0.0.1:9000/my-bucket/p/a%20b%2Bc//d")
+        let headers = pathHTTP.requests.first?.headers ?? []
+        #expect(headers.contains { $0.name.lowercased() == "x-amz-checksum-sha256" && $0.value.count == 44 })
+        #expect(headers.contains { $0.name.lowercased() == "x-amz-meta-content-id" && $0.value.count == 64 })
+
+        let virtualHTTP = AWSTestScriptedHTTP([], fallback: .success(Self.ok))
+        let virtual = try store(endpoint: "https://my-bucket.s3.us-east-1.amazonaws.com", http: virtualHTTP)
+        #expect(!virtual.usesPathStyle)
+        _ = try await virtual.put(PutObjectRequest(key: "k", source: .bytes([1])), progress: .none)
+        #expect(virtualHTTP.requests.first?.url == "https://my-bucket.s3.us-east-1.amazonaws.com/p/k")
+
+        let http = AWSTestScriptedHTTP([], fallback: .success(Self.ok))
+        #expect(try store(endpoint: "https://my-bucket.s3.us-east-1.amazonaws.com", forcePathStyle: true, http: http).usesPathStyle)
+        #expect(try store(endpoint: "https://s3.us-east-1.amazonaws.com", http: http).usesPathStyle)
+        #expect(try store(endpoint: "https://My_Bucket.s3.amazonaws.com", bucket: "My_Bucket", http: http).usesPathStyle)
+    }
+
+    @Test("CompleteMultipartUpload answering 200 with an <Error> body fails and aborts the upload")
+    func completeErrorBody() async throws {
+        let created = HTTPResponse(
+            status: 200, headers: [],
+            body: Array("<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>".utf8)
+        )
+        let errorBody = HTTPResponse(
+            status: 200, headers: [], body: Array("<Error><Code>InternalError</Code><Message>m</Message></Error>".utf8)
+        )
+        let http = AWSTestScriptedHTTP(
+            [.success(created), .success(Self.ok), .success(Self.ok), .success(errorBody)],
+            fallback: .success(HTTPResponse(status: 204, headers: [], body: []))
+        )
+        let store = try store(endpoint: "http://127.0.0.1:9000", http: http)
+        do {
+            _ = try await store.put(PutObjectRequest(key: "big", source: .bytes(Array(repeating: 7, count: 6 << 20))), progress: .none)
+            Issue.record("the upload succeeded")
+        } catch let error as RolloutError {
+            #expect(error.code == .unavailable)
+        }
+        let calls = http.requests.map { "\($0.method) \($0.url.split(separator: "?").last.map(String.init) ?? "")" }
+        #expect(calls == [
+            "POST uploads=", "PUT partNumber=1&uploadId=up-1", "PUT partNumber=2&uploadId=up-1", "POST uploadId=up-1",
+            "DELETE uploadId=up-1",
+        ])
+        #expect(await (store.journal as? InMemoryUploadJournal)?.pending().isEmpty == true)
+    }
+}
