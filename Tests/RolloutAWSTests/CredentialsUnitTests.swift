@@ -288,8 +288,8 @@ struct CredentialsUnitTests {
         }
     }
 
-    @Test("the XML extractor reads STS responses and errors")
-    func xml() throws {
+    @Test("STS responses are read with AWSXML: credentials, entities, CDATA; no credentials → Unavailable")
+    func stsResponse() throws {
         let response = """
             <?xml version="1.0"?>
             <AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
@@ -303,23 +303,55 @@ struct CredentialsUnitTests {
                 <Empty/><Attr a="1>2" b='x'>v</Attr>
                 <!-- a comment -->
               </AssumeRoleResult>
+              <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>
             </AssumeRoleResponse>
             """
-        let root = try #require(XMLElementExtractor.parse(Array(response.utf8)))
-        #expect(root.name == "AssumeRoleResponse")
-        let credentials = try #require(root.element(at: ["AssumeRoleResult", "Credentials"]))
-        #expect(credentials.text(at: ["AccessKeyId"]) == "ASIAEXAMPLE")
-        #expect(credentials.text(at: ["SecretAccessKey"]) == "a&b<cAB")
-        #expect(credentials.text(at: ["SessionToken"]) == "tok<en>")
-        #expect(root.text(at: ["AssumeRoleResult", "Empty"]) == "")
-        #expect(root.text(at: ["AssumeRoleResult", "Attr"]) == "v")
-        let error = "<ns:ErrorResponse><ns:Error><ns:Code>AccessDenied</ns:Code></ns:Error><RequestId>r-1</RequestId></ns:ErrorResponse>"
-        let errorRoot = try #require(XMLElementExtractor.parse(Array(error.utf8)))
-        #expect(errorRoot.text(at: ["Error", "Code"]) == "AccessDenied")
-        #expect(errorRoot.text(at: ["RequestId"]) == "r-1")
-        for bad in ["<a><b></a>", "<a>", "<a></a><b></b>", "<a>&bogus;</a>", "text", "<a></a>trailing"] {
-            #expect(XMLElementExtractor.parse(Array(bad.utf8)) == nil, "\(bad)")
+        let root = try AWSXML.parse(Array(response.utf8))
+        let credentials = try STSClient.credentials(in: root, action: "AssumeRole")
+        #expect(credentials.accessKeyId == "ASIAEXAMPLE")
+        #expect(credentials.secretAccessKey == "a&b<cAB")
+        #expect(credentials.sessionToken == "tok<en>")
+        #expect(credentials.expiration == RFC3339Timestamp.secondsSinceEpoch("2026-11-22T21:19:47Z"))
+
+        let empty = try AWSXML.parse(
+            "<AssumeRoleResponse><AssumeRoleResult/><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></AssumeRoleResponse>")
+        do {
+            _ = try STSClient.credentials(in: empty, action: "AssumeRole")
+            Issue.record("a response without credentials was accepted")
+        } catch {
+            #expect(error.code == .unavailable)
+            #expect(error.data["upstream"] == ["service": "sts", "httpStatus": 200, "requestId": "r-2"])
         }
+        // The wrong action's result is not taken.
+        #expect(throws: RolloutError.self) { try STSClient.credentials(in: root, action: "AssumeRoleWithWebIdentity") }
+    }
+
+    @Test("STS errors from AWSClient: identity-token codes → AccessDenied, invalid requests → ConfigInvalid, role named, secrets scrubbed")
+    func stsErrorMapping() {
+        func upstream(_ code: String, _ status: Int) -> JSONObject {
+            ["upstream": ["service": "sts", "code": .string(code), "httpStatus": .number(JSONNumber(status)), "requestId": "r"]]
+        }
+        let role = "arn:aws:iam::1:role/r"
+        let invalidToken = STSClient.credentialError(
+            RolloutError(.invalidParams, "AWS rejected the request: InvalidIdentityToken: bad (STS AssumeRoleWithWebIdentity)",
+                         data: upstream("InvalidIdentityToken", 400)),
+            roleARN: role, secrets: [])
+        #expect(invalidToken.code == .accessDenied)
+        #expect(invalidToken.message.hasSuffix("(role \(role))"))
+        #expect(invalidToken.data == upstream("InvalidIdentityToken", 400))
+        let idp = STSClient.credentialError(
+            RolloutError(.invalidParams, "x", data: upstream("IDPCommunicationError", 400)), roleARN: role, secrets: [])
+        #expect(idp.code == .unavailable)
+        let validation = STSClient.credentialError(
+            RolloutError(.invalidParams, "AWS rejected the request: ValidationError: key-secret-1234 (STS AssumeRole)",
+                         data: upstream("ValidationError", 400)),
+            roleARN: role, secrets: ["key-secret-1234"])
+        #expect(validation.code == .configInvalid)
+        #expect(!validation.message.contains("key-secret-1234"))
+        for code in [ErrorCode.accessDenied, .throttled, .unavailable] {
+            #expect(STSClient.credentialError(RolloutError(code, "m"), roleARN: role, secrets: []).code == code)
+        }
+        #expect(STSClient.credentialError(.cancelled, roleARN: role, secrets: []) == .cancelled)
     }
 
     @Test("STS error messages are scrubbed of tokens and long echoed values")
@@ -332,6 +364,14 @@ struct CredentialsUnitTests {
         #expect(!scrubbed.contains("my-secret-key"))
         #expect(scrubbed.contains("'webIdentityToken'"))
         #expect(!scrubbed.contains("\n"))
+
+        // AWSServiceError cut the message (at 300 characters) inside the echoed token, or inside a secret.
+        let cut = SecretRedaction.scrub("Value '\(token.prefix(30))… (HTTP 400, request id r)", secrets: [])
+        #expect(!cut.contains("eyJhbGci"))
+        #expect(cut.contains("(HTTP 400, request id r)"))
+        let cutSecret = SecretRedaction.scrub("key my-secret-k… (HTTP 400)", secrets: ["my-secret-key"])
+        #expect(!cutSecret.contains("my-secret"))
+        #expect(cutSecret.contains("(HTTP 400)"))
     }
 
     @Test("a custom provider list: first non-nil wins, a configured failure stops the chain")

@@ -2,36 +2,53 @@ public import AWSSigV4
 public import CurlHTTP
 import RolloutCore
 
-/// The two STS calls the credential chain makes, over the Query protocol (form-encoded POST,
-/// XML response): `AssumeRoleWithWebIdentity` (unsigned) and `AssumeRole` (SigV4, service
-/// `sts`).
+/// The two STS calls the credential chain makes, as a thin layer over ``AWSClient`` (service
+/// ``AWSService/sts``, Query protocol): `AssumeRoleWithWebIdentity` (sent unsigned) and
+/// `AssumeRole` (signed with the source credentials passed in).
 ///
-/// Transport errors, 5xx, throttling and `IDPCommunicationError` are retried (3 attempts,
-/// jittered backoff). Failures become ``RolloutError``s with
-/// `data.upstream = {service: "sts", code, httpStatus, requestId}`: access errors are
-/// `AccessDenied`, throttling `Throttled`, 5xx and network errors `Unavailable`, any other
-/// client error `ConfigInvalid`. Messages never contain credentials or tokens.
+/// Signing, retries (AWS standard mode, ``RetryPolicy``) and error parsing and mapping
+/// (``AWSErrorMapping``) are the shared client's, so failures carry
+/// `data.upstream = {service: "sts", code, httpStatus, requestId}`. On top of that mapping this
+/// layer makes the credential chain's view of STS errors:
+///
+/// - STS's identity-token rejections (``accessDeniedCodes``) are `AccessDenied`;
+/// - `IDPCommunicationError` (the OIDC provider could not be reached) is `Unavailable`;
+/// - a request STS found invalid (`ValidationError`, any other 4xx) is `ConfigInvalid`: it
+///   comes from the profile or environment (role ARN, session name, duration), not from an
+///   RPC caller;
+/// - the message names the role, and is scrubbed (``SecretRedaction``) of the web identity
+///   token, the source credentials, the external id and long echoed values.
+///
+/// Every call gets its own ``AWSClient`` (and so its own retry token bucket): `AssumeRole` is
+/// signed with credentials that change from call to call.
 public struct STSClient: Sendable {
+    /// The API version of STS's Query protocol.
+    static let apiVersion = "2011-06-15"
+
     /// Where requests go.
     public let endpoint: STSEndpoint
     /// The HTTP client.
     public let httpClient: any HTTPClient
-    /// Attempts per call, at least 1.
-    public var maxAttempts: Int
+    /// The retry settings of every call.
+    public var retryPolicy: RetryPolicy
     /// Timeouts of one attempt.
     public var timeouts: HTTPTimeouts
+    /// The clock requests are signed with, the sleeps between attempts and their jitter.
+    public var environment: AWSClientEnvironment
 
     /// A client for `endpoint`.
     public init(
         endpoint: STSEndpoint,
         httpClient: any HTTPClient,
-        maxAttempts: Int = 3,
-        timeouts: HTTPTimeouts = HTTPTimeouts(connect: .seconds(5), total: .seconds(30), stall: .seconds(15))
+        retryPolicy: RetryPolicy = .standard(),
+        timeouts: HTTPTimeouts = HTTPTimeouts(connect: .seconds(5), total: .seconds(30), stall: .seconds(15)),
+        environment: AWSClientEnvironment = .live
     ) {
         self.endpoint = endpoint
         self.httpClient = httpClient
-        self.maxAttempts = max(1, maxAttempts)
+        self.retryPolicy = retryPolicy
         self.timeouts = timeouts
+        self.environment = environment
     }
 
     /// `AssumeRoleWithWebIdentity`: exchanges an OIDC token for role credentials. Unsigned.
@@ -40,7 +57,7 @@ public struct STSClient: Sendable {
     {
         try await call(
             action: "AssumeRoleWithWebIdentity",
-            parameters: [("RoleArn", roleARN), ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken)],
+            params: [("RoleArn", roleARN), ("RoleSessionName", sessionName), ("WebIdentityToken", webIdentityToken)],
             roleARN: roleARN, signingCredentials: nil, secrets: [webIdentityToken])
     }
 
@@ -52,11 +69,11 @@ public struct STSClient: Sendable {
         durationSeconds: Int? = nil,
         credentials: AWSCredentials
     ) async throws -> AWSCredentials {
-        var parameters = [("RoleArn", roleARN), ("RoleSessionName", sessionName)]
-        if let externalID { parameters.append(("ExternalId", externalID)) }
-        if let durationSeconds { parameters.append(("DurationSeconds", String(durationSeconds))) }
+        var params = [("RoleArn", roleARN), ("RoleSessionName", sessionName)]
+        if let externalID { params.append(("ExternalId", externalID)) }
+        if let durationSeconds { params.append(("DurationSeconds", String(durationSeconds))) }
         return try await call(
-            action: "AssumeRole", parameters: parameters, roleARN: roleARN, signingCredentials: credentials,
+            action: "AssumeRole", params: params, roleARN: roleARN, signingCredentials: credentials,
             secrets: [credentials.secretAccessKey, credentials.sessionToken ?? "", externalID ?? ""])
     }
 
@@ -64,123 +81,71 @@ public struct STSClient: Sendable {
 
     private func call(
         action: String,
-        parameters: [(String, String)],
+        params: [(String, String)],
         roleARN: String,
         signingCredentials: AWSCredentials?,
         secrets: [String]
-    ) async throws -> AWSCredentials {
-        guard let url = CredentialURL(endpoint.url) else {
-            throw RolloutError(.configInvalid, "the STS endpoint URL \(endpoint.url) is not an http(s) URL")
-        }
-        var body = "Action=\(action)&Version=2011-06-15"
-        for (name, value) in parameters {
-            body += "&\(name)=\(SigV4Signer.encodeURIComponent(value))"
-        }
-        let bodyBytes = Array(body.utf8)
-        let what = "STS \(action) for \(roleARN)"
-        var attempt = 1
-        while true {
-            try Task.checkCancellation()
-            var request = SigningRequest(
-                method: "POST", scheme: url.scheme, host: url.hostHeader, path: url.path,
-                headers: [("content-type", "application/x-www-form-urlencoded; charset=utf-8")])
-            if let signingCredentials {
-                SigV4Signer(credentials: signingCredentials, region: endpoint.region, service: "sts")
-                    .sign(&request, payloadHash: .sha256(of: bodyBytes), date: SigningDate(timeIntervalSince1970: CredentialsClock.now()))
-            }
-            let failure: RolloutError
-            let retryable: Bool
-            do {
-                let response = try await httpClient.execute(
-                    HTTPRequest(method: "POST", url: request.wireURL(), headers: request.headers, body: .bytes(bodyBytes)),
-                    sink: .memory(limit: 1 << 20), timeouts: timeouts, progress: nil)
-                if response.status == 200 {
-                    return try Self.credentials(from: response, action: action, what: what)
-                }
-                let classified = Self.error(from: response, what: what, secrets: secrets)
-                failure = classified.error
-                retryable = classified.retryable
-            } catch let error as HTTPError {
-                if error.kind == .cancelled { throw RolloutError.cancelled }
-                failure = RolloutError(
-                    .unavailable, "\(what) at \(url.origin) failed: \(error)",
-                    data: ["upstream": .object(["service": "sts"])])
-                retryable = error.kind != .tooLarge && error.kind != .local
-            }
-            guard retryable, attempt < maxAttempts else { throw failure }
-            // Full jitter over 100 ms × 2^(attempt-1).
-            let ceiling = 0.1 * Double(1 << (attempt - 1))
-            try await Task.sleep(for: .milliseconds(Int(Double.random(in: 0...ceiling) * 1000)))
-            attempt += 1
+    ) async throws(RolloutError) -> AWSCredentials {
+        do throws(RolloutError) {
+            let client = try AWSClient(
+                service: .sts, endpointURL: endpoint.url, region: endpoint.region,
+                credentials: signingCredentials.map { StaticCredentials($0) } ?? NoCredentials(),
+                http: httpClient, retryPolicy: retryPolicy, environment: environment)
+            let root = try await client.queryCallXML(
+                action: action, version: Self.apiVersion, params: params.map { (name: $0.0, value: $0.1) },
+                isUnsigned: signingCredentials == nil, timeouts: timeouts, responseLimit: 1 << 20)
+            return try Self.credentials(in: root, action: action)
+        } catch {
+            throw Self.credentialError(error, roleARN: roleARN, secrets: secrets)
         }
     }
 
-    private static func credentials(from response: HTTPResponse, action: String, what: String) throws -> AWSCredentials {
-        guard let root = XMLElementExtractor.parse(response.body),
-              let fields = root.element(at: ["\(action)Result", "Credentials"]),
-              let accessKeyID = fields.text(at: ["AccessKeyId"]), !accessKeyID.isEmpty,
-              let secret = fields.text(at: ["SecretAccessKey"]), !secret.isEmpty
+    /// The credentials in a successful `<{action}Response>`; Unavailable when it has none.
+    static func credentials(in root: AWSXMLElement, action: String) throws(RolloutError) -> AWSCredentials {
+        guard let fields = root.child("\(action)Result")?.child("Credentials"),
+              let accessKeyID = fields.childText("AccessKeyId"), !accessKeyID.isEmpty,
+              let secret = fields.childText("SecretAccessKey"), !secret.isEmpty
         else {
+            var upstream: JSONObject = ["service": .string(AWSService.sts.explainKey), "httpStatus": 200]
+            if let requestID = root.child("ResponseMetadata")?.childText("RequestId") {
+                upstream["requestId"] = .string(requestID)
+            }
             throw RolloutError(
-                .unavailable, "\(what) returned a response without credentials",
-                data: ["upstream": upstream(code: nil, status: response.status, requestID: response.header("x-amzn-requestid"))])
+                .unavailable, "\(AWSService.sts.serviceID) \(action) returned a response without credentials",
+                data: ["upstream": .object(upstream)])
         }
-        let token = fields.text(at: ["SessionToken"])
-        let expiration = fields.text(at: ["Expiration"]).flatMap(RFC3339Timestamp.secondsSinceEpoch)
+        let token = fields.childText("SessionToken")
+        let expiration = fields.childText("Expiration").flatMap(RFC3339Timestamp.secondsSinceEpoch)
         return AWSCredentials(
             accessKeyId: accessKeyID, secretAccessKey: secret,
             sessionToken: token?.isEmpty == false ? token : nil, expiration: expiration)
     }
 
-    /// The error for a non-200 response, and whether another attempt may succeed.
-    static func error(from response: HTTPResponse, what: String, secrets: [String]) -> (error: RolloutError, retryable: Bool) {
-        let root = XMLElementExtractor.parse(response.body)
-        let errorElement = root?.element(at: ["Error"])
-        let code = errorElement?.text(at: ["Code"])
-        let upstreamMessage = errorElement?.text(at: ["Message"]).map { SecretRedaction.scrub($0, secrets: secrets) }
-        let requestID = response.header("x-amzn-requestid") ?? root?.text(at: ["RequestId"])
-        let status = response.status
-        let errorCode: ErrorCode
-        var retryable = false
-        var data: JSONObject = ["upstream": upstream(code: code, status: status, requestID: requestID)]
-        if status == 429 || code.map(throttlingCodes.contains) == true {
-            errorCode = .throttled
-            data["retryAfterMs"] = .number(JSONNumber(1000))
-            retryable = true
-        } else if let code, accessCodes.contains(code) {
-            errorCode = .accessDenied
-        } else if status >= 500 || code == "IDPCommunicationError" {
-            errorCode = .unavailable
-            retryable = true
-        } else if status == 401 || status == 403 {
-            errorCode = .accessDenied
-        } else {
-            errorCode = .configInvalid
+    /// `error`, from ``AWSClient``, as the credential chain reports it (see the type's
+    /// documentation); `data` is kept as it is.
+    static func credentialError(_ error: RolloutError, roleARN: String, secrets: [String]) -> RolloutError {
+        guard error.code != .requestCancelled else { return error }
+        let upstreamCode = error.data["upstream"]?["code"]?.stringValue
+        var code = error.code
+        if let upstreamCode, accessDeniedCodes.contains(upstreamCode) {
+            code = .accessDenied
+        } else if upstreamCode == "IDPCommunicationError" {
+            code = .unavailable
+        } else if code == .invalidParams || code == .notFound || code == .preconditionFailed {
+            code = .configInvalid
         }
-        var message = "\(what) failed: \(code ?? "HTTP \(status)") (HTTP \(status))"
-        if let upstreamMessage, !upstreamMessage.isEmpty { message += ": \(upstreamMessage)" }
-        return (RolloutError(errorCode, message, data: data), retryable)
+        let message = SecretRedaction.scrub(error.message, secrets: secrets) + " (role \(roleARN))"
+        return RolloutError(code, message, data: error.data)
     }
 
-    private static func upstream(code: String?, status: Int, requestID: String?) -> JSONValue {
-        var object: JSONObject = ["service": "sts", "httpStatus": .number(JSONNumber(status))]
-        object["code"] = code.map(JSONValue.string) ?? .null
-        object["requestId"] = requestID.map(JSONValue.string) ?? .null
-        return .object(object)
+    /// STS codes that reject the caller's identity and that ``AWSErrorMapping`` does not
+    /// already map to AccessDenied (SPEC §3.1).
+    static let accessDeniedCodes: Set<String> = ["InvalidIdentityToken", "IDPRejectedClaim", "RegionDisabledException"]
+}
+
+/// The credential source of unsigned calls, which never ask for credentials.
+private struct NoCredentials: CredentialSource {
+    func credentials() async throws -> AWSCredentials {
+        throw RolloutError.internalError("an unsigned STS call asked for credentials")
     }
-
-    /// Codes that mean the caller is not allowed (SPEC §3.1 AccessDenied).
-    static let accessCodes: Set<String> = [
-        "AccessDenied", "AccessDeniedException", "InvalidIdentityToken", "ExpiredToken", "ExpiredTokenException",
-        "InvalidClientTokenId", "SignatureDoesNotMatch", "IDPRejectedClaim", "UnrecognizedClientException",
-        "MissingAuthenticationToken", "RegionDisabledException",
-    ]
-
-    /// botocore's standard-mode throttling codes.
-    static let throttlingCodes: Set<String> = [
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled", "SlowDown",
-        "PriorRequestNotComplete", "EC2ThrottledException",
-    ]
 }
