@@ -409,7 +409,7 @@ struct S3ObjectStoreScriptedTests {
         )
         return S3ObjectStore(
             client: client, bucket: bucket, prefix: "p", forcePathStyle: forcePathStyle, multipartChunkBytes: 5 << 20,
-            maxObjectBytes: 1 << 30, uploadConcurrency: 1, journal: InMemoryUploadJournal()
+            maxObjectBytes: 1 << 50, uploadConcurrency: 1, journal: InMemoryUploadJournal()
         )
     }
 
@@ -436,6 +436,25 @@ struct S3ObjectStoreScriptedTests {
         #expect(try store(endpoint: "https://my-bucket.s3.us-east-1.amazonaws.com", forcePathStyle: true, http: http).usesPathStyle)
         #expect(try store(endpoint: "https://s3.us-east-1.amazonaws.com", http: http).usesPathStyle)
         #expect(try store(endpoint: "https://My_Bucket.s3.amazonaws.com", bucket: "My_Bucket", http: http).usesPathStyle)
+    }
+
+    @Test("more than 10,000 parts is TooLarge before any request (a sparse file: nothing is read)")
+    func tooManyParts() async throws {
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = directory.path + "/sparse.bin"
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        #expect(fd >= 0 && ftruncate(fd, (5 << 20) * 10_000 + 1) == 0)
+        close(fd)
+        let http = AWSTestScriptedHTTP([], fallback: .success(Self.ok))
+        let store = try store(endpoint: "http://127.0.0.1:9000", http: http)
+        do {
+            _ = try await store.put(PutObjectRequest(key: "huge", source: .file(path: file)), progress: .none)
+            Issue.record("accepted 10,001 parts")
+        } catch let error as RolloutError {
+            #expect(error.code == .tooLarge && error.message.contains("multipart_chunk_bytes"))
+        }
+        #expect(http.requests.isEmpty)
     }
 
     @Test("CompleteMultipartUpload answering 200 with an <Error> body fails and aborts the upload")

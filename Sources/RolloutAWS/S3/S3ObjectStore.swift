@@ -34,6 +34,8 @@ public struct S3ObjectStore: ObjectStore {
     public let journal: any UploadJournal
 
     private static let xmlLimit = 16 << 20
+    /// S3's part-number limit.
+    static let maxParts: Int64 = 10_000
 
     /// A store for `bucket` under `prefix` (a non-empty prefix without a trailing `/` gets one).
     ///
@@ -110,6 +112,13 @@ public struct S3ObjectStore: ObjectStore {
         guard size <= maxObjectBytes else {
             throw RolloutError(.tooLarge, "the object is \(size) bytes, over the limit of \(maxObjectBytes) (max_snapshot_part_bytes)")
         }
+        let partCount = max(1, (size + multipartChunkBytes - 1) / multipartChunkBytes)
+        guard partCount <= Self.maxParts else {
+            throw RolloutError(
+                .tooLarge,
+                "the object is \(size) bytes: \(partCount) parts of \(multipartChunkBytes) bytes, over S3's \(Self.maxParts); raise multipart_chunk_bytes"
+            )
+        }
         // First pass: the SHA-256 of every chunk (= part), hence the contentId.
         let digests: [[UInt8]]
         switch request.source {
@@ -123,7 +132,7 @@ public struct S3ObjectStore: ObjectStore {
             } while start < bytes.count
             digests = list
         case .file(let path):
-            digests = try S3Support.chunkDigests(path: path, size: size, chunkBytes: multipartChunkBytes)
+            digests = try await S3Support.chunkDigestsOffPool(path: path, size: size, chunkBytes: multipartChunkBytes)
         }
         var content = ContentID()
         for digest in digests { content.append(chunkDigest: digest) }

@@ -1,5 +1,7 @@
+import Dispatch
 import Glibc
 import RolloutCore
+import Synchronization
 import RolloutCrypto
 
 /// Small helpers for ``S3ObjectStore``: base64, dates, file hashing and temp files.
@@ -66,10 +68,36 @@ enum S3Support {
         return Int64(info.st_size)
     }
 
+    /// A flag a cancellation handler sets and a blocking loop polls.
+    final class CancelFlag: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// ``chunkDigests(path:size:chunkBytes:cancelled:)`` on a Dispatch thread, so reading a
+    /// large file does not hold a thread of the cooperative pool; cancelling the calling task
+    /// stops it between buffers.
+    static func chunkDigestsOffPool(path: String, size: Int64, chunkBytes: Int64) async throws(RolloutError) -> [[UInt8]] {
+        let flag = CancelFlag()
+        let result: Result<[[UInt8]], RolloutError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                DispatchQueue.global().async {
+                    do throws(RolloutError) {
+                        continuation.resume(returning: .success(try chunkDigests(path: path, size: size, chunkBytes: chunkBytes, cancelled: flag)))
+                    } catch {
+                        continuation.resume(returning: .failure(error))
+                    }
+                }
+            }
+        } onCancel: {
+            flag.value.store(true, ordering: .relaxed)
+        }
+        return try result.get()
+    }
+
     /// The SHA-256 of each consecutive `chunkBytes` slice of the file at `path` (`size` bytes
     /// long), read in 1 MiB buffers: memory stays bounded whatever the file size. An empty
-    /// file is one empty chunk. Checks for cancellation between buffers.
-    static func chunkDigests(path: String, size: Int64, chunkBytes: Int64) throws(RolloutError) -> [[UInt8]] {
+    /// file is one empty chunk. Checks `cancelled` between buffers.
+    static func chunkDigests(path: String, size: Int64, chunkBytes: Int64, cancelled: CancelFlag) throws(RolloutError) -> [[UInt8]] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw RolloutError.internalError("cannot open \(path): \(String(cString: strerror(errno)))")
@@ -82,7 +110,7 @@ enum S3Support {
             let digest = Digest(.sha256)
             var left = min(chunkBytes, remaining)
             while left > 0 {
-                if Task.isCancelled { throw RolloutError.cancelled }
+                if cancelled.value.load(ordering: .relaxed) { throw RolloutError.cancelled }
                 let want = Int(min(Int64(buffer.count), left))
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, want) }
                 if count < 0, errno == EINTR { continue }
