@@ -78,6 +78,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
                 .target(name: "CurlHTTP", condition: .when(traits: ["AWS"])),
+                grdb,
             ],
             resources: [.embedInCode("Resources/rollout.openrpc.json")],
             swiftSettings: swiftSettings

@@ -5,6 +5,8 @@ import Logging
 import RolloutAWS
 import RolloutCore
 import RolloutLocal
+import RolloutStore
+import GRDB
 
 /// The AWS provider's capabilities, assembled from the configuration, the environment and the
 /// shared AWS config files: one credential chain, one libcurl client, one signed client per
@@ -13,10 +15,12 @@ struct AWSServices {
     let resolver: EndpointResolver
     let credentials: CredentialChain
     let secrets: (any SecretStore)?
+    let objects: S3ObjectStore?
+    let queue: SQSQueue?
     let compute: any ComputeHintProvider
     let details: [HealthBoard.Capability: String]
 
-    init(_ configuration: Configuration, environment: [String: String], logger: Logger) throws {
+    init(_ configuration: RolloutCore.Configuration, environment: [String: String], store: StateStore, logger: Logger) throws {
         let aws = configuration.cloud.aws
         let profile = SharedConfigFile.activeProfileName(configuredProfile: aws.profile, environment: environment)
         let configFile: SharedConfigFile
@@ -49,6 +53,24 @@ struct AWSServices {
             logger.warning("secret.get is unavailable: no region for Secrets Manager")
             secrets = nil
         }
+        let s3Endpoint = resolver.endpoint(for: .s3)
+        if let bucket = aws.s3.bucket, let url = s3Endpoint.endpointURL, let region = s3Endpoint.region {
+            let client = try AWSClient(service: .s3, endpointURL: url, region: region, credentials: credentials, http: http, retryPolicy: retry)
+            objects = S3ObjectStore(
+                client: client, bucket: bucket, prefix: aws.s3.prefix ?? "", forcePathStyle: aws.s3.forcePathStyle,
+                multipartChunkBytes: Int64(aws.s3.multipartChunkBytes), maxObjectBytes: Int64(aws.s3.maxSnapshotPartBytes),
+                uploadConcurrency: aws.s3.uploadConcurrency, journal: SQLiteUploadJournal(store: store, bucket: bucket)
+            )
+        } else {
+            objects = nil
+        }
+        let sqsEndpoint = resolver.endpoint(for: .sqs)
+        if let queueURL = aws.sqs.queueURL, let url = sqsEndpoint.endpointURL, let region = sqsEndpoint.region {
+            let client = try AWSClient(service: .sqs, endpointURL: url, region: region, credentials: credentials, http: http, retryPolicy: retry)
+            queue = SQSQueue(client: client, queueURL: queueURL, defaultVisibilitySeconds: aws.sqs.visibilityTimeoutSecs)
+        } else {
+            queue = nil
+        }
         let imds = IMDSSession.isDisabled(environment: environment)
             ? nil : IMDSSession(environment: environment, httpClient: http, tokenTTLSeconds: aws.imds.tokenTTLSecs)
         compute = IMDSComputeHint(session: imds, fallback: LocalComputeHint()) { Date().timeIntervalSince1970 }
@@ -60,10 +82,52 @@ struct AWSServices {
         ]
     }
 
+    /// Aborts multipart uploads a crash left behind (SPEC §4.2: no orphans, even after SIGKILL).
+    func abortOrphanedUploads(logger: Logger) async {
+        guard let objects else { return }
+        do {
+            let aborted = try await objects.abortOrphans(journal: objects.journal)
+            if aborted > 0 { logger.info("aborted orphaned multipart uploads", metadata: ["count": "\(aborted)"]) }
+        } catch {
+            logger.warning("could not abort orphaned multipart uploads; will retry next start", metadata: ["error": "\(error)"])
+        }
+    }
+
     /// `sys.health.credentials`.
     var credentialStatus: (source: String, expiresAt: Double?)? {
         credentials.currentSource.map { ($0, credentials.expiresAt) }
     }
 }
 
+/// The multipart-upload journal in the state database: a row is written before the first part
+/// and removed after completion or abort.
+struct SQLiteUploadJournal: UploadJournal {
+    let store: StateStore
+    let bucket: String
+
+    func record(uploadId: String, key: String) async throws {
+        let row = (uploadId, "s3://\(bucket)", key, Date().timeIntervalSince1970)
+        try await store.pool.write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO upload_journal (id, store, object_key, upload_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [row.0, row.1, row.2, row.0, row.3]
+            )
+        }
+    }
+
+    func clear(uploadId: String) async throws {
+        try await store.pool.write { db in
+            try db.execute(sql: "DELETE FROM upload_journal WHERE id = ?", arguments: [uploadId])
+        }
+    }
+
+    func pending() async throws -> [(uploadId: String, key: String)] {
+        let storeName = "s3://\(bucket)"
+        let rows: [[String]] = try await store.pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT upload_id, object_key FROM upload_journal WHERE store = ?", arguments: [storeName])
+                .map { [$0["upload_id"], $0["object_key"]] }
+        }
+        return rows.map { ($0[0], $0[1]) }
+    }
+}
 #endif

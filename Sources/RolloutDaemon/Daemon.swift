@@ -53,7 +53,7 @@ public enum Daemon {
         let idempotency = IdempotencyRecords(store: store, ttlSeconds: configuration.server.idempotencyTTLSecs)
         try await idempotency.collectGarbage()
 
-        let services = try makeServices(configuration, logger: logger, startedAt: startedAt)
+        let services = try await makeServices(configuration, store: store, logger: logger, startedAt: startedAt)
         var registry = MethodRegistry()
         services.registerSystem(into: &registry)
         services.registerObjects(into: &registry)
@@ -109,7 +109,9 @@ public enum Daemon {
         logger.info("stopped")
     }
 
-    private static func makeServices(_ configuration: Configuration, logger: Logger, startedAt: ContinuousClock.Instant) throws -> Services {
+    private static func makeServices(
+        _ configuration: Configuration, store: StateStore, logger: Logger, startedAt: ContinuousClock.Instant
+    ) async throws -> Services {
         let fileRoots = try FileRoots(configuration.server.fileRoots)
         let document = try openRPCDocument()
         switch configuration.cloud.provider {
@@ -133,10 +135,14 @@ public enum Daemon {
             )
         case .aws:
             #if AWS
-            let aws = try AWSServices(configuration, environment: ProcessInfo.processInfo.environment, logger: logger)
+            let aws = try AWSServices(
+                configuration, environment: ProcessInfo.processInfo.environment, store: store, logger: logger
+            )
+            await aws.abortOrphanedUploads(logger: logger)
             return Services(
-                provider: .aws, objects: nil, queue: nil, secrets: aws.secrets, compute: aws.compute,
-                fileRoots: fileRoots, leases: nil, health: HealthBoard(details: aws.details),
+                provider: .aws, objects: aws.objects, queue: aws.queue, secrets: aws.secrets, compute: aws.compute,
+                fileRoots: fileRoots, leases: aws.queue.map { LeaseKeeper(queue: $0, logger: logger) },
+                health: HealthBoard(details: aws.details),
                 startedAt: startedAt, version: version, openRPCDocument: document,
                 credentialStatus: { aws.credentialStatus }
             )
