@@ -160,3 +160,33 @@ def test_upload_part_faults_are_retried(moto, boto, fault_proxy):
         assert hashlib.sha256(body).hexdigest() == file_sha256(src)
     finally:
         assert d.stop() == 0
+
+
+def vm_hwm_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def test_memory_stays_bounded_during_a_1_gib_upload(moto, boto):
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="mem")
+    concurrency = 4
+    d = s3_daemon(moto, "mem", concurrency=concurrency).start()
+    src = d.files / "gib.bin"
+    with open(src, "wb") as f:  # 1 GiB of varied bytes, written quickly
+        block = os.urandom(1 << 20)
+        for i in range(1024):
+            f.write(block[i % 97:] + block[:i % 97])
+    try:
+        with d.connect() as c:
+            put = c.result("object.put", {"key": "gib.bin", "path": str(src)}, timeout=900)
+        assert put["size"] == 1 << 30 and put["parts"] == (1 << 30) // CHUNK + 1
+        peak = vm_hwm_mib(d.proc.pid)
+        limit = 32 + concurrency * CHUNK / (1 << 20)
+        print(f"peak RSS during a 1 GiB upload: {peak:.1f} MiB (limit {limit:.0f} MiB)")
+        assert peak < limit, f"peak RSS {peak:.1f} MiB >= {limit:.0f} MiB"
+    finally:
+        assert d.stop() == 0
