@@ -104,7 +104,11 @@ def main():
                 "--python", sys.executable,
             ] + sys.argv[1:]
             progress("running " + " ".join(command))
-            return subprocess.call(command)
+            status = subprocess.call(command)
+            if status == 0 and "--json" not in sys.argv[1:]:
+                progress("upload benchmark: rolloutd vs boto3 upload_file")
+                status = subprocess.call([sys.executable, os.path.join(os.path.dirname(__file__), "upload_bench.py"), daemon, url])
+            return status
         except KeyboardInterrupt:
             progress("interrupted")
             return 130

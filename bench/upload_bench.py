@@ -1,0 +1,138 @@
+"""Upload benchmark (issue 4): a 256 MiB file into moto through rolloutd vs boto3 `upload_file`,
+same moto server, same chunk size, one run each. Prints table rows like rollout-bench's.
+
+Usage: python3 bench/upload_bench.py DAEMON MOTO_URL [--size-mib 256] [--chunk-mib 8]
+rolloutd CPU is read from /proc/<pid>/stat (utime+stime) before and after the upload; the caller's
+CPU is this process's rusage (a raw socket client); boto3 runs in a subprocess that reports its own
+wall time, CPU and peak RSS. rolloutd uses its default upload_concurrency (4), boto3 its default
+max_concurrency (10).
+"""
+import argparse
+import json
+import os
+import resource
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+BOTO3_UPLOAD = r"""
+import json, resource, sys, time
+import boto3
+from boto3.s3.transfer import TransferConfig
+url, bucket, path, chunk = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1",
+                  aws_access_key_id="testing", aws_secret_access_key="testing")
+config = TransferConfig(multipart_threshold=chunk, multipart_chunksize=chunk)
+before = resource.getrusage(resource.RUSAGE_SELF)
+start = time.monotonic()
+s3.upload_file(path, bucket, "boto3.bin", Config=config)
+wall = time.monotonic() - start
+after = resource.getrusage(resource.RUSAGE_SELF)
+cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+print(json.dumps({"wall": wall, "cpu": cpu, "rss_mib": after.ru_maxrss / 1024}))
+"""
+
+
+def proc_cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def vm_hwm_mib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def rolloutd_upload(daemon, moto, bucket, path, chunk, root):
+    sock = os.path.join(root, "u.sock")
+    config = os.path.join(root, "u.toml")
+    with open(config, "w") as f:
+        f.write(f'[server]\nsocket = "{sock}"\nstate_dir = "{root}/state"\nfile_roots = ["{os.path.dirname(path)}"]\n'
+                f'[cloud]\nprovider = "aws"\nregion = "us-east-1"\n'
+                f'[cloud.aws.s3]\nbucket = "{bucket}"\nforce_path_style = true\nmultipart_chunk_bytes = {chunk}\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_ENDPOINT_URL=moto,
+               AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
+    proc = subprocess.Popen([daemon, "--config", config, "--log-level", "warning"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=open(os.path.join(root, "u.log"), "w"))
+    try:
+        deadline = time.monotonic() + 15
+        while not os.path.exists(sock):
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("rolloutd did not start")
+            time.sleep(0.01)
+        client = socket.socket(socket.AF_UNIX)
+        client.connect(sock)
+        request = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "object.put",
+                              "params": {"key": "rolloutd.bin", "path": path}}).encode() + b"\n"
+        cpu_before = proc_cpu_seconds(proc.pid)
+        self_before = resource.getrusage(resource.RUSAGE_SELF)
+        start = time.monotonic()
+        client.sendall(request)
+        response = b""
+        while not response.endswith(b"\n"):
+            response += client.recv(65536)
+        wall = time.monotonic() - start
+        self_after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = proc_cpu_seconds(proc.pid) - cpu_before
+        caller = (self_after.ru_utime + self_after.ru_stime) - (self_before.ru_utime + self_before.ru_stime)
+        result = json.loads(response)
+        if "error" in result:
+            raise RuntimeError(f"object.put failed: {result['error']}")
+        return {"wall": wall, "cpu": cpu + caller, "rss_mib": vm_hwm_mib(proc.pid), "parts": result["result"]["parts"]}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("daemon")
+    parser.add_argument("moto")
+    parser.add_argument("--size-mib", type=int, default=256)
+    parser.add_argument("--chunk-mib", type=int, default=8)
+    args = parser.parse_args()
+    import boto3
+    bucket = "bench-upload"
+    boto3.client("s3", endpoint_url=args.moto, region_name="us-east-1", aws_access_key_id="testing",
+                 aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    root = tempfile.mkdtemp(prefix="ub", dir="/tmp")
+    try:
+        path = os.path.join(root, "files", "upload.bin")
+        os.makedirs(os.path.dirname(path))
+        block = os.urandom(1 << 20)
+        with open(path, "wb") as f:
+            for i in range(args.size_mib):
+                f.write(block[i % 251:] + block[:i % 251])
+        chunk = args.chunk_mib << 20
+        ours = rolloutd_upload(args.daemon, args.moto, bucket, path, chunk, root)
+        boto = json.loads(subprocess.check_output([sys.executable, "-c", BOTO3_UPLOAD, args.moto, bucket, path, str(chunk)]))
+    except Exception:
+        log = os.path.join(root, "u.log")
+        if os.path.exists(log):
+            print(open(log).read()[-2000:], file=sys.stderr)
+        raise
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    label = f"{args.size_mib} MiB upload"
+    rows = [
+        (f"{label} wall (s)", ours["wall"], boto["wall"], "<= boto3"),
+        (f"{label} CPU (s)", ours["cpu"], boto["cpu"], "<= 0.5x boto3"),
+        (f"{label} peak RSS (MiB)", ours["rss_mib"], boto["rss_mib"], "-"),
+    ]
+    print(f"{'':30}{'':14}baseline: boto3 upload_file, {args.chunk_mib} MiB chunks, same moto")
+    for name, a, b, target in rows:
+        print(f"{name:30}{a:<14.2f}{b:<28.2f}{a / b:<9.2f}{target}")
+    print("CPU: rolloutd's utime+stime plus the calling client's; boto3's whole process")
+    print(f"rolloutd: {ours['parts']} parts, upload_concurrency 4; boto3: max_concurrency 10 (defaults)")
+
+
+if __name__ == "__main__":
+    main()
