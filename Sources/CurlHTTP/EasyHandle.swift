@@ -40,6 +40,9 @@ final class EasyHandle: @unchecked Sendable {
         setLong(CURLOPT_LOW_SPEED_LIMIT, 1)
         setLong(CURLOPT_LOW_SPEED_TIME, max(1, Int(timeouts.stall.milliseconds / 1000)))
         setLong(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
+        // A 256 KiB upload buffer (default 64 KiB): multi-MiB parts go out in a quarter of the
+        // callbacks and syscalls, at 192 KiB more per handle in flight.
+        setLong(CURLOPT_UPLOAD_BUFFERSIZE, 256 << 10)
         _ = rollout_curl_setopt_string(handle, CURLOPT_URL, request.url)
 
         let length = request.body.length
