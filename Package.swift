@@ -58,6 +58,8 @@ let package = Package(
             dependencies: ["RolloutCore", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging],
             swiftSettings: swiftSettings
         ),
+        // The rollout engine: the pure traffic-shifting state machine (events in, actions out).
+        .target(name: "RolloutEngine", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
@@ -113,6 +115,7 @@ let package = Package(
             dependencies: ["RolloutAWS", "RolloutCore", "AWSSigV4", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC"], swiftSettings: swiftSettings),
