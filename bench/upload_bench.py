@@ -18,6 +18,8 @@ import sys
 import tempfile
 import time
 
+CONCURRENCY = int(os.environ.get("UPLOAD_CONCURRENCY", "4"))
+
 BOTO3_UPLOAD = r"""
 import json, resource, sys, time
 import boto3
@@ -56,7 +58,7 @@ def rolloutd_upload(daemon, moto, bucket, path, chunk, root):
     with open(config, "w") as f:
         f.write(f'[server]\nsocket = "{sock}"\nstate_dir = "{root}/state"\nfile_roots = ["{os.path.dirname(path)}"]\n'
                 f'[cloud]\nprovider = "aws"\nregion = "us-east-1"\n'
-                f'[cloud.aws.s3]\nbucket = "{bucket}"\nforce_path_style = true\nmultipart_chunk_bytes = {chunk}\n')
+                f'[cloud.aws.s3]\nbucket = "{bucket}"\nforce_path_style = true\nmultipart_chunk_bytes = {chunk}\nupload_concurrency = {CONCURRENCY}\n')
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_ENDPOINT_URL=moto,
                AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE="/nonexistent", AWS_SHARED_CREDENTIALS_FILE="/nonexistent")
@@ -131,7 +133,7 @@ def main():
     for name, a, b, target in rows:
         print(f"{name:30}{a:<14.2f}{b:<28.2f}{a / b:<9.2f}{target}")
     print("CPU: rolloutd's utime+stime plus the calling client's; boto3's whole process")
-    print(f"rolloutd: {ours['parts']} parts, upload_concurrency 4; boto3: max_concurrency 10 (defaults)")
+    print(f"rolloutd: {ours['parts']} parts, upload_concurrency {CONCURRENCY} (UPLOAD_CONCURRENCY); boto3: max_concurrency 10 (its default)")
 
 
 if __name__ == "__main__":
