@@ -276,15 +276,15 @@ struct CredentialsUnitTests {
 
     @Test("RFC 3339 timestamps")
     func rfc3339() {
-        #expect(RFC3339Timestamp.secondsSinceEpoch("1970-01-01T00:00:00Z") == 0)
-        #expect(RFC3339Timestamp.secondsSinceEpoch("2026-11-23T20:19:43Z") == 1_795_465_183)
-        #expect(RFC3339Timestamp.secondsSinceEpoch("2026-11-23T22:19:43+02:00") == 1_795_465_183)
-        #expect(RFC3339Timestamp.secondsSinceEpoch("2026-11-23t20:19:43z") == 1_795_465_183)
-        #expect(RFC3339Timestamp.secondsSinceEpoch("2026-11-22T21:19:47.5Z") == 1_795_382_387.5)
-        #expect(RFC3339Timestamp.secondsSinceEpoch("2024-02-29T00:00:00-00:30") == 1_709_166_600)
+        #expect(RFC3339.parse("1970-01-01T00:00:00Z") == 0)
+        #expect(RFC3339.parse("2026-11-23T20:19:43Z") == 1_795_465_183)
+        #expect(RFC3339.parse("2026-11-23T22:19:43+02:00") == 1_795_465_183)
+        #expect(RFC3339.parse("2026-11-23t20:19:43z") == 1_795_465_183)
+        #expect(RFC3339.parse("2026-11-22T21:19:47.5Z") == 1_795_382_387.5)
+        #expect(RFC3339.parse("2024-02-29T00:00:00-00:30") == 1_709_166_600)
         for bad in ["", "2026-11-23", "2026-11-23T20:19:43", "2026-02-30T00:00:00Z", "2026-11-23T24:00:00Z",
                     "2026-11-23T20:19:43.Z", "2026-11-23T20:19:43Zjunk", "2026/11/23T20:19:43Z"] {
-            #expect(RFC3339Timestamp.secondsSinceEpoch(bad) == nil, "\(bad)")
+            #expect(RFC3339.parse(bad) == nil, "\(bad)")
         }
     }
 
@@ -311,7 +311,7 @@ struct CredentialsUnitTests {
         #expect(credentials.accessKeyId == "ASIAEXAMPLE")
         #expect(credentials.secretAccessKey == "a&b<cAB")
         #expect(credentials.sessionToken == "tok<en>")
-        #expect(credentials.expiration == RFC3339Timestamp.secondsSinceEpoch("2026-11-22T21:19:47Z"))
+        #expect(credentials.expiration == RFC3339.parse("2026-11-22T21:19:47Z"))
 
         let empty = try AWSXML.parse(
             "<AssumeRoleResponse><AssumeRoleResult/><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></AssumeRoleResponse>")

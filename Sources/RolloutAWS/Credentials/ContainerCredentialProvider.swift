@@ -181,6 +181,6 @@ public struct ContainerCredentialProvider: CredentialProvider {
         let token = document["Token"]?.stringValue
         return AWSCredentials(
             accessKeyId: accessKeyID, secretAccessKey: secret, sessionToken: token?.isEmpty == false ? token : nil,
-            expiration: document["Expiration"]?.stringValue.flatMap(RFC3339Timestamp.secondsSinceEpoch))
+            expiration: document["Expiration"]?.stringValue.flatMap(RFC3339.parse))
     }
 }

@@ -72,7 +72,7 @@ public struct IMDSCredentialProvider: CredentialProvider {
         let token = document["Token"]?.stringValue
         return AWSCredentials(
             accessKeyId: accessKeyID, secretAccessKey: secret, sessionToken: token?.isEmpty == false ? token : nil,
-            expiration: document["Expiration"]?.stringValue.flatMap(RFC3339Timestamp.secondsSinceEpoch))
+            expiration: document["Expiration"]?.stringValue.flatMap(RFC3339.parse))
     }
 
     private func unavailable(_ message: String, status: Int?) -> RolloutError {

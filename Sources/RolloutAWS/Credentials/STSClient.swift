@@ -115,7 +115,7 @@ public struct STSClient: Sendable {
                 data: ["upstream": .object(upstream)])
         }
         let token = fields.childText("SessionToken")
-        let expiration = fields.childText("Expiration").flatMap(RFC3339Timestamp.secondsSinceEpoch)
+        let expiration = fields.childText("Expiration").flatMap(RFC3339.parse)
         return AWSCredentials(
             accessKeyId: accessKeyID, secretAccessKey: secret,
             sessionToken: token?.isEmpty == false ? token : nil, expiration: expiration)

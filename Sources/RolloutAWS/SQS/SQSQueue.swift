@@ -192,7 +192,7 @@ public final class SQSQueue: MessageQueue {
             messages.append(
                 ReceivedMessage(
                     messageId: messageId, body: item["Body"]?.stringValue ?? "", attributes: attributes, receipt: receipt,
-                    receiveCount: receiveCount, sentAt: SQSTimestamp.rfc3339(milliseconds: sentMillis)
+                    receiveCount: receiveCount, sentAt: RFC3339.format(milliseconds: sentMillis)
                 )
             )
         }

@@ -1,9 +1,26 @@
-/// Parses the RFC 3339 timestamps AWS credential sources return (`2026-11-22T21:19:47Z`,
-/// `2026-11-22T21:19:47.610491Z`, `2026-11-22T23:19:47+02:00`) without Foundation.
-enum RFC3339Timestamp {
+/// RFC 3339 timestamps without Foundation: the one formatter every module uses for the times it
+/// shows (`2026-11-22T19:15:45.123Z`, UTC, milliseconds) and the parser for the ones AWS sends
+/// (`2026-11-22T21:19:47Z`, `…47.610491Z`, `2026-11-22T23:19:47+02:00`).
+public enum RFC3339 {
+    /// `milliseconds` since the epoch as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    public static func format(milliseconds: Int64) -> String {
+        let (quotient, remainder) = milliseconds.quotientAndRemainder(dividingBy: 1000)
+        let seconds = remainder < 0 ? quotient - 1 : quotient
+        let millis = milliseconds - seconds * 1000
+        let (days, secondOfDay) = floorDivide(seconds, 86_400)
+        let (year, month, day) = civil(fromDays: days)
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):"
+            + "\(pad(secondOfDay % 3600 / 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(millis, 3))Z"
+    }
+
+    /// `seconds` since the epoch (fractions kept to the millisecond, rounded down).
+    public static func format(seconds: Double) -> String {
+        format(milliseconds: Int64((seconds * 1000).rounded(.down)))
+    }
+
     /// Seconds since 1970-01-01T00:00:00Z, or nil when `text` is not an RFC 3339 date-time
     /// (`T`, `t` or a space between date and time; `Z`, `z` or `±HH:MM` offset).
-    static func secondsSinceEpoch(_ text: String) -> Double? {
+    public static func parse(_ text: String) -> Double? {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20 else { return nil }
         func number(_ start: Int, _ count: Int) -> Int64? {
@@ -64,6 +81,29 @@ enum RFC3339Timestamp {
         case 4, 6, 9, 11: 30
         default: 31
         }
+    }
+
+    private static func floorDivide(_ value: Int64, _ divisor: Int64) -> (Int64, Int64) {
+        let (quotient, remainder) = value.quotientAndRemainder(dividingBy: divisor)
+        return remainder < 0 ? (quotient - 1, remainder + divisor) : (quotient, remainder)
+    }
+
+    private static func pad(_ value: Int64, _ width: Int) -> String {
+        let digits = String(value)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    /// Howard Hinnant's `civil_from_days` (proleptic Gregorian calendar).
+    private static func civil(fromDays days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let shifted = days + 719_468
+        let era = (shifted >= 0 ? shifted : shifted - 146_096) / 146_097
+        let dayOfEra = shifted - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let monthIndex = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * monthIndex + 2) / 5 + 1
+        let month = monthIndex < 10 ? monthIndex + 3 : monthIndex - 9
+        return (yearOfEra + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
     /// Howard Hinnant's `days_from_civil` (proleptic Gregorian calendar).
