@@ -175,9 +175,9 @@ final class AWSTestFaultProxy: Sendable {
     }
 }
 
-/// Runs `python3 tests/aws/seed_secrets.py URL` with `operations` on stdin (boto3, an
-/// independent client) and returns the version ids it printed.
-func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) throws -> [String?] {
+/// Runs `python3 <repo>/<script> <arguments>` (boto3: the independent client) with `input` as
+/// JSON on stdin, stderr appended to `log`, and returns its stdout parsed as JSON.
+func awsTestRunPython(_ script: String, arguments: [String], input: JSONValue?, log: String) throws -> JSONValue {
     var stdinPipe: [Int32] = [0, 0]
     var stdoutPipe: [Int32] = [0, 0]
     guard awsTestPipe(&stdinPipe), awsTestPipe(&stdoutPipe) else {
@@ -188,6 +188,7 @@ func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) throws -> [
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
     posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
@@ -195,8 +196,8 @@ func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) throws -> [
     sigemptyset(&noSignals)
     posix_spawnattr_setsigmask(&attributes, &noSignals)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-    let arguments = ["python3", awsTestRepositoryRoot + "/tests/aws/seed_secrets.py", endpoint]
-    var argv = arguments.map { strdup($0) } + [nil]
+    let argumentList = ["python3", awsTestRepositoryRoot + "/" + script] + arguments
+    var argv = argumentList.map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
     let status = posix_spawnp(&pid, "python3", &actions, &attributes, &argv, environ)
@@ -205,13 +206,20 @@ func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) throws -> [
     guard status == 0 else {
         close(stdinPipe[1])
         close(stdoutPipe[0])
-        throw AWSTestProcessError(description: "cannot start seed_secrets.py")
+        throw AWSTestProcessError(description: "cannot start \(script)")
     }
-    let input = JSONValue.array(operations).serialized()
-    _ = input.withUnsafeBytes { write(stdinPipe[1], $0.baseAddress, $0.count) }
+    if let input {
+        let bytes = input.serialized()
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(stdinPipe[1], $0.baseAddress, $0.count) }
+            if written <= 0 { break }
+            offset += written
+        }
+    }
     close(stdinPipe[1])
     var output: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
+    var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
         let count = read(stdoutPipe[0], &buffer, buffer.count)
         if count <= 0 { break }
@@ -220,8 +228,19 @@ func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) throws -> [
     close(stdoutPipe[0])
     var exitStatus: Int32 = 0
     waitpid(pid, &exitStatus, 0)
-    guard exitStatus == 0, let ids = try? JSONParser.parse(output).arrayValue else {
-        throw AWSTestProcessError(description: "seed_secrets.py failed (status \(exitStatus))")
+    guard exitStatus == 0, let value = try? JSONParser.parse(output) else {
+        throw AWSTestProcessError(description: "\(script) failed (status \(exitStatus)); see \(log)")
+    }
+    return value
+}
+
+/// Seeds secrets with `tests/aws/seed_secrets.py` and returns the version ids it printed.
+func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) throws -> [String?] {
+    let result = try awsTestRunPython(
+        "tests/aws/seed_secrets.py", arguments: [endpoint], input: .array(operations), log: "/tmp/rolloutd-awstest-secrets.log"
+    )
+    guard let ids = result.arrayValue else {
+        throw AWSTestProcessError(description: "seed_secrets.py printed no array")
     }
     return ids.map(\.stringValue)
 }

@@ -8,51 +8,11 @@ import Testing
 /// Runs `python3 tests/s3/seed_bucket.py URL` with `operations` on stdin (boto3, an
 /// independent client) and returns the JSON array it printed.
 func s3TestBoto(endpoint: String, _ operations: [JSONValue]) throws -> [JSONValue] {
-    var stdinPipe: [Int32] = [0, 0]
-    var stdoutPipe: [Int32] = [0, 0]
-    guard awsTestPipe(&stdinPipe), awsTestPipe(&stdoutPipe) else {
-        throw AWSTestProcessError(description: "pipe2 failed")
-    }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
-    posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-    posix_spawn_file_actions_addopen(&actions, 2, "/tmp/rolloutd-s3test-boto.log", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-    let arguments = ["python3", awsTestRepositoryRoot + "/tests/s3/seed_bucket.py", endpoint]
-    var argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let status = posix_spawnp(&pid, "python3", &actions, &attributes, &argv, environ)
-    close(stdinPipe[0])
-    close(stdoutPipe[1])
-    guard status == 0 else {
-        close(stdinPipe[1])
-        close(stdoutPipe[0])
-        throw AWSTestProcessError(description: "cannot start seed_bucket.py")
-    }
-    let input = JSONValue.array(operations).serialized()
-    _ = input.withUnsafeBytes { write(stdinPipe[1], $0.baseAddress, $0.count) }
-    close(stdinPipe[1])
-    var output: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 4096)
-    while true {
-        let count = read(stdoutPipe[0], &buffer, buffer.count)
-        if count <= 0 { break }
-        output.append(contentsOf: buffer[0..<count])
-    }
-    close(stdoutPipe[0])
-    var exitStatus: Int32 = 0
-    waitpid(pid, &exitStatus, 0)
-    guard exitStatus == 0, let results = try? JSONParser.parse(output).arrayValue else {
-        throw AWSTestProcessError(description: "seed_bucket.py failed (status \(exitStatus)); see /tmp/rolloutd-s3test-boto.log")
+    let result = try awsTestRunPython(
+        "tests/s3/seed_bucket.py", arguments: [endpoint], input: .array(operations), log: "/tmp/rolloutd-s3test-boto.log"
+    )
+    guard let results = result.arrayValue else {
+        throw AWSTestProcessError(description: "seed_bucket.py printed no array")
     }
     return results
 }
