@@ -159,7 +159,7 @@ struct CurlHTTPClientTests {
         } catch let error as HTTPError {
             #expect(error.kind == .cancelled)
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < .seconds(9), "aborted, not served after 10 s")
     }
 
     @Test("timeouts and refused connections are classified")

@@ -45,7 +45,7 @@ struct DaemonTests {
             let start = ContinuousClock.now
             task.cancel()
             await #expect(throws: RolloutError.self) { try await task.value }
-            #expect(ContinuousClock.now - start < .seconds(5))
+            #expect(ContinuousClock.now - start < .seconds(15), "ended by the cancel, not after 20 s")
             // The connection is still usable.
             _ = try await client.call(Ping.self, NoParams())
         }

@@ -75,7 +75,7 @@ struct QueueTests {
             try await Task.sleep(for: .milliseconds(200))
             try await queue.changeVisibility(receipt: first.receipt, seconds: 0)
             let woken = try await waiter.value
-            #expect(clock.now - start < .seconds(5))
+            #expect(clock.now - start < .seconds(15), "woken, not timed out after 20 s")
             #expect(woken.first?.messageId == first.messageId)
             await expectError(.invalidParams) { try await queue.changeVisibility(receipt: woken[0].receipt, seconds: 43_201) }
         }
@@ -92,7 +92,7 @@ struct QueueTests {
             let id = try await queue.send(OutgoingMessage(body: "wake up"))
             let received = try await waiter.value
             #expect(received.map(\.messageId) == [id])
-            #expect(clock.now - start < .seconds(5))
+            #expect(clock.now - start < .seconds(15), "woken, not timed out after 20 s")
         }
     }
 
@@ -105,7 +105,7 @@ struct QueueTests {
             #expect(received.isEmpty)
             let elapsed = clock.now - start
             #expect(elapsed >= .milliseconds(900))
-            #expect(elapsed < .seconds(5))
+            #expect(elapsed < .seconds(10))
         }
     }
 
@@ -119,7 +119,7 @@ struct QueueTests {
             try await Task.sleep(for: .milliseconds(200))
             waiter.cancel()
             await #expect(throws: CancellationError.self) { _ = try await waiter.value }
-            #expect(clock.now - start < .seconds(5))
+            #expect(clock.now - start < .seconds(15), "ended by the cancel, not after 20 s")
         }
     }
 

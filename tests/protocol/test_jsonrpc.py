@@ -149,7 +149,7 @@ def test_cancel_request(conn):
     msg = conn.read(timeout=5)
     assert msg["id"] == "long" and msg["error"]["code"] == -32800
     assert msg["error"]["data"]["reason"] == "RequestCancelled"
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 15  # cancelled, not timed out after 20 s
 
 
 def test_timeout_ms(conn):

@@ -209,7 +209,7 @@ def test_long_poll_wakes_on_send(daemon, conn):
         other.result("queue.send", {"body": "wake"})
     msg = conn.read(timeout=10)
     assert msg["id"] == "poll" and msg["result"]["messages"][0]["body"] == "wake"
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start < 9  # woken, not timed out after 10 s
 
 
 def test_auto_extend_outlives_visibility_and_is_released_on_close(daemon):
