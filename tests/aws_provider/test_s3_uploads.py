@@ -190,3 +190,25 @@ def test_memory_stays_bounded_during_a_1_gib_upload(moto, boto):
         assert peak < limit, f"peak RSS {peak:.1f} MiB >= {limit:.0f} MiB"
     finally:
         assert d.stop() == 0
+
+
+def test_deadline_aborts_a_multipart_upload(moto, boto, fault_proxy):
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="deadline")
+    url, configure, stats = fault_proxy
+    configure(delayMs=400)
+    d = s3_daemon(moto, "deadline", endpoint=url, concurrency=1).start()
+    src = d.files / "d.bin"
+    write_random(src, 20 * 1024 * 1024)
+    try:
+        with d.connect() as c:
+            err = c.error("object.put", {"key": "d.bin", "path": str(src), "timeoutMs": 1500}, timeout=60)
+            assert err["data"]["reason"] == "DeadlineExceeded"
+        configure(delayMs=0)
+        deadline = time.monotonic() + 10
+        while s3.list_multipart_uploads(Bucket="deadline").get("Uploads") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert s3.list_multipart_uploads(Bucket="deadline").get("Uploads", []) == []
+        assert "Contents" not in s3.list_objects_v2(Bucket="deadline")
+    finally:
+        assert d.stop() == 0

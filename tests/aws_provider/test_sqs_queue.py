@@ -85,3 +85,14 @@ def test_batches_keep_order_and_fifo_dedups(queue_daemon, moto):
             assert len(got) == 1
     finally:
         assert f.stop() == 0
+
+
+def test_leases_are_released_when_the_daemon_stops(queue_daemon):
+    d, sqs, url, _ = queue_daemon
+    with d.connect() as c:
+        c.result("queue.send", {"body": "held"})
+        held = c.result("queue.receive", {"visibilitySeconds": 60, "autoExtend": True})["messages"][0]
+        assert d.stop() == 0  # SIGTERM: the daemon releases what it leased
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    assert got[0]["MessageId"] == held["messageId"]  # visible again long before the 60 s lapse
+    d.start()  # the fixture stops it again
