@@ -49,6 +49,15 @@ def file_sha256(path):
     return h.hexdigest()
 
 
+def assert_nothing_left(s3, bucket):
+    """No multipart upload (aborts may still be landing: wait up to 10 s) and no object."""
+    deadline = time.monotonic() + 10
+    while s3.list_multipart_uploads(Bucket=bucket).get("Uploads") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
+
+
 def test_100_mib_upload(moto, boto, fault_proxy):
     s3 = boto("s3")
     s3.create_bucket(Bucket="big")
@@ -106,6 +115,7 @@ def test_sigkill_mid_upload_leaves_no_orphan(moto, boto, fault_proxy):
     configure(delayMs=0)
     d.start()  # startup aborts what the journal recorded
     try:
+        # Aborted during startup, before the daemon answered: no waiting here.
         assert s3.list_multipart_uploads(Bucket="crash").get("Uploads", []) == []
         assert "Contents" not in s3.list_objects_v2(Bucket="crash")
     finally:
@@ -134,11 +144,7 @@ def test_cancel_mid_upload(moto, boto, fault_proxy):
                     break
             assert msg["error"]["code"] == -32800
         configure(delayMs=0)
-        deadline = time.monotonic() + 10
-        while s3.list_multipart_uploads(Bucket="cancel").get("Uploads") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert s3.list_multipart_uploads(Bucket="cancel").get("Uploads", []) == []
-        assert "Contents" not in s3.list_objects_v2(Bucket="cancel")
+        assert_nothing_left(s3, "cancel")
     finally:
         assert d.stop() == 0
 
@@ -205,10 +211,6 @@ def test_deadline_aborts_a_multipart_upload(moto, boto, fault_proxy):
             err = c.error("object.put", {"key": "d.bin", "path": str(src), "timeoutMs": 1500}, timeout=60)
             assert err["data"]["reason"] == "DeadlineExceeded"
         configure(delayMs=0)
-        deadline = time.monotonic() + 10
-        while s3.list_multipart_uploads(Bucket="deadline").get("Uploads") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert s3.list_multipart_uploads(Bucket="deadline").get("Uploads", []) == []
-        assert "Contents" not in s3.list_objects_v2(Bucket="deadline")
+        assert_nothing_left(s3, "deadline")
     finally:
         assert d.stop() == 0
