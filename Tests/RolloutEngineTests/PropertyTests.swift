@@ -1,3 +1,4 @@
+import RolloutCore
 import RolloutEngine
 import Testing
 

@@ -1,4 +1,5 @@
 import Foundation
+import RolloutCore
 import RolloutEngine
 import Testing
 

@@ -1,4 +1,4 @@
-public import RolloutCore
+
 
 /// One point of a traffic-shifting plan: `weight` (0…1) of the traffic on the target version
 /// from `atSeconds` after the first shift.
@@ -58,7 +58,62 @@ public enum Strategy: Sendable, Hashable, Codable {
     }
 
     /// Rounds to six decimals so that 3 × 0.1 is 0.3, not 0.30000000000000004.
-    static func rounded(_ weight: Double) -> Double {
+    public static func rounded(_ weight: Double) -> Double {
         (weight * 1_000_000).rounded() / 1_000_000
+    }
+}
+
+extension Strategy {
+    private enum CodingKeys: String, CodingKey {
+        case type, percent, intervalSeconds
+    }
+
+    /// The wire name: `allAtOnce`, `canary` or `linear`.
+    public var typeName: String {
+        switch self {
+        case .allAtOnce: "allAtOnce"
+        case .canary: "canary"
+        case .linear: "linear"
+        }
+    }
+
+    /// Decodes the wire shape `{type, percent?, intervalSeconds?}` (SPEC §4.6).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let type = try container.decode(String.self, forKey: .type)
+        switch type {
+        case "allAtOnce":
+            self = .allAtOnce
+        case "canary", "linear":
+            guard let percent = try container.decodeIfPresent(Double.self, forKey: .percent) else {
+                throw DecodingError.keyNotFound(
+                    CodingKeys.percent, .init(codingPath: container.codingPath, debugDescription: "strategy \(type) needs 'percent'")
+                )
+            }
+            guard let interval = try container.decodeIfPresent(Int.self, forKey: .intervalSeconds) else {
+                throw DecodingError.keyNotFound(
+                    CodingKeys.intervalSeconds,
+                    .init(codingPath: container.codingPath, debugDescription: "strategy \(type) needs 'intervalSeconds'")
+                )
+            }
+            self = type == "canary" ? .canary(percent: percent, intervalSeconds: interval) : .linear(percent: percent, intervalSeconds: interval)
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .type, in: container, debugDescription: "strategy.type must be allAtOnce, canary or linear (got \(type))"
+            )
+        }
+    }
+
+    /// Encodes the wire shape `{type, percent?, intervalSeconds?}`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(typeName, forKey: .type)
+        switch self {
+        case .allAtOnce:
+            break
+        case .canary(let percent, let interval), .linear(let percent, let interval):
+            try container.encode(percent, forKey: .percent)
+            try container.encode(interval, forKey: .intervalSeconds)
+        }
     }
 }
