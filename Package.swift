@@ -59,7 +59,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The rollout engine: the pure traffic-shifting state machine (events in, actions out).
-        .target(name: "RolloutEngine", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        .target(name: "RolloutEngine", dependencies: ["RolloutCore", logging], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
@@ -67,7 +67,7 @@ let package = Package(
         // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
         .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
         // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
-        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutRPC", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutRPC", "RolloutCrypto", "RolloutEngine", grdb], swiftSettings: swiftSettings),
         // The embedded `local` provider.
         .target(name: "RolloutLocal", dependencies: ["RolloutCore", "RolloutCrypto", grdb, "TOMLKit"], swiftSettings: swiftSettings),
         // Wiring: config -> services -> ServiceGroup; method handlers.

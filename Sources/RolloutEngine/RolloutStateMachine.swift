@@ -177,7 +177,8 @@ public struct RolloutStateMachine: Sendable, Hashable {
     /// The current phase.
     public var phase: Phase { snapshot.phase }
 
-    /// The wall-clock deadline: plan length + hook timeouts + margin + time paused.
+    /// The wall-clock deadline: plan length + hook timeouts + margin + time paused. It does not
+    /// fire while the deployment is paused (a resume moves it by the pause's length).
     public var deadline: Double? {
         guard let startedAt = snapshot.startedAt else { return nil }
         let configuration = snapshot.configuration
@@ -211,7 +212,7 @@ public struct RolloutStateMachine: Sendable, Hashable {
         case .shifting:
             if let nextStepAt { candidates.append(nextStepAt) }
         }
-        if let deadline { candidates.append(deadline) }
+        if snapshot.pausedAt == nil, let deadline { candidates.append(deadline) }
         if let nextAlarmPollAt = snapshot.nextAlarmPollAt { candidates.append(nextAlarmPollAt) }
         return candidates.min()
     }
@@ -406,7 +407,7 @@ public struct RolloutStateMachine: Sendable, Hashable {
             return [.persist, .rollback(toVersion: snapshot.configuration.fromVersion)]
         }
         guard isActive else { return [] }
-        if let deadline, now >= deadline {
+        if snapshot.pausedAt == nil, let deadline, now >= deadline {
             return beginRollback(.failed, .timeout, "the deployment's deadline passed", now: now)
         }
         let configuration = snapshot.configuration

@@ -75,6 +75,30 @@ public final class StateStore: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v2: rollouts and their sent notifications") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE rollouts (
+                        id TEXT PRIMARY KEY,
+                        engine TEXT NOT NULL,
+                        function TEXT NOT NULL,
+                        alias TEXT NOT NULL,
+                        status TEXT NOT NULL,
+                        created_at REAL NOT NULL,
+                        record TEXT NOT NULL            -- JSON: RolloutRecord, snapshot included
+                    );
+                    CREATE INDEX rollouts_target ON rollouts (function, alias, created_at);
+                    CREATE INDEX rollouts_status ON rollouts (status, created_at);
+                    CREATE TABLE rollout_notifications (
+                        deployment_id TEXT NOT NULL,
+                        event TEXT NOT NULL,
+                        message_id TEXT NOT NULL,
+                        sent_at REAL NOT NULL,
+                        PRIMARY KEY (deployment_id, event)
+                    );
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -167,3 +167,37 @@ public struct Deployment: Sendable, Hashable, Codable {
         self.events = events
     }
 }
+
+/// One check of `rollout.plan` (and of `rollout.start`'s preflight).
+public struct PlanCheck: Sendable, Hashable, Codable {
+    /// What was checked, e.g. `alias exists`.
+    public var name: String
+    /// Whether it passed.
+    public var ok: Bool
+    /// What was found.
+    public var detail: String
+
+    /// Creates a check.
+    public init(name: String, ok: Bool, detail: String) {
+        self.name = name
+        self.ok = ok
+        self.detail = detail
+    }
+}
+
+/// `rollout.plan`'s result: the steps, the preflight checks and the expected length.
+public struct RolloutPlan: Sendable, Hashable, Codable {
+    /// One entry per shift.
+    public var steps: [Step]
+    /// Preflight checks; `rollout.start` fails on the first that is not ok.
+    public var checks: [PlanCheck]
+    /// Seconds from the first shift to the last (hook run time not included).
+    public var estimatedSeconds: Int
+
+    /// Creates a plan.
+    public init(steps: [Step], checks: [PlanCheck], estimatedSeconds: Int) {
+        self.steps = steps
+        self.checks = checks
+        self.estimatedSeconds = estimatedSeconds
+    }
+}
