@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import RolloutAWS
 import RolloutCore
+import RolloutEngine
 import RolloutLocal
 import RolloutStore
 import GRDB
@@ -18,6 +19,7 @@ struct AWSServices {
     let objects: S3ObjectStore?
     let queue: SQSQueue?
     let compute: any ComputeHintProvider
+    let rollouts: RolloutCoordinator?
     let details: [HealthBoard.Capability: String]
 
     init(_ configuration: RolloutCore.Configuration, environment: [String: String], store: StateStore, logger: Logger) throws {
@@ -71,6 +73,9 @@ struct AWSServices {
         } else {
             queue = nil
         }
+        rollouts = try Self.makeRollouts(
+            configuration, resolver: resolver, credentials: credentials, http: http, retry: retry, store: store, logger: logger
+        )
         let imds = IMDSSession.isDisabled(environment: environment)
             ? nil : IMDSSession(environment: environment, httpClient: http, tokenTTLSeconds: aws.imds.tokenTTLSecs)
         compute = IMDSComputeHint(session: imds, fallback: LocalComputeHint()) { Date().timeIntervalSince1970 }
@@ -79,7 +84,47 @@ struct AWSServices {
             .compute: imds.map { "IMDSv2 at \($0.endpoint)" } ?? "IMDS disabled",
             .objectStore: aws.s3.bucket.map { "s3://\($0)/\(aws.s3.prefix ?? "")" } ?? "no bucket configured",
             .queue: aws.sqs.queueURL ?? "no queue configured",
+            .rollout: rollouts == nil ? "no region for Lambda" : "Lambda at \(resolver.endpoint(for: .lambda).endpointURL ?? "?"), engine \(aws.rollout.engine.rawValue)",
         ]
+    }
+
+    /// The rollout engines: native over Lambda (+ CloudWatch and SNS when they have a region),
+    /// CodeDeploy when its application and group are configured. Nil without a Lambda region.
+    private static func makeRollouts(
+        _ configuration: RolloutCore.Configuration, resolver: EndpointResolver, credentials: CredentialChain, http: CurlHTTPClient,
+        retry: RetryPolicy, store: StateStore, logger: Logger
+    ) throws -> RolloutCoordinator? {
+        func client(_ service: AWSService) throws -> AWSClient? {
+            let endpoint = resolver.endpoint(for: service)
+            guard let url = endpoint.endpointURL, let region = endpoint.region else { return nil }
+            return try AWSClient(
+                service: service, endpointURL: url, region: region, credentials: credentials, http: http, retryPolicy: retry, logger: logger
+            )
+        }
+        guard let lambdaClient = try client(.lambda) else {
+            logger.warning("rollout.* is unavailable: no region for Lambda")
+            return nil
+        }
+        let settings = configuration.cloud.aws.rollout
+        let lambda = LambdaClient(client: lambdaClient)
+        let alarms = try client(.cloudWatch).map { CloudWatchAlarms(client: $0) }
+        let publisher = try client(.sns).map { SNSPublisher(client: $0) }
+        let records = SQLiteRolloutRecords(store: store)
+        let now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        let engine = NativeRolloutEngine(
+            lambda: lambda, alarms: alarms, publisher: publisher, store: records,
+            settings: .init(alarmPollSeconds: settings.alarmPollSecs), logger: logger, now: now
+        )
+        var codeDeploy: CodeDeployRollouts?
+        if let application = settings.codedeployApplication, let group = settings.codedeployDeploymentGroup,
+            let codeDeployClient = try client(.codeDeploy)
+        {
+            codeDeploy = CodeDeployRollouts(client: codeDeployClient, application: application, deploymentGroup: group)
+        }
+        return RolloutCoordinator(
+            native: engine, lambda: lambda, alarms: alarms, store: records,
+            defaultEngine: settings.engine == .codedeploy ? .codedeploy : .native, codeDeploy: codeDeploy, now: now
+        )
     }
 
     /// Aborts multipart uploads a crash left behind (SPEC §4.2: no orphans, even after SIGKILL).

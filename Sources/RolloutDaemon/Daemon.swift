@@ -96,6 +96,12 @@ public enum Daemon {
         // released, then maintenance stops; the database closes last, below.
         var serviceList: [any Service] = [maintenance]
         if let leases { serviceList.append(leases) }
+        #if AWS
+        if let coordinator = services.rollouts as? RolloutCoordinator {
+            // Resumes unfinished deployments; stops their loops after the server drained.
+            serviceList.append(RolloutLifecycle(engine: await coordinator.nativeEngine, logger: logger))
+        }
+        #endif
         serviceList.append(server)
         let group = ServiceGroup(
             configuration: .init(
@@ -126,7 +132,7 @@ public enum Daemon {
             return Services(
                 provider: .local, objects: provider.objects, queue: provider.queue, secrets: provider.secrets,
                 compute: provider.compute, fileRoots: fileRoots,
-                leases: LeaseKeeper(queue: provider.queue, logger: logger),
+                leases: LeaseKeeper(queue: provider.queue, logger: logger), rollouts: nil,
                 health: HealthBoard(details: [
                     .objectStore: "\(local.root)/objects", .queue: "\(local.root)/local.sqlite",
                     .secrets: "\(local.root)/secrets.toml", .compute: "local",
@@ -142,6 +148,7 @@ public enum Daemon {
             return Services(
                 provider: .aws, objects: aws.objects, queue: aws.queue, secrets: aws.secrets, compute: aws.compute,
                 fileRoots: fileRoots, leases: aws.queue.map { LeaseKeeper(queue: $0, logger: logger) },
+                rollouts: aws.rollouts,
                 health: HealthBoard(details: aws.details),
                 startedAt: startedAt, version: version, openRPCDocument: document,
                 credentialStatus: { aws.credentialStatus }

@@ -12,6 +12,8 @@ struct Services: Sendable {
     var compute: any ComputeHintProvider
     var fileRoots: FileRoots
     var leases: LeaseKeeper?
+    /// Provider `aws` with a Lambda region; nil otherwise (rollout.* answers Unsupported).
+    var rollouts: (any RolloutService)?
     var health: HealthBoard
     var startedAt: ContinuousClock.Instant
     var version: String

@@ -1,11 +1,6 @@
-public import RolloutCore
-
-/// `rollout.pause`: pause a deployment's schedule.
-///
-/// Params and result are typed by the rollout engine (a later issue); until then they pass
-/// through as JSON and the `local` provider answers Unsupported.
+/// `rollout.pause`: holds the next steps (alarms are still watched).
 public enum RolloutPause: RPCMethod {
     public static let name = "rollout.pause"
-    public typealias Params = JSONObject
-    public typealias Result = JSONValue
+    public typealias Params = DeploymentIdParams
+    public typealias Result = RolloutStatusResult
 }

@@ -1,12 +1,7 @@
-public import RolloutCore
-
-/// `rollout.promote`: jump a deployment to 100% now.
-///
-/// Params and result are typed by the rollout engine (a later issue); until then they pass
-/// through as JSON and the `local` provider answers Unsupported.
+/// `rollout.promote`: jumps to 100% now.
 public enum RolloutPromote: RPCMethod {
     public static let name = "rollout.promote"
     public static let isMutating = true
-    public typealias Params = JSONObject
-    public typealias Result = JSONValue
+    public typealias Params = DeploymentIdParams
+    public typealias Result = RolloutStatusResult
 }

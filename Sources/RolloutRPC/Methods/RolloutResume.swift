@@ -1,11 +1,6 @@
-public import RolloutCore
-
-/// `rollout.resume`: resume a paused deployment.
-///
-/// Params and result are typed by the rollout engine (a later issue); until then they pass
-/// through as JSON and the `local` provider answers Unsupported.
+/// `rollout.resume`: continues a paused deployment.
 public enum RolloutResume: RPCMethod {
     public static let name = "rollout.resume"
-    public typealias Params = JSONObject
-    public typealias Result = JSONValue
+    public typealias Params = DeploymentIdParams
+    public typealias Result = RolloutStatusResult
 }

@@ -1,12 +1,7 @@
-public import RolloutCore
-
-/// `rollout.stop`: stop a deployment and roll the alias back.
-///
-/// Params and result are typed by the rollout engine (a later issue); until then they pass
-/// through as JSON and the `local` provider answers Unsupported.
+/// `rollout.stop`: stops it and rolls back (alias back on fromVersion, no additional weights).
 public enum RolloutStop: RPCMethod {
     public static let name = "rollout.stop"
     public static let isMutating = true
-    public typealias Params = JSONObject
-    public typealias Result = JSONValue
+    public typealias Params = DeploymentIdParams
+    public typealias Result = RolloutStatusResult
 }
