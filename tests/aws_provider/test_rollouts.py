@@ -396,3 +396,42 @@ def test_sigkill_mid_linear_rollout_resumes_and_never_splits(moto, lam):
     assert [w[0][1] for v, w in watcher.seen if w] == [0.25, 0.5, 0.75], watcher.seen
     never_split(watcher.seen, lam)
     assert "AliasObserved" in [e["type"] for e in done["events"]]
+
+
+def test_results_match_the_openrpc_schemas(daemon, lam):
+    """What the daemon sends validates against proto-json/rollout.openrpc.json (draft-07)."""
+    from jsonschema import Draft7Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    from ..openrpc.methods import load_document
+
+    document = load_document()
+    uri = "urn:rollout-openrpc"
+    registry = Registry().with_resource(uri, Resource(contents=document, specification=DRAFT7))
+    names = [m["name"] for m in document["methods"]]
+
+    def check(pointer, value):
+        validator = Draft7Validator({"$ref": f"{uri}#{pointer}"}, registry=registry)
+        errors = [e.message for e in validator.iter_errors(value)]
+        assert not errors, (pointer, errors, value)
+
+    def result(method, value):
+        check(f"/methods/{names.index(method)}/result/schema", value)
+
+    with daemon.connect() as c:
+        params = start_params(lam, {"type": "linear", "percent": 50, "intervalSeconds": 1})
+        result("rollout.plan", c.result("rollout.plan", params))
+        started = c.result("rollout.start", params)
+        result("rollout.start", started)
+        result("rollout.get", c.result("rollout.get", {"deploymentId": started["deploymentId"]}))
+        c.request("rollout.wait", {"deploymentId": started["deploymentId"], "progressToken": 7}, id=77)
+        while True:
+            msg = c.read(timeout=30)
+            if msg.get("method") == "$/progress":
+                check("/components/schemas/RolloutProgress", msg["params"])
+            elif msg.get("id") == 77:
+                result("rollout.wait", msg["result"])
+                break
+        result("rollout.list", c.result("rollout.list", {"function": lam["name"]}))
+        result("rollout.stop", c.result("rollout.stop", {"deploymentId": started["deploymentId"]}))

@@ -3,19 +3,26 @@ import RolloutRPC
 
 extension Services {
     func registerRollouts(into registry: inout MethodRegistry) {
-        let rollouts = self.rollouts
-        let provider = self.provider
-        let health = self.health
-        @Sendable func service() throws(RolloutError) -> any RolloutService {
-            guard let rollouts else {
-                throw RolloutError.unsupported(
-                    provider == .aws
-                        ? "rollouts need Lambda: no region is configured for it ([cloud] region or AWS_REGION)"
-                        : "rollout.* needs provider \"aws\" (Lambda traffic shifting); the \"\(provider.rawValue)\" provider has no rollouts"
-                )
-            }
-            return rollouts
+        guard let rollouts = self.rollouts else {
+            let error = RolloutError.unsupported(
+                provider == .aws
+                    ? "rollouts need Lambda: no region is configured for it ([cloud] region or AWS_REGION)"
+                    : "rollout.* needs provider \"aws\" (Lambda traffic shifting); the \"\(provider.rawValue)\" provider has no rollouts"
+            )
+            registry.registerUnavailable(RolloutPlan.self, error: error)
+            registry.registerUnavailable(RolloutStart.self, error: error)
+            registry.registerUnavailable(RolloutGet.self, error: error)
+            registry.registerUnavailable(RolloutWait.self, error: error)
+            registry.registerUnavailable(RolloutStop.self, error: error)
+            registry.registerUnavailable(RolloutPromote.self, error: error)
+            registry.registerUnavailable(RolloutPause.self, error: error)
+            registry.registerUnavailable(RolloutResume.self, error: error)
+            registry.registerUnavailable(RolloutList.self, error: error)
+            registry.registerUnavailable(RolloutReportHook.self, error: error)
+            return
         }
+        let health = self.health
+        @Sendable func service() -> any RolloutService { rollouts }
         registry.register(RolloutPlan.self) { request, _ in
             try await health.track(.rollout) { try await service().plan(request) }
         }

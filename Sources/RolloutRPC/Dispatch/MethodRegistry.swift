@@ -1,4 +1,4 @@
-import RolloutCore
+public import RolloutCore
 
 /// Method handlers by name; handlers are attached by method type.
 public struct MethodRegistry: Sendable {
@@ -21,6 +21,14 @@ public struct MethodRegistry: Sendable {
             let params = try ParamsDecoding.decode(M.Params.self, from: object)
             let result = try await handler(params, context)
             return try JSONValueEncoder().encode(result)
+        }
+    }
+
+    /// Attaches a handler that refuses `method` with `error` whatever its params (a capability
+    /// the running provider does not have).
+    public mutating func registerUnavailable<M: RPCMethod>(_ method: M.Type, error: RolloutError) {
+        entries[M.name] = Entry(isMutating: M.isMutating, reportsProgress: M.reportsProgress) { _, _ in
+            throw error
         }
     }
 
