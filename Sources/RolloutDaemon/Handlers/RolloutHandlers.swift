@@ -39,13 +39,12 @@ extension Services {
             let progress = context.progress
             return try await service().wait(params.deploymentId, timeoutSeconds: params.timeoutSeconds) { event, deployment in
                 guard progress.isActive, let encoded = try? JSONValueEncoder().encode(event) else { return }
-                progress.report(
-                    [
-                        "event": encoded, "status": .string(deployment.status.rawValue),
-                        "weight": .number(JSONNumber(deployment.weight)),
-                    ],
-                    coalescible: false
-                )
+                var fields: JSONObject = [
+                    "event": encoded, "status": .string(deployment.status.rawValue),
+                    "weight": .number(JSONNumber(deployment.weight)),
+                ]
+                fields["nextStepAt"] = deployment.nextStepAt.map(JSONValue.string)
+                progress.report(fields, coalescible: false)
             }
         }
         registry.register(RolloutStop.self) { params, _ in
