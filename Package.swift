@@ -115,7 +115,7 @@ let package = Package(
             dependencies: ["RolloutAWS", "RolloutCore", "AWSSigV4", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC"], swiftSettings: swiftSettings),
