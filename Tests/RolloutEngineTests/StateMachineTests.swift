@@ -117,9 +117,14 @@ import Testing
     @Test func pauseShiftsTheSchedule() throws {
         var machine = try makeMachine(.linear(percent: 25, intervalSeconds: 10))
         _ = feed(&machine, [.start(now: 0), .shiftApplied(weight: 0.25, revisionId: nil, now: 0)])
+        // While paused nothing is due: no step, and the deadline (330) waits for the resume.
+        var pausedPastDeadline = machine
+        _ = pausedPastDeadline.handle(.pause(now: 5))
+        #expect(pausedPastDeadline.handle(.tick(now: 400)) == [])
+        #expect(pausedPastDeadline.status == .inProgress)
         run(&machine, [
-            (.pause(now: 5), [.persist, .scheduleTick(at: 330)]),
-            (.tick(now: 10), [.scheduleTick(at: 330)]),
+            (.pause(now: 5), [.persist]),
+            (.tick(now: 10), []),
             (.resume(now: 25), [.persist, .scheduleTick(at: 30)]),
             (.tick(now: 29), [.scheduleTick(at: 30)]),
             (.tick(now: 30), [.persist, .applyWeight(0.5), .scheduleTick(at: 350)]),
