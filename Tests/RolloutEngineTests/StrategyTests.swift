@@ -54,3 +54,23 @@ import Testing
         }
     }
 }
+
+@Suite struct StrategyWireTests {
+    @Test func decodesAndEncodesTheWireShape() throws {
+        let linear = try JSONValueDecoder().decode(Strategy.self, from: JSONParser.parse(Array(#"{"type":"linear","percent":25,"intervalSeconds":60}"#.utf8)))
+        #expect(linear == .linear(percent: 25, intervalSeconds: 60))
+        #expect(try JSONValueEncoder().encode(linear) == .object(["type": "linear", "percent": .number(JSONNumber(25.0)), "intervalSeconds": 60]))
+        #expect(try JSONValueEncoder().encode(Strategy.allAtOnce) == .object(["type": "allAtOnce"]))
+        for (text, needle) in [
+            (#"{"type":"canary","percent":10}"#, "intervalSeconds"), (#"{"type":"linear","intervalSeconds":5}"#, "percent"),
+            (#"{"type":"blue-green"}"#, "blue-green"),
+        ] {
+            do {
+                _ = try JSONValueDecoder().decode(Strategy.self, from: JSONParser.parse(Array(text.utf8)))
+                Issue.record("decoded \(text)")
+            } catch let error as DecodingError {
+                #expect(describeDecodingError(error).contains(needle), "\(describeDecodingError(error))")
+            }
+        }
+    }
+}
