@@ -15,6 +15,9 @@ public protocol RPCMethod: Sendable {
     static var isMutating: Bool { get }
     /// Whether the method reports `$/progress` when given a `progressToken`.
     static var reportsProgress: Bool { get }
+    /// Whether a non-mutating method takes `idempotencyKey` and ignores it (`rollout.plan`
+    /// takes `rollout.start`'s params unchanged).
+    static var ignoresIdempotencyKey: Bool { get }
 }
 
 extension RPCMethod {
@@ -22,6 +25,8 @@ extension RPCMethod {
     public static var isMutating: Bool { false }
     /// Most methods report no progress.
     public static var reportsProgress: Bool { false }
+    /// Non-mutating methods refuse `idempotencyKey` unless they say otherwise.
+    public static var ignoresIdempotencyKey: Bool { false }
 }
 
 /// Params of methods that take none.

@@ -435,3 +435,11 @@ def test_results_match_the_openrpc_schemas(daemon, lam):
                 break
         result("rollout.list", c.result("rollout.list", {"function": lam["name"]}))
         result("rollout.stop", c.result("rollout.stop", {"deploymentId": started["deploymentId"]}))
+
+
+def test_plan_accepts_start_params_verbatim(daemon, lam):
+    with daemon.connect() as c:
+        plan = c.result("rollout.plan", start_params(lam, {"type": "allAtOnce"}, idempotencyKey="deploy-7"))
+        assert plan["steps"] == [{"atSeconds": 0, "weight": 1}]
+        err = c.error("rollout.get", {"deploymentId": "d-X", "idempotencyKey": "k"})
+        assert err["code"] == -32602 and "idempotencyKey" in err["message"]

@@ -136,6 +136,13 @@ public actor NativeRolloutEngine {
     private func command(
         _ deploymentId: String, _ event: @escaping @Sendable (Double) -> RolloutStateMachine.Event
     ) async throws(RolloutError) -> DeploymentStatus {
+        if runs[deploymentId] == nil, state == .running, let record = try await dependencies.store.load(deploymentId),
+            record.engine == .native, !record.status.isTerminal, let snapshot = record.snapshot, runs[deploymentId] == nil
+        {
+            // A command that arrives before recover() reached this deployment starts its run
+            // loop; the reconcile is queued ahead of the command.
+            launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil).inbox.yield(.reconcile)
+        }
         if let run = runs[deploymentId] {
             return await send(event, to: run, deploymentId: deploymentId)
         }
@@ -206,6 +213,7 @@ public actor NativeRolloutEngine {
 
     // MARK: - Run loops
 
+    @discardableResult
     private func launch(record: RolloutRecord, machine: RolloutStateMachine, revisionId: String?) -> DeploymentRun {
         let run = DeploymentRun(record: record)
         runs[record.deploymentId] = run

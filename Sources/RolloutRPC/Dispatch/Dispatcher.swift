@@ -74,14 +74,17 @@ public struct Dispatcher: Sendable {
             default: nil
             }
         }
-        let idempotencyKey = try Self.take("idempotencyKey", from: &object, as: "1–255 printable ASCII characters") { value -> String? in
+        var idempotencyKey = try Self.take("idempotencyKey", from: &object, as: "1–255 printable ASCII characters") { value -> String? in
             guard case .string(let key) = value, (1...255).contains(key.utf8.count),
                 key.utf8.allSatisfy({ (0x20...0x7E).contains($0) })
             else { return nil }
             return key
         }
         if idempotencyKey != nil, !entry.isMutating {
-            throw RolloutError.invalidParams("param 'idempotencyKey' is only accepted by mutating methods; \(method) does not mutate")
+            guard entry.ignoresIdempotencyKey else {
+                throw RolloutError.invalidParams("param 'idempotencyKey' is only accepted by mutating methods; \(method) does not mutate")
+            }
+            idempotencyKey = nil
         }
         let deadline = timeoutMs.map { ContinuousClock.now.advanced(by: .milliseconds($0)) }
         let progress = progressToken.map { token in

@@ -5,6 +5,7 @@ public struct MethodRegistry: Sendable {
     struct Entry: Sendable {
         var isMutating: Bool
         var reportsProgress: Bool
+        var ignoresIdempotencyKey: Bool
         var run: @Sendable (JSONObject, RequestContext) async throws -> JSONValue
     }
 
@@ -17,7 +18,7 @@ public struct MethodRegistry: Sendable {
     public mutating func register<M: RPCMethod>(
         _ method: M.Type, handler: @escaping @Sendable (M.Params, RequestContext) async throws -> M.Result
     ) {
-        entries[M.name] = Entry(isMutating: M.isMutating, reportsProgress: M.reportsProgress) { object, context in
+        entries[M.name] = Entry(isMutating: M.isMutating, reportsProgress: M.reportsProgress, ignoresIdempotencyKey: M.ignoresIdempotencyKey) { object, context in
             let params = try ParamsDecoding.decode(M.Params.self, from: object)
             let result = try await handler(params, context)
             return try JSONValueEncoder().encode(result)
@@ -27,7 +28,7 @@ public struct MethodRegistry: Sendable {
     /// Attaches a handler that refuses `method` with `error` whatever its params (a capability
     /// the running provider does not have).
     public mutating func registerUnavailable<M: RPCMethod>(_ method: M.Type, error: RolloutError) {
-        entries[M.name] = Entry(isMutating: M.isMutating, reportsProgress: M.reportsProgress) { _, _ in
+        entries[M.name] = Entry(isMutating: M.isMutating, reportsProgress: M.reportsProgress, ignoresIdempotencyKey: M.ignoresIdempotencyKey) { _, _ in
             throw error
         }
     }
