@@ -33,6 +33,7 @@ public enum AWSAttemptFailure: Sendable {
 /// | ``notFoundCodes``, HTTP 404 | NotFound |
 /// | ``accessDeniedCodes`` (`DecryptionFailure` included), HTTP 401/403 | AccessDenied |
 /// | ``preconditionCodes``, HTTP 412, HTTP 304 (conditional GET) | PreconditionFailed |
+/// | ``conflictCodes`` | Conflict |
 /// | ``tooLargeCodes``, HTTP 413 | TooLarge |
 /// | ``invalidRequestCodes`` | InvalidParams (-32602) "AWS rejected the request: Code: Message" |
 /// | a transient code, HTTP 5xx, connect/reset/timeout | Unavailable (recoverable), `retryAfterMs` |
@@ -49,6 +50,7 @@ public enum AWSErrorMapping {
         "ResourceNotFoundException", "NoSuchKey", "NoSuchBucket", "NotFound", "NoSuchUpload", "NoSuchVersion",
         "AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist", "NoSuchEntity", "DeploymentDoesNotExistException",
         "ApplicationDoesNotExistException", "DeploymentGroupDoesNotExistException", "NotFoundException",
+        "DeploymentConfigDoesNotExistException",
     ]
 
     /// Codes that mean AWS refused our identity or its permissions.
@@ -62,7 +64,13 @@ public enum AWSErrorMapping {
     ]
 
     /// Codes of failed conditions.
-    public static let preconditionCodes: Set<String> = ["PreconditionFailed"]
+    public static let preconditionCodes: Set<String> = [
+        "DeploymentAlreadyCompletedException", "LifecycleEventAlreadyCompletedException", "PreconditionFailed",
+    ]
+
+    /// Codes of a change that collides with one already under way (CodeDeploy's one active
+    /// deployment per group).
+    public static let conflictCodes: Set<String> = ["DeploymentLimitExceededException", "DeploymentAlreadyStartedException"]
 
     /// Codes of bodies or entities over a service limit.
     public static let tooLargeCodes: Set<String> = ["EntityTooLarge", "RequestEntityTooLargeException"]
@@ -129,6 +137,7 @@ public enum AWSErrorMapping {
             if has(preconditionCodes) || error.httpStatus == 412 || error.httpStatus == 304 {
                 return RolloutError(.preconditionFailed, "\(call): precondition failed: \(detail)", data: data)
             }
+            if has(conflictCodes) { return RolloutError(.conflict, "\(call) failed: \(detail)", data: data) }
             if has(tooLargeCodes) || error.httpStatus == 413 {
                 return RolloutError(.tooLarge, "\(call) failed: \(detail)", data: data)
             }
