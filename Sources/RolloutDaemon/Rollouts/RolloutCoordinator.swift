@@ -41,7 +41,10 @@ actor RolloutCoordinator: RolloutService {
     func plan(_ request: RolloutRequest) async throws(RolloutError) -> RolloutCore.RolloutPlan {
         try RolloutPreflight.validate(request)
         let steps = try request.strategy.steps()
-        if (request.engine ?? defaultEngine) == .codedeploy { _ = try requireCodeDeploy() }
+        if (request.engine ?? defaultEngine) == .codedeploy {
+            _ = try requireCodeDeploy()
+            _ = try DeploymentConfigChoice.choose(for: request.strategy)
+        }
         var report = await preflight.report(for: request)
         if let active = try await activeDeployment(function: request.function, alias: request.alias) {
             let rollback = request.onConflict == .rollback
@@ -64,6 +67,15 @@ actor RolloutCoordinator: RolloutService {
         try RolloutPreflight.validate(request)
         let engine = request.engine ?? defaultEngine
         let codeDeploy = engine == .codedeploy ? try requireCodeDeploy() : nil
+        if codeDeploy != nil {
+            // CodeDeploy's own limits (whole minutes, integer percent) are checked before anything else.
+            _ = try DeploymentConfigChoice.choose(for: request.strategy)
+        }
+        if codeDeploy != nil, request.notifyTopicArn != nil {
+            throw RolloutError.invalidParams(
+                "param 'notifyTopicArn' works with the native engine only; CodeDeploy notifies through the deployment group's triggers"
+            )
+        }
         let key = request.function + "\u{0}" + request.alias
         guard starting.insert(key).inserted else {
             throw RolloutError(.conflict, "another rollout.start for \(request.function):\(request.alias) is being processed")
@@ -190,11 +202,19 @@ actor RolloutCoordinator: RolloutService {
         let derived = Double((steps.last?.atSeconds ?? 0) + hooks * (record.request.hooks?.timeoutSeconds ?? 3600) + 600)
         let deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64((timeoutSeconds ?? derived) * 1000)))
         var reported = 0
+        var endedAt: ContinuousClock.Instant?
         while true {
             let current = try await deployment(for: record)
             for event in current.events.dropFirst(reported) { onEvent(event, current) }
             reported = max(reported, current.events.count)
-            if current.status.isTerminal { return current }
+            if current.status.isTerminal {
+                // A stopped or failed CodeDeploy deployment is rolled back by a second deployment;
+                // the wait follows it (up to two minutes) so the answer says where the alias is.
+                let rollbackPending = current.status != .succeeded && !current.rolledBack
+                let since = endedAt ?? ContinuousClock.now
+                endedAt = since
+                if !rollbackPending || ContinuousClock.now - since > .seconds(120) { return current }
+            }
             if ContinuousClock.now >= deadline {
                 throw RolloutError(
                     .deadlineExceeded, "deployment \(record.deploymentId) is still \(current.status.rawValue)",
