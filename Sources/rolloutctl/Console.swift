@@ -57,12 +57,15 @@ struct Console: Sendable {
     let styled: Bool
     /// Whether stderr is a terminal (progress bars are drawn only then).
     let stderrIsTerminal: Bool
+    /// Whether stdout may carry a view redrawn in place: human output to a terminal that is not `dumb`.
+    let live: Bool
 
     init(json: Bool) {
         self.json = json
         let environment = ProcessInfo.processInfo.environment
         self.styled = StandardStream.output.isTerminal && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
         self.stderrIsTerminal = StandardStream.error.isTerminal
+        self.live = !json && StandardStream.output.isTerminal && environment["TERM"] != "dumb"
     }
 
     /// Prints `result` as JSON with `--json`, else the text `human` makes of it (nothing when

@@ -66,6 +66,15 @@ enum HumanText {
         return value == value.rounded() ? "\(Int64(value))%" : "\(oneDecimal(value))%"
     }
 
+    /// A whole number of seconds for people: `4 s`, `2 min 5 s`, `1 h 3 min`.
+    static func duration(_ seconds: Int) -> String {
+        switch seconds {
+        case ..<60: "\(seconds) s"
+        case ..<3600: seconds % 60 == 0 ? "\(seconds / 60) min" : "\(seconds / 60) min \(seconds % 60) s"
+        default: seconds % 3600 / 60 == 0 ? "\(seconds / 3600) h" : "\(seconds / 3600) h \(seconds % 3600 / 60) min"
+        }
+    }
+
     /// Flattens an object into key/value rows: nested objects become dotted keys
     /// (`metadata.owner`), everything else goes through ``scalar(_:)``; `omitting` skips
     /// top-level members.

@@ -60,10 +60,14 @@ final class ProgressBar: Sendable {
             return "\(HumanText.bytes(done))\(rate)"
         }
         let fraction = min(max(Double(done) / Double(total), 0), 1)
-        let filled = Int((fraction * Double(width)).rounded(.down))
-        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let percent = String(Int((fraction * 100).rounded(.down)))
         let padded = String(repeating: " ", count: max(0, 3 - percent.count)) + percent
-        return "[\(bar)] \(padded)%  \(HumanText.bytes(done))/\(HumanText.bytes(total))\(rate)"
+        return "\(bar(fraction, width: width)) \(padded)%  \(HumanText.bytes(done))/\(HumanText.bytes(total))\(rate)"
+    }
+
+    /// `[#####...............]`: `fraction` (0...1) of `width` cells filled.
+    static func bar(_ fraction: Double, width: Int = 20) -> String {
+        let filled = Int((min(max(fraction, 0), 1) * Double(width)).rounded(.down))
+        return "[" + String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled) + "]"
     }
 }

@@ -143,11 +143,10 @@ extension RolloutCommand {
                 for step in result["steps"]?.arrayValue ?? [] {
                     steps.append([step["atSeconds"].map(HumanText.scalar) ?? "", step["weight"]?.doubleValue.map(HumanText.percent) ?? ""])
                 }
-                var checks = Table("CHECK", "OK", "DETAIL")
+                var checks = Table("CHECK", "DETAIL")
                 for check in result["checks"]?.arrayValue ?? [] {
-                    checks.append([
-                        check["name"]?.stringValue ?? "", check["ok"]?.boolValue == true ? "yes" : "no", check["detail"]?.stringValue ?? "",
-                    ])
+                    let mark = check["ok"]?.boolValue == true ? "✓" : "✗"
+                    checks.append([mark + " " + (check["name"]?.stringValue ?? ""), check["detail"]?.stringValue ?? ""])
                 }
                 let estimate = HumanText.block([("estimated", (result["estimatedSeconds"].map(HumanText.scalar) ?? "?") + " s")])
                 return [steps.rendered(header: session.console.bold), checks.rendered(header: session.console.bold), estimate]
@@ -157,17 +156,34 @@ extension RolloutCommand {
         }
     }
 
-    /// `rollout start ...`.
+    /// `rollout start ... [--wait [--timeout S]]`.
     struct Start: RunnableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start a deployment (rollout.start).")
+        static let configuration = CommandConfiguration(
+            abstract: "Start a deployment (rollout.start).",
+            discussion: "With --wait, follow it as 'rollout wait' does, with the same exit status; --json then prints the final deployment."
+        )
 
         @OptionGroup(title: "Global Options") var globals: GlobalOptions
         @OptionGroup var deployment: DeploymentOptions
 
+        @Flag(help: "Then wait for the deployment to end (rollout.wait).")
+        var wait = false
+
+        @Option(help: ArgumentHelp("With --wait: give up waiting after this many seconds.", valueName: "seconds"))
+        var timeout: Int?
+
+        func validate() throws {
+            if timeout != nil, !wait { throw ValidationError("--timeout needs --wait") }
+        }
+
         func execute(in session: Session) async throws -> ExitStatus {
             let result = try await session.call("rollout.start", deployment.params)
-            session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
-            return .success
+            guard wait, let deploymentId = result["deploymentId"]?.stringValue else {
+                session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
+                return .success
+            }
+            if !session.console.json { session.console.print(HumanText.block(result.objectValue ?? [:]) + "\n") }
+            return try await RolloutCommand.follow(deploymentId, timeout: timeout, in: session)
         }
     }
 
@@ -191,7 +207,10 @@ extension RolloutCommand {
     struct Wait: RunnableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Wait for a deployment to end, printing its events (rollout.wait).",
-            discussion: "Exit status: 0 Succeeded, 4 Failed or Stopped, 3 when the wait timed out. With --json the events go to stderr."
+            discussion: """
+                On a terminal a status line under the events shows the weight and the next step with a countdown. \
+                Exit status: 0 Succeeded, 4 Failed or Stopped, 3 when the wait timed out. With --json the events go to stderr.
+                """
         )
 
         @OptionGroup(title: "Global Options") var globals: GlobalOptions
@@ -203,24 +222,7 @@ extension RolloutCommand {
         var timeout: Int?
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = ["deploymentId": .string(deploymentId)]
-            params["timeoutSeconds"] = timeout.map(JSONValue.integer)
-            let console = session.console
-            let result = try await session.call("rollout.wait", params) { progress in
-                let line = RolloutCommand.eventLine(progress)
-                if console.json { console.note(line) } else { console.print(line) }
-            }
-            console.emit(result) { RolloutCommand.render(deployment: result, console: console) }
-            let status = result["status"]?.stringValue ?? "?"
-            guard status == DeploymentStatus.succeeded.rawValue else {
-                var message = "rolloutctl: deployment \(deploymentId) ended \(status)"
-                if let error = result["error"] {
-                    message += ": \(error["code"]?.stringValue ?? "?"): \(error["message"]?.stringValue ?? "")"
-                }
-                console.note(message)
-                return .fatal
-            }
-            return .success
+            try await RolloutCommand.follow(deploymentId, timeout: timeout, in: session)
         }
     }
 
@@ -326,6 +328,48 @@ extension RolloutCommand {
 }
 
 extension RolloutCommand {
+    /// `rollout.wait`: prints the events as they come (with a live status line on a terminal,
+    /// on stderr with `--json`), then the final deployment. 0 when it Succeeded, 4 when it
+    /// failed or stopped, 3 when the wait timed out (the deployment as it was is printed too).
+    static func follow(_ deploymentId: String, timeout: Int?, in session: Session) async throws -> ExitStatus {
+        var params: JSONObject = ["deploymentId": .string(deploymentId)]
+        params["timeoutSeconds"] = timeout.map(JSONValue.integer)
+        let console = session.console
+        let live = RolloutLiveView.start(console)
+        let result: JSONValue
+        do {
+            result = try await session.call("rollout.wait", params) { progress in
+                if let live {
+                    live.show(progress)
+                } else if console.json {
+                    console.note(eventLine(progress))
+                } else {
+                    console.print(eventLine(progress))
+                }
+            }
+            live?.finish()
+        } catch let error as RolloutError where error.code == .deadlineExceeded && !console.json {
+            live?.finish()
+            guard let deployment = error.data["deployment"] else { throw error }
+            console.print(render(deployment: deployment, console: console))
+            return console.report(RolloutError(error.code, error.message), details: [])
+        } catch {
+            live?.finish()
+            throw error
+        }
+        console.emit(result) { render(deployment: result, console: console) }
+        let status = result["status"]?.stringValue ?? "?"
+        guard status == DeploymentStatus.succeeded.rawValue else {
+            var message = "rolloutctl: deployment \(deploymentId) ended \(status)"
+            if let error = result["error"] {
+                message += ": \(error["code"]?.stringValue ?? "?"): \(error["message"]?.stringValue ?? "")"
+            }
+            console.note(message)
+            return .fatal
+        }
+        return .success
+    }
+
     /// Calls a method that takes `{deploymentId, idempotencyKey?}` and prints its result.
     static func act(_ method: String, _ deploymentId: String, idempotencyKey: String? = nil, in session: Session) async throws -> ExitStatus {
         var params: JSONObject = ["deploymentId": .string(deploymentId)]

@@ -1,0 +1,187 @@
+"""`rolloutctl rollout ...` as a subprocess against rolloutd on moto (native engine).
+
+The daemon, the Lambda function with versions 1 and 2 and alias `live`, and the helpers come from
+test_rollouts.py. Exit statuses are SPEC §7's: 0 success, 3 recoverable (the wait timed out),
+4 fatal (the deployment ended Failed or Stopped). The live view needs a terminal, so one test
+runs rolloutctl with its stdout on a pseudo-terminal.
+"""
+import json
+import os
+import pty
+import re
+import select
+import subprocess
+import time
+import uuid
+
+from tests.conftest import BIN_DIR
+
+from .test_rollouts import alias_state, daemon, lam, moto_post  # noqa: F401 - fixtures used by name
+
+ROLLOUTCTL = BIN_DIR / "rolloutctl"
+
+
+def env():
+    environ = {k: v for k, v in os.environ.items() if k not in ("ROLLOUT_SOCKET", "ROLLOUT_CONFIG", "NO_COLOR")}
+    environ["TERM"] = "xterm"
+    return environ
+
+
+def ctl(daemon, *args, timeout=60):
+    return subprocess.run([str(ROLLOUTCTL), "--socket", str(daemon.socket), *map(str, args)],
+                          env=env(), capture_output=True, text=True, timeout=timeout)
+
+
+def deployment_args(lam, *strategy, target="2"):
+    return ["--function", lam["name"], "--alias", "live", "--target-version", target, "--strategy", *strategy]
+
+
+def start(daemon, lam, *strategy, extra=()):
+    done = ctl(daemon, "rollout", "start", "--json", *deployment_args(lam, *strategy), *extra)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)["deploymentId"]
+
+
+def test_plan_shows_steps_and_checks(daemon, lam):
+    done = ctl(daemon, "rollout", "plan", *deployment_args(lam, "linear", "--percent", "25", "--interval", "2"))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["AT", "(S)", "WEIGHT"]
+    assert [line.split() for line in lines[1:5]] == [["0", "25%"], ["2", "50%"], ["4", "75%"], ["6", "100%"]]
+    checks = [line for line in lines if line.startswith(("✓", "✗"))]
+    assert checks and all(line.startswith("✓") for line in checks), done.stdout
+    assert re.search(r"^estimated\s+6 s$", done.stdout, re.M), done.stdout
+
+    bad = ctl(daemon, "rollout", "plan", *deployment_args(lam, "allAtOnce", target="9"))
+    assert bad.returncode == 0, bad.stderr  # SPEC §7 gives a plan with a failed check no exit status of its own
+    assert any(line.startswith("✗") and "9" in line for line in bad.stdout.splitlines()), bad.stdout
+
+    as_json = ctl(daemon, "rollout", "plan", "--json", *deployment_args(lam, "canary", "--percent", "10", "--interval", "5"))
+    assert json.loads(as_json.stdout)["steps"] == [{"atSeconds": 0, "weight": 0.1}, {"atSeconds": 5, "weight": 1}]
+    assert alias_state(lam) == ("1", {})
+
+
+def test_start_then_wait_succeeds(daemon, lam):
+    dep = start(daemon, lam, "canary", "--percent", "10", "--interval", "1")
+    done = ctl(daemon, "rollout", "wait", dep)
+    assert done.returncode == 0, done.stderr
+    assert "\r" not in done.stdout and "\x1b[" not in done.stdout  # not a terminal: no redraws
+    assert re.search(r"^status\s+Succeeded$", done.stdout, re.M), done.stdout
+    assert re.search(r"ShiftApplied\s+InProgress\s+10%", done.stdout), done.stdout
+    assert alias_state(lam) == ("2", {})
+
+    as_json = ctl(daemon, "rollout", "wait", "--json", dep)
+    assert as_json.returncode == 0, as_json.stderr
+    final = json.loads(as_json.stdout)
+    assert final["deploymentId"] == dep and final["status"] == "Succeeded" and final["weight"] == 1
+    assert "Succeeded" in as_json.stderr  # the events go to stderr with --json
+
+    status = json.loads(ctl(daemon, "rollout", "status", "--json", dep).stdout)
+    assert status["status"] == "Succeeded"
+    listed = ctl(daemon, "rollout", "list", "--json", "--function", lam["name"])
+    assert listed.returncode == 0, listed.stderr
+    assert [(d["deploymentId"], d["status"]) for d in json.loads(listed.stdout)["deployments"]] == [(dep, "Succeeded")]
+    human = ctl(daemon, "rollout", "list", "--function", lam["name"])
+    assert dep in human.stdout and "1 → 2" in human.stdout and "100%" in human.stdout
+
+
+def test_start_with_wait(daemon, lam):
+    done = ctl(daemon, "rollout", "start", "--wait", "--json", *deployment_args(lam, "allAtOnce"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["status"] == "Succeeded"  # one document: the final deployment
+    assert alias_state(lam) == ("2", {})
+    usage = ctl(daemon, "rollout", "start", "--timeout", "5", *deployment_args(lam, "allAtOnce"))
+    assert usage.returncode == 2 and "--wait" in usage.stderr
+
+
+def test_failed_before_traffic_hook_exits_4(moto, daemon, lam):
+    hook = lam["make"]("hook-" + uuid.uuid4().hex[:8])
+    moto_post(moto, "/moto-api/static/lambda-simple/response",
+              {"results": [json.dumps({"status": "Failed"})], "region": "us-east-1"})
+    dep = start(daemon, lam, "canary", "--percent", "10", "--interval", "1", extra=("--before-hook", hook))
+    done = ctl(daemon, "rollout", "wait", dep)
+    assert done.returncode == 4, (done.stdout, done.stderr)
+    assert re.search(r"^status\s+Failed$", done.stdout, re.M), done.stdout
+    assert f"deployment {dep} ended Failed: HOOK_EXECUTION_FAILURE" in done.stderr
+    as_json = ctl(daemon, "rollout", "wait", "--json", dep)
+    assert as_json.returncode == 4 and json.loads(as_json.stdout)["status"] == "Failed"
+    assert alias_state(lam) == ("1", {})
+
+
+def test_wait_timeout_exits_3_with_the_deployment(daemon, lam):
+    dep = start(daemon, lam, "linear", "--percent", "10", "--interval", "60")
+    done = ctl(daemon, "rollout", "wait", "--timeout", "1", dep)
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "DeadlineExceeded" in done.stderr
+    assert re.search(r"^status\s+InProgress$", done.stdout, re.M), done.stdout
+    as_json = ctl(daemon, "rollout", "wait", "--timeout", "1", "--json", dep)
+    assert as_json.returncode == 3
+    error = json.loads(as_json.stdout)["error"]
+    assert error["data"]["reason"] == "DeadlineExceeded"
+    assert error["data"]["deployment"]["status"] == "InProgress" and error["data"]["deployment"]["weight"] == 0.1
+
+    stopped = ctl(daemon, "rollout", "stop", dep)
+    assert stopped.returncode == 0, stopped.stderr
+    status = ctl(daemon, "rollout", "status", dep)
+    assert status.returncode == 0
+    assert re.search(r"^status\s+Stopped$", status.stdout, re.M) and "MANUAL_STOP" in status.stdout, status.stdout
+    assert json.loads(ctl(daemon, "rollout", "status", "--json", dep).stdout)["status"] == "Stopped"
+    assert ctl(daemon, "rollout", "wait", dep).returncode == 4
+    assert alias_state(lam) == ("1", {})
+
+
+def test_pause_resume_promote(daemon, lam):
+    dep = start(daemon, lam, "linear", "--percent", "10", "--interval", "60")
+    assert ctl(daemon, "rollout", "pause", dep).returncode == 0
+    assert json.loads(ctl(daemon, "rollout", "status", "--json", dep).stdout)["paused"] is True
+    assert ctl(daemon, "rollout", "resume", dep).returncode == 0
+    promoted = ctl(daemon, "rollout", "promote", "--json", dep)
+    assert promoted.returncode == 0 and json.loads(promoted.stdout)["status"] == "Succeeded"
+    assert alias_state(lam) == ("2", {})
+
+
+def run_on_pty(args, timeout=60):
+    """Runs rolloutctl with stdout on a pseudo-terminal; returns (exit status, terminal bytes, stderr)."""
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([str(ROLLOUTCTL), *args], stdout=slave, stderr=subprocess.PIPE, env=env())
+    os.close(slave)
+    output, deadline = b"", time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # EIO: the last writer closed the terminal
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            elif proc.poll() is not None:
+                break
+        status = proc.wait(timeout=10)
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    # The terminal turns each "\n" into "\r\n"; undo that so that only the redraws keep their "\r".
+    return status, output.decode().replace("\r\n", "\n"), proc.stderr.read().decode()
+
+
+def test_live_view_on_a_terminal(daemon, lam):
+    dep = start(daemon, lam, "linear", "--percent", "50", "--interval", "3")
+    status, output, stderr = run_on_pty(["--socket", str(daemon.socket), "rollout", "wait", dep])
+    assert status == 0, (output, stderr)
+    # The status line: bar, weight, status and the next step with its countdown, redrawn in place.
+    assert re.search(r"\[#{10}\.{10}\]\s+50%  InProgress  next step \d\d:\d\d:\d\d \((in \d s|due)\)", output), output
+    assert "\r\x1b[K" in output
+    assert len(re.findall(r"next step", output)) >= 2, output  # redrawn at least once while waiting
+    # Events are printed as lines; the status line is erased before the final rendering.
+    assert "ShiftApplied" in output
+    final = output.rsplit("\r\x1b[K", 1)[1]
+    assert "next step" not in final and re.search(r"^status\s+Succeeded", final, re.M), final
+    assert alias_state(lam) == ("2", {})
+
+    # --json on a terminal: no redraws, one JSON document.
+    status, output, stderr = run_on_pty(["--socket", str(daemon.socket), "rollout", "wait", "--json", dep])
+    assert status == 0 and "\x1b[" not in output and json.loads(output)["status"] == "Succeeded"
