@@ -128,13 +128,13 @@ import Testing
 
     /// A record written just before a step was applied, with the alias already showing it (the
     /// daemon died between UpdateAlias and the next write): the step is adopted, not re-applied,
-    /// and the deployment finishes on its original schedule.
-    @Test func recoveryAdoptsAnInFlightStepAndContinues() async throws {
-        let t0 = Date().timeIntervalSince1970 - 2.5
-        var machine = try RolloutStateMachine(.init(fromVersion: "1", toVersion: "2", strategy: .linear(percent: 25, intervalSeconds: 1)))
+    /// and the next one waits for its original time.
+    @Test func recoveryAdoptsAnInFlightStepAndKeepsTheSchedule() async throws {
+        let t0 = Date().timeIntervalSince1970 - 21
+        var machine = try RolloutStateMachine(.init(fromVersion: "1", toVersion: "2", strategy: .linear(percent: 25, intervalSeconds: 20)))
         _ = machine.handle(.start(now: t0))
         _ = machine.handle(.shiftApplied(weight: 0.25, revisionId: "rev-1", now: t0))
-        #expect(machine.handle(.tick(now: t0 + 1)).contains(.applyWeight(0.5)))
+        #expect(machine.handle(.tick(now: t0 + 20)).contains(.applyWeight(0.5)))
         harness.lambda.setAlias("1", weights: ["2": 0.5])
         let record = RolloutRecord(
             deploymentId: "d-RECOVERED001", engine: .native, request: EngineHarness.request(topic: nil), fromVersion: "1",
@@ -143,10 +143,17 @@ import Testing
         try await harness.records.save(record)
         let engine = harness.engine()
         try await engine.recover()
-        let done = try await engine.wait("d-RECOVERED001", timeoutSeconds: 20) { _, _ in }
-        #expect(done.status == .succeeded)
-        #expect(done.events.contains { $0.type == "StepAdopted" })
-        #expect(harness.lambda.updates.map(\.weights) == [["2": 0.75], [:]], "steps never go backwards")
+        var adopted = try await engine.deployment("d-RECOVERED001")
+        for _ in 0..<200 where !adopted.events.contains(where: { $0.type == "StepAdopted" }) {
+            try await Task.sleep(for: .milliseconds(20))
+            adopted = try await engine.deployment("d-RECOVERED001")
+        }
+        #expect(adopted.events.contains { $0.type == "StepAdopted" } && adopted.weight == 0.5)
+        let nextStepAt = try #require(adopted.nextStepAt.flatMap(RFC3339.parse))
+        #expect(abs(nextStepAt - (t0 + 40)) < 0.01, "the third step keeps its place in the original schedule")
+        #expect(harness.lambda.updates.isEmpty, "the adopted step is not applied again")
+        #expect(try await engine.promote("d-RECOVERED001") == .succeeded)
+        #expect(harness.lambda.updates.map(\.weights) == [[:]])
         #expect(harness.lambda.alias.functionVersion == "2" && harness.lambda.alias.additionalWeights.isEmpty)
     }
 

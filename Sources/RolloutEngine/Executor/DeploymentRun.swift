@@ -128,26 +128,36 @@ struct DeploymentExecutor {
     }
 
     private mutating func execute(_ initial: [RolloutStateMachine.Action]) async {
+        // Watchers (rollout.wait, rollout.get) see a state once its whole batch ran, so a
+        // waiter told "Succeeded" knows that step's notifications went out too.
         var pending: [RolloutStateMachine.Event] = []
-        await perform(initial, followUps: &pending)
+        if await perform(initial, followUps: &pending) { await engine.published(record: record, machine: machine) }
         while !pending.isEmpty, !Task.isCancelled {
             let event = pending.removeFirst()
-            await perform(machine.handle(event), followUps: &pending)
+            if await perform(machine.handle(event), followUps: &pending) {
+                await engine.published(record: record, machine: machine)
+            }
         }
     }
 
-    private mutating func perform(_ actions: [RolloutStateMachine.Action], followUps: inout [RolloutStateMachine.Event]) async {
+    /// Performs one batch of actions; true when it wrote the record.
+    private mutating func perform(_ actions: [RolloutStateMachine.Action], followUps: inout [RolloutStateMachine.Event]) async -> Bool {
+        var persisted = false
         for action in actions {
-            if Task.isCancelled { return }
+            if Task.isCancelled { return persisted }
             switch action {
             case .persist:
                 guard await persist() else {
                     // Nothing is applied that the record does not show; the next start reconciles.
                     logger.critical("cannot write the deployment record; its effects are held back")
-                    return
+                    return persisted
                 }
+                persisted = true
             case .notify(let event):
-                await dependencies.notifier.publish(event, record: currentRecord)
+                // Not cancelled by shutdown: publishing and marking as sent belong together.
+                let notifier = dependencies.notifier
+                let record = currentRecord
+                await Task { await notifier.publish(event, record: record) }.value
             case .invokeHook(let hook):
                 startHook(hook)
             case .applyWeight(let weight):
@@ -155,14 +165,14 @@ struct DeploymentExecutor {
                     primary: record.fromVersion, weights: [record.toVersion: weight], fenced: true,
                     applied: { .shiftApplied(weight: weight, revisionId: $0, now: $1) },
                     failed: { .shiftFailed(reason: $0, now: $1) }
-                ) else { return }
+                ) else { return persisted }
                 followUps.append(event)
             case .setPrimary(let version):
                 guard let event = await updateAlias(
                     primary: version, weights: [:], fenced: true,
                     applied: { .shiftApplied(weight: 1, revisionId: $0, now: $1) },
                     failed: { .shiftFailed(reason: $0, now: $1) }
-                ) else { return }
+                ) else { return persisted }
                 followUps.append(event)
             case .rollback(let version):
                 // A rollback is not fenced: whoever changed the alias, it goes back to the old version.
@@ -170,7 +180,7 @@ struct DeploymentExecutor {
                     primary: version, weights: [:], fenced: false,
                     applied: { _, now in .rollbackApplied(now: now) },
                     failed: { .rollbackFailed(reason: $0, now: $1) }
-                ) else { return }
+                ) else { return persisted }
                 followUps.append(event)
             case .scheduleTick(let at):
                 schedule(at: at)
@@ -180,6 +190,7 @@ struct DeploymentExecutor {
                 logger.info("deployment ended", metadata: ["status": "\(status.rawValue)"])
             }
         }
+        return persisted
     }
 
     private var currentRecord: RolloutRecord {
@@ -195,7 +206,6 @@ struct DeploymentExecutor {
         for attempt in 1...5 {
             do {
                 try await dependencies.store.save(record)
-                await engine.published(record: record, machine: machine)
                 return true
             } catch {
                 logger.error("cannot write the deployment record", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
