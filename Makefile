@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= config/local.toml
-APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux
+APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux golang-go
 PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]"
 BUILD_FLAGS  ?=
 

@@ -1,0 +1,3 @@
+module github.com/rolloutd/rolloutd/clients/go
+
+go 1.19
