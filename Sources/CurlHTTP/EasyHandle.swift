@@ -35,6 +35,10 @@ final class EasyHandle: @unchecked Sendable {
 
         setLong(CURLOPT_NOSIGNAL, 1)
         setLong(CURLOPT_TCP_KEEPALIVE, 1)
+        // libcurl's default since 7.50.2, set so it does not depend on the version: the request
+        // head and the first body bytes go out in separate writes, and Nagle would hold the
+        // second until the peer's delayed ACK.
+        setLong(CURLOPT_TCP_NODELAY, 1)
         setLong(CURLOPT_CONNECTTIMEOUT_MS, Int(timeouts.connect.milliseconds))
         setLong(CURLOPT_TIMEOUT_MS, Int(timeouts.total.milliseconds))
         setLong(CURLOPT_LOW_SPEED_LIMIT, 1)
