@@ -1,8 +1,11 @@
 """Upload benchmark (issue 4): a 256 MiB file into moto through rolloutd vs boto3 `upload_file`,
 same moto server, same chunk size, one run each. Prints table rows like rollout-bench's.
 
-Usage: python3 bench/upload_bench.py DAEMON MOTO_URL [--size-mib 256] [--chunk-mib 8]
-rolloutd CPU is read from /proc/<pid>/stat (utime+stime) before and after the upload; the caller's
+Usage: python3 bench/upload_bench.py DAEMON MOTO_URL [--size-mib 256] [--chunk-mib 8] [--runs 1]
+DAEMON is the rolloutd binary to measure (any build: `.build/release/rolloutd`, or a scratch
+path such as `.build-upload-release/release/rolloutd`). With --runs N both uploads are repeated
+N times (a fresh rolloutd each time, both objects deleted after each run so moto's memory stays
+flat); every run is printed, and the table shows the medians. rolloutd CPU is read from /proc/<pid>/stat (utime+stime) before and after the upload; the caller's
 CPU is this process's rusage (a raw socket client); boto3 runs in a subprocess that reports its own
 wall time, CPU and peak RSS. rolloutd uses its default upload_concurrency (4), boto3 its default
 max_concurrency (10).
@@ -100,11 +103,14 @@ def main():
     parser.add_argument("moto")
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--chunk-mib", type=int, default=8)
+    parser.add_argument("--runs", type=int, default=1, help="repeat both uploads; the table shows medians")
     args = parser.parse_args()
     import boto3
     bucket = "bench-upload"
-    boto3.client("s3", endpoint_url=args.moto, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    s3 = boto3.client("s3", endpoint_url=args.moto, region_name="us-east-1", aws_access_key_id="testing",
+                      aws_secret_access_key="testing")
+    s3.create_bucket(Bucket=bucket)
+    runs = []
     root = tempfile.mkdtemp(prefix="ub", dir="/tmp")
     try:
         path = os.path.join(root, "files", "upload.bin")
@@ -114,8 +120,15 @@ def main():
             for i in range(args.size_mib):
                 f.write(block[i % 251:] + block[:i % 251])
         chunk = args.chunk_mib << 20
-        ours = rolloutd_upload(args.daemon, args.moto, bucket, path, chunk, root)
-        boto = json.loads(subprocess.check_output([sys.executable, "-c", BOTO3_UPLOAD, args.moto, bucket, path, str(chunk)]))
+        for run in range(max(1, args.runs)):
+            ours = rolloutd_upload(args.daemon, args.moto, bucket, path, chunk, root)
+            boto = json.loads(subprocess.check_output([sys.executable, "-c", BOTO3_UPLOAD, args.moto, bucket, path, str(chunk)]))
+            runs.append((ours, boto))
+            if args.runs > 1:
+                for key in ("rolloutd.bin", "boto3.bin"):
+                    s3.delete_object(Bucket=bucket, Key=key)
+                print(f"run {run + 1}: wall {ours['wall']:.2f} vs {boto['wall']:.2f} s, CPU {ours['cpu']:.2f} vs {boto['cpu']:.2f} s, "
+                      f"peak RSS {ours['rss_mib']:.1f} vs {boto['rss_mib']:.1f} MiB (rolloutd vs boto3)", flush=True)
     except Exception:
         log = os.path.join(root, "u.log")
         if os.path.exists(log):
@@ -123,13 +136,22 @@ def main():
         raise
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    def median(values):
+        values = sorted(values)
+        middle = len(values) // 2
+        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+    ours = {name: median([o[name] for o, _ in runs]) for name in ("wall", "cpu", "rss_mib")}
+    boto = {name: median([b[name] for _, b in runs]) for name in ("wall", "cpu", "rss_mib")}
+    ours["parts"] = runs[0][0]["parts"]
     label = f"{args.size_mib} MiB upload"
     rows = [
         (f"{label} wall (s)", ours["wall"], boto["wall"], "<= boto3"),
         (f"{label} CPU (s)", ours["cpu"], boto["cpu"], "<= 0.5x boto3"),
         (f"{label} peak RSS (MiB)", ours["rss_mib"], boto["rss_mib"], "-"),
     ]
-    print(f"{'':30}{'':14}baseline: boto3 upload_file, {args.chunk_mib} MiB chunks, same moto")
+    print(f"{'':30}{'':14}baseline: boto3 upload_file, {args.chunk_mib} MiB chunks, same moto"
+          + (f"; medians of {len(runs)} runs" if len(runs) > 1 else ""))
     for name, a, b, target in rows:
         print(f"{name:30}{a:<14.2f}{b:<28.2f}{a / b:<9.2f}{target}")
     print("CPU: rolloutd's utime+stime plus the calling client's; boto3's whole process")

@@ -1,6 +1,6 @@
 import CurlHTTP
 import Glibc
-import RolloutAWS
+@testable import RolloutAWS
 import RolloutCore
 import Synchronization
 import Testing
@@ -56,6 +56,52 @@ struct S3TestDirectory {
     func remove() {
         _ = system("rm -rf '\(path)'")
     }
+
+    /// The hex SHA-256 of each consecutive `chunk`-byte slice of `file` (an empty file is one
+    /// empty chunk) and the contentId over them, computed by Python's hashlib: a reference
+    /// independent of our libcrypto wrapper.
+    func referenceDigests(of file: String, chunk: Int) throws -> (digests: [String], contentId: String) {
+        let script = path + "/reference_digests.py"
+        let source = """
+            import hashlib, sys
+            digests = []
+            with open(sys.argv[1], "rb") as f:
+                while True:
+                    block = f.read(int(sys.argv[2]))
+                    if not block and digests:
+                        break
+                    digests.append(hashlib.sha256(block).digest())
+                    if not block:
+                        break
+            print(" ".join(d.hex() for d in digests))
+            print(hashlib.sha256(b"".join(digests)).hexdigest())
+
+            """
+        let fd = open(script, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw AWSTestProcessError(description: "cannot create \(script)") }
+        _ = source.utf8CString.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count - 1) }
+        close(fd)
+        guard let pipe = popen("python3 '\(script)' '\(file)' \(chunk)", "r") else {
+            throw AWSTestProcessError(description: "popen failed")
+        }
+        var output: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = fread(&buffer, 1, buffer.count, pipe)
+            if count <= 0 { break }
+            output += buffer[0..<count]
+        }
+        pclose(pipe)
+        let lines = String(decoding: output, as: UTF8.self).split(separator: "\n").map(String.init)
+        guard lines.count == 2 else { throw AWSTestProcessError(description: "reference_digests.py printed \(lines)") }
+        return (lines[0].split(separator: " ").map(String.init), lines[1])
+    }
+}
+
+/// Lowercase hex.
+func s3TestHex(_ bytes: [UInt8]) -> String {
+    let digits = Array("0123456789abcdef".utf8)
+    return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
 }
 
 /// Moto (shared), optionally behind a fault proxy; one bucket per test.
@@ -357,6 +403,62 @@ struct S3ObjectStoreTests {
         #expect(read["sameAsFile"]?.boolValue == true)
         #expect(read["contentId"]?.stringValue == result.contentId)
         #expect(try fixture.uploads().isEmpty)
+    }
+}
+
+@Suite("S3 chunk hashing: parallel, off the cooperative pool")
+struct S3ChunkHashingTests {
+    static let chunk = 300_007  // more than one 256 KiB read buffer, and odd
+
+    @Test(
+        "file and in-memory sources give Python's digests in chunk order, whatever the number of workers",
+        arguments: [0, 1, chunk - 1, chunk, chunk + 1, 7 * chunk + 12_345]
+    )
+    func digestsMatchReference(size: Int) async throws {
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("data.bin", size: size, seed: UInt8(truncatingIfNeeded: size))
+        let reference = try directory.referenceDigests(of: file, chunk: Self.chunk)
+        let fd = open(file, O_RDONLY | O_CLOEXEC)
+        var bytes = [UInt8](repeating: 0, count: size)
+        #expect(bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, size) } == size)
+        close(fd)
+        for workers in [1, 2, 3, 16] {
+            for source in [ObjectSource.file(path: file), .bytes(bytes)] {
+                let digests = try await S3Support.chunkDigestsOffPool(
+                    source: source, size: Int64(size), chunkBytes: Int64(Self.chunk), workers: workers
+                )
+                #expect(digests.map(s3TestHex) == reference.digests, "\(workers) workers, \(source == .file(path: file) ? "file" : "bytes")")
+            }
+        }
+    }
+
+    @Test("a file shorter than its expected size fails instead of hashing what is there")
+    func shrunkFile() async throws {
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("short.bin", size: 1000)
+        do {
+            _ = try await S3Support.chunkDigestsOffPool(source: .file(path: file), size: 3 * 1000, chunkBytes: 1000, workers: 2)
+            Issue.record("hashed a file that shrank")
+        } catch {
+            #expect(error.code == .internalError && error.message.contains("changed while it was being read"))
+        }
+    }
+
+    @Test("a cancelled task stops hashing with RequestCancelled")
+    func cancelled() async throws {
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("data.bin", size: 4 * Self.chunk)
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            return try await S3Support.chunkDigestsOffPool(
+                source: .file(path: file), size: Int64(4 * Self.chunk), chunkBytes: Int64(Self.chunk), workers: 2
+            )
+        }
+        let outcome = await task.result
+        #expect(throws: RolloutError.cancelled) { try outcome.get() }
     }
 }
 

@@ -9,12 +9,14 @@ import Synchronization
 ///
 /// Every key lives under ``prefix``. Objects up to ``multipartChunkBytes`` go up in one
 /// `PutObject`; larger ones in a multipart upload whose parts are exactly the contentId
-/// chunks. A file is hashed in a first streaming pass (per-chunk SHA-256, 1 MiB buffers), so
-/// the contentId is known before `CreateMultipartUpload` (it is stored as `content-id`
-/// metadata) and every part's SHA-256 is known before the part is sent: it is the SigV4
-/// payload hash and `x-amz-checksum-sha256`, so S3 verifies each part and a retried part is
-/// byte-identical. Parts stream from the file (`.file(path, offset, length)` bodies): nothing
-/// larger than a 1 MiB read buffer is held in memory.
+/// chunks. The source is hashed in a first pass (per-chunk SHA-256; up to
+/// ``uploadConcurrency`` chunks at once, no more than there are CPUs, on Dispatch threads with
+/// 256 KiB read buffers), so the contentId is known before `CreateMultipartUpload` (it is
+/// stored as `content-id` metadata) and every part's SHA-256 is known before the part is
+/// sent: it is the SigV4 payload hash and `x-amz-checksum-sha256`, so S3 verifies each part
+/// and a retried part is byte-identical; nothing is hashed twice. Parts stream from the file
+/// (`.file(path, offset, length)` bodies, read straight into libcurl's upload buffer): no part
+/// is ever held in memory whole.
 public struct S3ObjectStore: ObjectStore {
     /// The S3 client (its endpoint was resolved by the daemon).
     public let client: AWSClient
@@ -119,21 +121,14 @@ public struct S3ObjectStore: ObjectStore {
                 "the object is \(size) bytes: \(partCount) parts of \(multipartChunkBytes) bytes, over S3's \(Self.maxParts); raise multipart_chunk_bytes"
             )
         }
-        // First pass: the SHA-256 of every chunk (= part), hence the contentId.
-        let digests: [[UInt8]]
-        switch request.source {
-        case .bytes(let bytes):
-            var list: [[UInt8]] = []
-            var start = 0
-            repeat {
-                let end = min(bytes.count, start + Int(multipartChunkBytes))
-                list.append(Digest.sha256(bytes[start..<end]))
-                start = end
-            } while start < bytes.count
-            digests = list
-        case .file(let path):
-            digests = try await S3Support.chunkDigestsOffPool(path: path, size: size, chunkBytes: multipartChunkBytes)
-        }
+        // First pass: the SHA-256 of every chunk (= part), hence the contentId. The chunks are
+        // hashed in parallel off the cooperative pool, up to `uploadConcurrency` at once but no
+        // more than there are CPUs (hashing is CPU-bound: more threads would only take turns);
+        // the digests are kept, so the upload itself never hashes again.
+        let digests = try await S3Support.chunkDigestsOffPool(
+            source: request.source, size: size, chunkBytes: multipartChunkBytes,
+            workers: min(uploadConcurrency, S3Support.onlineCPUs)
+        )
         var content = ContentID()
         for digest in digests { content.append(chunkDigest: digest) }
         let contentId = content.finalize()
