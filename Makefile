@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 CONFIG       ?= config/local.toml
 APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux golang-go
-PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]"
+PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]" pyyaml
 BUILD_FLAGS  ?=
 
 .PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench clean
@@ -46,7 +46,7 @@ deps-apt:
 	fi
 
 deps-pip:
-	@python3 -c "import pytest, jsonschema, referencing, boto3, moto.server" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
+	@python3 -c "import pytest, jsonschema, referencing, boto3, moto.server, yaml" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
 
 clean:
 	rm -rf .build .rollout
