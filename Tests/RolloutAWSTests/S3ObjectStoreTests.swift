@@ -404,6 +404,33 @@ struct S3ObjectStoreTests {
         #expect(read["contentId"]?.stringValue == result.contentId)
         #expect(try fixture.uploads().isEmpty)
     }
+
+    @Test("CompleteMultipartUpload done by S3 but its response lost: the retry's NoSuchUpload is checked with a HEAD and accepted")
+    func lostCompleteResponse() async throws {
+        let fixture = try S3Fixture(
+            bucket: "s3store-lost-complete",
+            // moto answers a repeated Complete as if it were the first; S3 may answer NoSuchUpload.
+            proxyArguments: ["--drop-response-regex", "^POST .*[?&]uploadId=", "--then-no-such-upload"]
+        )
+        defer { fixture.stop() }
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("big.bin", size: 12 << 20, seed: 5)
+        let store = try fixture.store()
+        let result = try await store.put(PutObjectRequest(key: "lost.bin", source: .file(path: file)), progress: .none)
+        let stats = try await fixture.proxy!.stats()
+        #expect(stats["droppedResponses"]?.int64Value == 1, "moto completed the upload and its answer was dropped")
+        #expect(stats["noSuchUploadAnswers"]?.int64Value == 1, "the retried Complete got NoSuchUpload")
+        #expect(stats["byMethodPath"]?["HEAD /s3store-lost-complete/app/lost.bin"]?.int64Value == 1)
+        #expect(result.parts == 3 && result.size == 12 << 20)
+        #expect(result.contentId == (try directory.referenceDigests(of: file, chunk: Int(S3Fixture.chunk)).contentId))
+        #expect(result.etag.hasSuffix("-3") && !result.etag.contains("\""))
+        let read = try fixture.get("app/lost.bin", compareFile: file)
+        #expect(read["sameAsFile"]?.boolValue == true)
+        #expect(read["metadata"]?["content-id"]?.stringValue == result.contentId)
+        #expect(try fixture.uploads().isEmpty)
+        #expect(await fixture.journal.pending().isEmpty)
+    }
 }
 
 @Suite("S3 chunk hashing: parallel, off the cooperative pool")
@@ -545,5 +572,111 @@ struct S3ObjectStoreScriptedTests {
             "DELETE uploadId=up-1",
         ])
         #expect(await (store.journal as? InMemoryUploadJournal)?.pending().isEmpty == true)
+    }
+
+    /// A 6 MiB upload in two parts whose CompleteMultipartUpload loses its response (a
+    /// connection reset) and whose retry answers NoSuchUpload; the HEAD that follows answers
+    /// `head`. Returns the outcome, the calls made (method and query) and whether the journal
+    /// is empty.
+    func lostComplete(
+        head: Result<HTTPResponse, HTTPError>
+    ) async throws -> (outcome: Result<PutObjectResult, any Error>, calls: [String], journalEmpty: Bool) {
+        let created = HTTPResponse(
+            status: 200, headers: [],
+            body: Array("<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>".utf8)
+        )
+        let http = AWSTestScriptedHTTP(
+            [
+                .success(created), .success(Self.ok), .success(Self.ok), .failure(HTTPError(.io, "Connection reset by peer")),
+                awsTestXMLError(404, "NoSuchUpload"), head,
+            ],
+            fallback: .success(HTTPResponse(status: 204, headers: [], body: []))
+        )
+        let client = try AWSClient(
+            service: .s3, endpointURL: "http://127.0.0.1:9000", region: "us-east-1", credentials: awsTestCredentials, http: http,
+            retryPolicy: .standard(maxAttempts: 3), environment: AWSTestSleepRecorder().environment()
+        )
+        let journal = InMemoryUploadJournal()
+        let store = S3ObjectStore(
+            client: client, bucket: "my-bucket", prefix: "p", forcePathStyle: false, multipartChunkBytes: 5 << 20,
+            maxObjectBytes: 1 << 50, uploadConcurrency: 1, journal: journal
+        )
+        let outcome: Result<PutObjectResult, any Error>
+        do {
+            outcome = .success(
+                try await store.put(PutObjectRequest(key: "big", source: .bytes(Self.sixMiB)), progress: .none)
+            )
+        } catch {
+            outcome = .failure(error)
+        }
+        let calls = http.requests.map { "\($0.method) \($0.url.split(separator: "?", maxSplits: 1).dropFirst().first.map(String.init) ?? "")" }
+        return (outcome, calls, await journal.pending().isEmpty)
+    }
+
+    static let sixMiB = [UInt8](repeating: 7, count: 6 << 20)
+
+    /// The contentId of ``sixMiB`` in 5 MiB chunks, by Python's hashlib.
+    func sixMiBContentId() throws -> String {
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = directory.path + "/six.bin"
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        _ = Self.sixMiB.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        return try directory.referenceDigests(of: file, chunk: 5 << 20).contentId
+    }
+
+    @Test("a retried Complete answering NoSuchUpload is a success when HEAD shows our content-id and size")
+    func lostCompleteAccepted() async throws {
+        let contentId = try sixMiBContentId()
+        let head = HTTPResponse(
+            status: 200,
+            headers: [
+                (name: "etag", value: "\"0123abcd-2\""), (name: "content-length", value: "\(6 << 20)"),
+                (name: "x-amz-meta-content-id", value: contentId),
+            ],
+            body: []
+        )
+        let (outcome, calls, journalEmpty) = try await lostComplete(head: .success(head))
+        let result = try outcome.get()
+        #expect(result.contentId == contentId && result.etag == "0123abcd-2" && result.size == 6 << 20 && result.parts == 2)
+        #expect(calls == [
+            "POST uploads=", "PUT partNumber=1&uploadId=up-1", "PUT partNumber=2&uploadId=up-1", "POST uploadId=up-1",
+            "POST uploadId=up-1", "HEAD ",
+        ])
+        #expect(journalEmpty)
+    }
+
+    @Test(
+        "a retried Complete answering NoSuchUpload stays an error when HEAD shows other bytes or no object",
+        arguments: ["other content-id", "other size", "no object"]
+    )
+    func lostCompleteRejected(mismatch: String) async throws {
+        let contentId = try sixMiBContentId()
+        let head: Result<HTTPResponse, HTTPError> = switch mismatch {
+        case "other content-id":
+            .success(HTTPResponse(status: 200, headers: [
+                (name: "etag", value: "\"e-2\""), (name: "content-length", value: "\(6 << 20)"),
+                (name: "x-amz-meta-content-id", value: String(repeating: "0", count: 64)),
+            ], body: []))
+        case "other size":
+            .success(HTTPResponse(status: 200, headers: [
+                (name: "etag", value: "\"e-2\""), (name: "content-length", value: "\((6 << 20) + 1)"),
+                (name: "x-amz-meta-content-id", value: contentId),
+            ], body: []))
+        default:
+            .success(HTTPResponse(status: 404, headers: [], body: []))
+        }
+        let (outcome, calls, journalEmpty) = try await lostComplete(head: head)
+        switch outcome {
+        case .success:
+            Issue.record("accepted a NoSuchUpload with \(mismatch)")
+        case .failure(let error):
+            let error = try #require(error as? RolloutError)
+            #expect(error.code == .notFound && error.data["upstream"]?["code"]?.stringValue == "NoSuchUpload")
+        }
+        // The upload is aborted (already gone: NoSuchUpload counts as done) and forgotten.
+        #expect(calls.suffix(2) == ["HEAD ", "DELETE uploadId=up-1"])
+        #expect(journalEmpty)
     }
 }

@@ -3,6 +3,7 @@ with per-part SHA-256, crash-proof cleanup, cancellation, injected faults on Upl
 import hashlib
 import os
 import signal
+import sqlite3
 import time
 
 import pytest
@@ -164,6 +165,37 @@ def test_upload_part_faults_are_retried(moto, boto, fault_proxy):
         assert put["contentId"] == content_id(src)
         body = s3.get_object(Bucket="faulty", Key="f.bin")["Body"].read()
         assert hashlib.sha256(body).hexdigest() == file_sha256(src)
+    finally:
+        assert d.stop() == 0
+
+
+def test_lost_complete_response_is_checked_with_head_and_accepted(moto, boto, fault_proxy):
+    """moto completes the upload, the proxy drops its answer, the retried Complete gets NoSuchUpload
+    (as from S3, which forgets completed upload ids; moto would answer the retry as the first):
+    the daemon finds the object with its content-id and size and reports success."""
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="lost")
+    url, configure, stats = fault_proxy
+    configure(dropResponseRegex=r"^POST .*[?&]uploadId=", thenNoSuchUpload=True)
+    d = s3_daemon(moto, "lost", endpoint=url).start()
+    src = d.files / "lost.bin"
+    write_random(src, 12 * 1024 * 1024 + 3)
+    try:
+        with d.connect() as c:
+            put = c.result("object.put", {"key": "lost.bin", "path": str(src)}, timeout=120)
+        seen = stats()
+        assert seen["droppedResponses"] == 1 and seen["noSuchUploadAnswers"] == 1
+        assert seen["byMethodPath"].get("HEAD /lost/lost.bin") == 1
+        assert put["parts"] == 3 and put["size"] == src.stat().st_size
+        assert put["contentId"] == content_id(src)
+        head = s3.head_object(Bucket="lost", Key="lost.bin")
+        assert head["Metadata"]["content-id"] == put["contentId"]
+        assert head["ETag"].strip('"') == put["etag"]
+        body = s3.get_object(Bucket="lost", Key="lost.bin")["Body"].read()
+        assert hashlib.sha256(body).hexdigest() == file_sha256(src)
+        assert s3.list_multipart_uploads(Bucket="lost").get("Uploads", []) == []
+        with sqlite3.connect(d.root / "state" / "state.sqlite") as db:
+            assert db.execute("SELECT COUNT(*) FROM upload_journal").fetchone()[0] == 0
     finally:
         assert d.stop() == 0
 

@@ -155,7 +155,7 @@ public struct S3ObjectStore: ObjectStore {
             return PutObjectResult(key: request.key, size: size, etag: etag, contentId: contentId, parts: 1)
         }
         let etag = try await putMultipart(
-            key: request.key, source: request.source, size: size, digests: digests, headers: headers,
+            key: request.key, source: request.source, size: size, digests: digests, contentId: contentId, headers: headers,
             conditions: conditions, progress: progress
         )
         progress.bytes(done: size, total: size, final: true)
@@ -199,8 +199,8 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     private func putMultipart(
-        key: String, source: ObjectSource, size: Int64, digests: [[UInt8]], headers: [(name: String, value: String)],
-        conditions: [(name: String, value: String)], progress: ProgressReporter
+        key: String, source: ObjectSource, size: Int64, digests: [[UInt8]], contentId: String,
+        headers: [(name: String, value: String)], conditions: [(name: String, value: String)], progress: ProgressReporter
     ) async throws(RolloutError) -> String {
         let s3Key = fullKey(key)
         let path = objectPath(s3Key: s3Key)
@@ -224,28 +224,58 @@ public struct S3ObjectStore: ObjectStore {
             let parts = try await uploadParts(
                 s3Key: s3Key, uploadId: uploadId, source: source, size: size, digests: digests, progress: progress
             )
-            var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-            for part in parts {
-                xml += "<Part><ETag>\(AWSXML.escape(Self.quoted(part.etag)))</ETag><ChecksumSHA256>\(part.checksum)</ChecksumSHA256>"
-                xml += "<PartNumber>\(part.number)</PartNumber></Part>"
-            }
-            xml += "</CompleteMultipartUpload>"
-            let completed = try await client.send(
-                AWSRequest(
-                    operation: "CompleteMultipartUpload", method: "POST", path: path, query: [(name: "uploadId", value: uploadId)],
-                    headers: conditions + [(name: "content-type", value: "application/xml")], body: .bytes(Array(xml.utf8)),
-                    detectsErrorInSuccessBody: true
-                ),
-                sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts
+            let etag = try await complete(
+                key: key, uploadId: uploadId, parts: parts, conditions: conditions, contentId: contentId, size: size
             )
-            let etag = (try? AWSXML.parse(completed.body))?.childText("ETag") ?? completed.header("etag") ?? ""
             try? await journal.clear(uploadId: uploadId)
-            return S3Support.unquote(etag)
+            return etag
         } catch {
             await abortDetached(s3Key: s3Key, uploadId: uploadId)
             if Task.isCancelled { throw RolloutError.cancelled }
             throw (error as? RolloutError) ?? .internalError("s3 multipart upload failed: \(error)")
         }
+    }
+
+    /// `CompleteMultipartUpload`; returns the object's etag.
+    ///
+    /// A lost response: S3 completed the upload, the connection broke before the answer
+    /// arrived, and the retry finds the upload gone (`NoSuchUpload`). The object is then
+    /// there, so NoSuchUpload is checked with a `HeadObject`: when the key holds an object with
+    /// this upload's `content-id` and size, the put succeeded. Anything else (no object, other
+    /// bytes, the HEAD failing) throws the NoSuchUpload error. ``AWSClient`` retries inside
+    /// ``AWSClient/send(_:sink:timeouts:progress:)`` and does not say whether an earlier
+    /// attempt reached S3, so a NoSuchUpload on the first attempt (the upload aborted by
+    /// someone else) takes the same check: it passes only when the key already holds exactly
+    /// these bytes, which is what the put asked for.
+    private func complete(
+        key: String, uploadId: String, parts: [UploadedPart], conditions: [(name: String, value: String)],
+        contentId: String, size: Int64
+    ) async throws(RolloutError) -> String {
+        var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+        for part in parts {
+            xml += "<Part><ETag>\(AWSXML.escape(Self.quoted(part.etag)))</ETag><ChecksumSHA256>\(part.checksum)</ChecksumSHA256>"
+            xml += "<PartNumber>\(part.number)</PartNumber></Part>"
+        }
+        xml += "</CompleteMultipartUpload>"
+        let completed: HTTPResponse
+        do {
+            completed = try await client.send(
+                AWSRequest(
+                    operation: "CompleteMultipartUpload", method: "POST", path: objectPath(s3Key: fullKey(key)),
+                    query: [(name: "uploadId", value: uploadId)],
+                    headers: conditions + [(name: "content-type", value: "application/xml")], body: .bytes(Array(xml.utf8)),
+                    detectsErrorInSuccessBody: true
+                ),
+                sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts
+            )
+        } catch {
+            guard error.code == .notFound, error.data["upstream"]?["code"]?.stringValue == "NoSuchUpload",
+                  let existing = try? await head(key: key), existing.contentId == contentId, existing.size == size
+            else { throw error }
+            return existing.etag
+        }
+        let etag = (try? AWSXML.parse(completed.body))?.childText("ETag") ?? completed.header("etag") ?? ""
+        return S3Support.unquote(etag)
     }
 
     private final class ByteCounter: Sendable {
