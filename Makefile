@@ -3,7 +3,7 @@
 
 SWIFT        ?= swift
 CONFIG       ?= config/local.toml
-APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux golang-go
+APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux golang-go systemd strace
 PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]" pyyaml
 BUILD_FLAGS  ?=
 

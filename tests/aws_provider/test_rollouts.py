@@ -443,3 +443,9 @@ def test_plan_accepts_start_params_verbatim(daemon, lam):
         assert plan["steps"] == [{"atSeconds": 0, "weight": 1}]
         err = c.error("rollout.get", {"deploymentId": "d-X", "idempotencyKey": "k"})
         assert err["code"] == -32602 and "idempotencyKey" in err["message"]
+
+
+def test_health_reports_the_rollout_capability(daemon):
+    with daemon.connect() as c:
+        rollout = c.result("sys.health")["capabilities"]["rollout"]
+    assert rollout["ok"] is True and "Lambda at" in rollout["detail"] and "engine native" in rollout["detail"]

@@ -22,7 +22,7 @@ extension Services {
             queue: capability(.queue, available: queue != nil),
             secrets: capability(.secrets, available: secrets != nil),
             compute: capability(.compute, available: true),
-            rollout: capability(.rollout, available: false)
+            rollout: capability(.rollout, available: rollouts != nil)
         )
         let degraded = HealthBoard.Capability.allCases.contains { health.lastError($0) != nil }
         let uptime = ContinuousClock.now - startedAt
