@@ -104,6 +104,7 @@ def main():
     parser.add_argument("--size-mib", type=int, default=256)
     parser.add_argument("--chunk-mib", type=int, default=8)
     parser.add_argument("--runs", type=int, default=1, help="repeat both uploads; the table shows medians")
+    parser.add_argument("--json-out", help="also write the medians and every run as JSON to this file")
     args = parser.parse_args()
     import boto3
     bucket = "bench-upload"
@@ -155,6 +156,10 @@ def main():
     for name, a, b, target in rows:
         print(f"{name:30}{a:<14.2f}{b:<28.2f}{a / b:<9.2f}{target}")
     print("CPU: rolloutd's utime+stime plus the calling client's; boto3's whole process")
+    if args.json_out:
+        with open(args.json_out, "w") as out:
+            json.dump({"size_mib": args.size_mib, "chunk_mib": args.chunk_mib, "concurrency": CONCURRENCY,
+                       "rolloutd": ours, "boto3": boto, "runs": [{"rolloutd": o, "boto3": b} for o, b in runs]}, out)
     print(f"rolloutd: {ours['parts']} parts, upload_concurrency {CONCURRENCY} (UPLOAD_CONCURRENCY); boto3: max_concurrency 10 (its default)")
 
 
