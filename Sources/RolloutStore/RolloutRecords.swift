@@ -81,17 +81,6 @@ public struct SQLiteRolloutRecords: RolloutRecordStore {
         }
     }
 
-    public func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])] {
-        var result: [(record: RolloutRecord, events: [NotificationEvent])] = []
-        for record in try await list(function: nil, alias: nil, status: nil, limit: 500) {
-            guard let decided = record.snapshot?.notified, !decided.isEmpty else { continue }
-            let sent = try await sentNotifications(record.deploymentId)
-            let events = NotificationEvent.allCases.filter { decided.contains($0) && !sent.contains($0) }
-            if !events.isEmpty { result.append((record, events)) }
-        }
-        return result
-    }
-
     // MARK: - Plumbing
 
     private func fetch(sql: String, arguments: StatementArguments) async throws(RolloutError) -> [RolloutRecord] {

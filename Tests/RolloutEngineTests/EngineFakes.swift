@@ -150,15 +150,6 @@ final class MemoryRecords: RolloutRecordStore {
         sent.withLock { _ = $0[deploymentId, default: []].insert(event) }
     }
 
-    func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])] {
-        var result: [(record: RolloutRecord, events: [NotificationEvent])] = []
-        for record in try await list(function: nil, alias: nil, status: nil, limit: 500) {
-            let sent = try await sentNotifications(record.deploymentId)
-            let events = NotificationEvent.allCases.filter { (record.snapshot?.notified.contains($0) ?? false) && !sent.contains($0) }
-            if !events.isEmpty { result.append((record, events)) }
-        }
-        return result
-    }
 }
 
 /// An engine over fresh fakes.

@@ -55,6 +55,19 @@ public protocol RolloutRecordStore: Sendable {
     func sentNotifications(_ deploymentId: String) async throws(RolloutError) -> Set<NotificationEvent>
     /// Remembers that `event` was published for the deployment (with SNS's message id).
     func markSent(_ deploymentId: String, event: NotificationEvent, messageId: String, at: Double) async throws(RolloutError)
-    /// Deployments with a notification decided but not yet marked sent (the outbox).
-    func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])]
+}
+
+extension RolloutRecordStore {
+    /// The outbox: notifications the snapshot decided but the store has not marked sent, among the
+    /// 500 newest deployments, in the order events are declared.
+    public func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])] {
+        var result: [(record: RolloutRecord, events: [NotificationEvent])] = []
+        for record in try await list(function: nil, alias: nil, status: nil, limit: 500) {
+            guard let decided = record.snapshot?.notified, !decided.isEmpty else { continue }
+            let sent = try await sentNotifications(record.deploymentId)
+            let events = NotificationEvent.allCases.filter { decided.contains($0) && !sent.contains($0) }
+            if !events.isEmpty { result.append((record, events)) }
+        }
+        return result
+    }
 }
