@@ -49,7 +49,7 @@ let package = Package(
         // SHA-256, MD5, HMAC over libcrypto; contentId.
         .target(name: "RolloutCrypto", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
         // AWS Signature Version 4, alone: canonical requests, signing keys, no networking.
-        .target(name: "AWSSigV4", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
+        .target(name: "AWSSigV4", dependencies: ["RolloutCore", "RolloutCrypto"], swiftSettings: swiftSettings),
         // HTTP client protocol and its libcurl implementation, off the cooperative pool.
         .target(name: "CurlHTTP", dependencies: ["CCurl", "RolloutCore"], swiftSettings: swiftSettings),
         // The AWS provider: endpoint/region resolution, credentials, retries, service clients.
