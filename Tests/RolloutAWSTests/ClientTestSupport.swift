@@ -16,6 +16,49 @@ struct AWSTestProcessError: Error, CustomStringConvertible {
     var description: String
 }
 
+/// Starts `arguments` with `posix_spawnp`: stdin and stdout are pipes whose other ends are
+/// returned, stderr is appended to `stderrPath`, the signal mask is cleared (threads of the Swift
+/// concurrency pool block signals, and a child inherits the mask) and SIGTERM, SIGINT and SIGPIPE
+/// are reset to their defaults.
+func awsTestSpawn(_ arguments: [String], stderrPath: String) throws -> (pid: pid_t, stdin: Int32, stdout: Int32) {
+    var stdinPipe: [Int32] = [0, 0]
+    var stdoutPipe: [Int32] = [0, 0]
+    guard awsTestPipe(&stdinPipe), awsTestPipe(&stdoutPipe) else {
+        throw AWSTestProcessError(description: "pipe2 failed")
+    }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
+    posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
+    posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var noSignals = sigset_t()
+    sigemptyset(&noSignals)
+    posix_spawnattr_setsigmask(&attributes, &noSignals)
+    var defaultSignals = sigset_t()
+    sigemptyset(&defaultSignals)
+    sigaddset(&defaultSignals, SIGTERM)
+    sigaddset(&defaultSignals, SIGINT)
+    sigaddset(&defaultSignals, SIGPIPE)
+    posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    var argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let status = posix_spawnp(&pid, arguments[0], &actions, &attributes, &argv, environ)
+    close(stdinPipe[0])
+    close(stdoutPipe[1])
+    guard status == 0 else {
+        close(stdinPipe[1])
+        close(stdoutPipe[0])
+        throw AWSTestProcessError(description: "cannot start \(arguments[0]): error \(status)")
+    }
+    return (pid, stdinPipe[1], stdoutPipe[0])
+}
+
 /// A child process started with `posix_spawnp` and a clean signal mask (threads of the Swift
 /// concurrency pool block signals, and a child inherits the mask, so SIGTERM would never reach
 /// it otherwise). Its stdin is a pipe this process holds: children started with
@@ -28,47 +71,13 @@ final class AWSTestChildProcess: Sendable {
     private let exited = Mutex(false)
 
     init(_ arguments: [String], stderrPath: String = "/dev/null") throws {
-        var stdinPipe: [Int32] = [0, 0]
-        var stdoutPipe: [Int32] = [0, 0]
-        guard awsTestPipe(&stdinPipe), awsTestPipe(&stdoutPipe) else {
-            throw AWSTestProcessError(description: "pipe2 failed")
-        }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
-        posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        sigaddset(&defaultSignals, SIGTERM)
-        sigaddset(&defaultSignals, SIGINT)
-        sigaddset(&defaultSignals, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let status = posix_spawnp(&pid, arguments[0], &actions, &attributes, &argv, environ)
-        close(stdinPipe[0])
-        close(stdoutPipe[1])
-        guard status == 0 else {
-            close(stdinPipe[1])
-            close(stdoutPipe[0])
-            throw AWSTestProcessError(description: "cannot start \(arguments[0]): error \(status)")
-        }
+        let child = try awsTestSpawn(arguments, stderrPath: stderrPath)
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        while read(stdoutPipe[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        close(stdoutPipe[0])
-        self.pid = pid
-        self.stdinFD = stdinPipe[1]
+        while read(child.stdout, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+        close(child.stdout)
+        self.pid = child.pid
+        self.stdinFD = child.stdin
         self.firstLine = String(decoding: line, as: UTF8.self)
     }
 
@@ -178,56 +187,27 @@ final class AWSTestFaultProxy: Sendable {
 /// Runs `python3 <repo>/<script> <arguments>` (boto3: the independent client) with `input` as
 /// JSON on stdin, stderr appended to `log`, and returns its stdout parsed as JSON.
 func awsTestRunPython(_ script: String, arguments: [String], input: JSONValue?, log: String) throws -> JSONValue {
-    var stdinPipe: [Int32] = [0, 0]
-    var stdoutPipe: [Int32] = [0, 0]
-    guard awsTestPipe(&stdinPipe), awsTestPipe(&stdoutPipe) else {
-        throw AWSTestProcessError(description: "pipe2 failed")
-    }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_adddup2(&actions, stdinPipe[0], 0)
-    posix_spawn_file_actions_adddup2(&actions, stdoutPipe[1], 1)
-    posix_spawn_file_actions_addopen(&actions, 2, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    var noSignals = sigset_t()
-    sigemptyset(&noSignals)
-    posix_spawnattr_setsigmask(&attributes, &noSignals)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-    let argumentList = ["python3", awsTestRepositoryRoot + "/" + script] + arguments
-    var argv = argumentList.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var pid: pid_t = 0
-    let status = posix_spawnp(&pid, "python3", &actions, &attributes, &argv, environ)
-    close(stdinPipe[0])
-    close(stdoutPipe[1])
-    guard status == 0 else {
-        close(stdinPipe[1])
-        close(stdoutPipe[0])
-        throw AWSTestProcessError(description: "cannot start \(script)")
-    }
+    let child = try awsTestSpawn(["python3", awsTestRepositoryRoot + "/" + script] + arguments, stderrPath: log)
     if let input {
         let bytes = input.serialized()
         var offset = 0
         while offset < bytes.count {
-            let written = bytes[offset...].withUnsafeBytes { write(stdinPipe[1], $0.baseAddress, $0.count) }
+            let written = bytes[offset...].withUnsafeBytes { write(child.stdin, $0.baseAddress, $0.count) }
             if written <= 0 { break }
             offset += written
         }
     }
-    close(stdinPipe[1])
+    close(child.stdin)
     var output: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 65536)
     while true {
-        let count = read(stdoutPipe[0], &buffer, buffer.count)
+        let count = read(child.stdout, &buffer, buffer.count)
         if count <= 0 { break }
         output.append(contentsOf: buffer[0..<count])
     }
-    close(stdoutPipe[0])
+    close(child.stdout)
     var exitStatus: Int32 = 0
-    waitpid(pid, &exitStatus, 0)
+    waitpid(child.pid, &exitStatus, 0)
     guard exitStatus == 0, let value = try? JSONParser.parse(output) else {
         throw AWSTestProcessError(description: "\(script) failed (status \(exitStatus)); see \(log)")
     }

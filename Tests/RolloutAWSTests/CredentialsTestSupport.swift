@@ -12,50 +12,12 @@ import Testing
 /// with SIGTERM. The fixtures also exit on their own when this process dies.
 final class CredentialsFixtureProcess: Sendable {
     let port: Int
-    private let pid: pid_t
-    private let stopped = Mutex(false)
+    private let process: AWSTestChildProcess
 
     init(script: String) throws {
-        let repo = "/" + String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { throw CredentialsFixtureError("pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-        posix_spawn_file_actions_addclose(&actions, fds[0])
-        posix_spawn_file_actions_addclose(&actions, fds[1])
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var defaultSignals = sigset_t()
-        sigemptyset(&defaultSignals)
-        sigaddset(&defaultSignals, SIGTERM)
-        sigaddset(&defaultSignals, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let arguments = ["python3", repo + "/tests/fixtures/" + script]
-        var argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawnp(&pid, "python3", &actions, &attributes, &argv, environ)
-        close(fds[1])
-        guard spawned == 0 else {
-            close(fds[0])
-            throw CredentialsFixtureError("cannot start \(script)")
-        }
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(fds[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        close(fds[0])
-        self.pid = pid
-        guard let port = Int(String(decoding: line, as: UTF8.self)), port > 0 else {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
+        process = try AWSTestChildProcess(["python3", awsTestRepositoryRoot + "/tests/fixtures/" + script])
+        guard let port = Int(process.firstLine), port > 0 else {
+            process.stop()
             throw CredentialsFixtureError("\(script) did not report a port")
         }
         self.port = port
@@ -63,18 +25,7 @@ final class CredentialsFixtureProcess: Sendable {
 
     /// SIGTERM, then reap. Idempotent.
     func stop() {
-        let first = stopped.withLock { stopped in
-            defer { stopped = true }
-            return !stopped
-        }
-        guard first else { return }
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-    }
-
-    deinit {
-        stop()
+        process.stop()
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
