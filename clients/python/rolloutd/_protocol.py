@@ -8,7 +8,7 @@ import os
 import uuid
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from .errors import DeadlineExceeded, RolloutError, error_from_response
+from .errors import ConnectionFailed, DeadlineExceeded, RolloutError, error_from_response
 
 DEFAULT_SOCKET = ".rollout/rollout.sock"
 PROGRESS = "$/progress"
@@ -102,6 +102,17 @@ def outcome(message: Dict[str, Any], method: str) -> Tuple[bool, Any]:
     if "error" in message:
         return False, error_from_response(message["error"], method)
     return True, message.get("result")
+
+
+def settle(kind: str, payload: Any, method: str) -> Any:
+    """The end of a call, for both clients: a ``response`` gives its result or raises its error;
+    anything else means the connection was lost after the request was sent."""
+    if kind == "response":
+        ok, value = outcome(payload, method)
+        if ok:
+            return value
+        raise value
+    raise ConnectionFailed(f"connection to rolloutd lost during {method}: {payload}", sent=True, method=method)
 
 
 class Router:

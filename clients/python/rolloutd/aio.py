@@ -224,18 +224,11 @@ class AsyncClient(Methods):
                         kind, payload = await asyncio.wait_for(q.get(), max(0.0, deadline - conn.loop.time()))
                     except asyncio.TimeoutError:
                         raise proto.local_deadline_error(method, timeout_ms) from None
-                if kind == "progress":
-                    outcome = progress(payload)  # type: ignore[misc]
-                    if inspect.isawaitable(outcome):
-                        await outcome
-                elif kind == "response":
-                    ok, value = proto.outcome(payload, method)
-                    if ok:
-                        return value
-                    raise value
-                else:
-                    raise ConnectionFailed(f"connection to rolloutd lost during {method}: {payload}", sent=True,
-                                           method=method)
+                if kind != "progress":
+                    return proto.settle(kind, payload, method)
+                outcome = progress(payload)  # type: ignore[misc]
+                if inspect.isawaitable(outcome):
+                    await outcome
         except BaseException:
             if conn.unregister(request_id, token):
                 conn.send_cancel(request_id)

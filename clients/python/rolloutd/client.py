@@ -237,16 +237,9 @@ class Client(Methods):
                     kind, payload = q.get(timeout=wait)
                 except queue.Empty:
                     raise proto.local_deadline_error(method, timeout_ms) from None
-                if kind == "progress":
-                    progress(payload)  # type: ignore[misc]
-                elif kind == "response":
-                    ok, value = proto.outcome(payload, method)
-                    if ok:
-                        return value
-                    raise value
-                else:
-                    raise ConnectionFailed(f"connection to rolloutd lost during {method}: {payload}", sent=True,
-                                           method=method)
+                if kind != "progress":
+                    return proto.settle(kind, payload, method)
+                progress(payload)  # type: ignore[misc]
         except BaseException:
             if conn.unregister(request_id, token):
                 conn.send_cancel(request_id)
