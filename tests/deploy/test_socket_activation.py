@@ -109,14 +109,26 @@ def short_root():
     return Path(tempfile.mkdtemp(prefix="rdsa", dir="/tmp"))
 
 
+def is_listening(path):
+    """True once a socket bound to `path` listens (/proc/net/unix flag __SO_ACCEPTCON): the file
+    appears at bind(), and a connect() between bind() and listen() is refused."""
+    with open("/proc/net/unix") as table:
+        next(table)
+        for line in table:
+            fields = line.split()
+            if len(fields) >= 8 and fields[7] == str(path) and int(fields[3], 16) & 0x10000:
+                return True
+    return False
+
+
 def wait_for_socket(path, proc, timeout=15):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert proc.poll() is None, f"exited early with {proc.returncode}"
-        if os.path.exists(path):
+        if os.path.exists(path) and is_listening(path):
             return
         time.sleep(0.02)
-    raise AssertionError(f"{path} never appeared")
+    raise AssertionError(f"{path} never appeared, or nothing listens on it")
 
 
 def exercise(sock_path, files: Path):
@@ -262,10 +274,10 @@ WRITE_FLAGS = re.compile(r"O_WRONLY|O_RDWR|O_CREAT|O_TRUNC")
 
 def daemon_calls(trace_text, daemon_path):
     """(name, pid, args) of every syscall made after the execve of the daemon binary; what
-    systemd-socket-activate and setpriv did before that is theirs, not the service's. For a
-    call strace split in two (`<unfinished ...>`, `<... resumed>`) only the first half, which
-    holds the arguments, is kept."""
-    calls, started = [], False
+    systemd-socket-activate and setpriv did before that is theirs, not the service's. A call
+    strace split in two (`<unfinished ...>`, then `<... name resumed>` when another thread ran in
+    between) is joined, so its args end with its result (`= -1 EEXIST ...`) like any other."""
+    calls, started, unfinished = [], False, {}
     for line in trace_text.splitlines():
         match = TRACE_LINE.match(line)
         if not match:
@@ -274,8 +286,15 @@ def daemon_calls(trace_text, daemon_path):
         if not started:
             started = name == "execve" and args.startswith(f'"{daemon_path}",') and line.endswith("= 0")
             continue
-        if not resumed:
-            calls.append((name, pid, args))
+        if resumed:
+            index = unfinished.pop(pid, None)
+            if index is not None:
+                first_name, first_pid, first_args = calls[index]
+                calls[index] = (first_name, first_pid, first_args.replace("<unfinished ...>", "") + args)
+            continue
+        if args.endswith("<unfinished ...>"):
+            unfinished[pid] = len(calls)
+        calls.append((name, pid, args))
     assert started, "the daemon's execve is not in the trace"
     return calls
 
@@ -323,7 +342,10 @@ def test_service_sandbox_allows_everything_the_daemon_does(moto, aws_resources):
             proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, cwd=root)
         try:
             wait_for_socket(sock, proc, timeout=30)
-            exercise(sock, root / "files")
+            try:
+                exercise(sock, root / "files")
+            except Exception as error:
+                raise AssertionError("the traced daemon failed; its log:\n" + (root / "daemon.log").read_text()[-3000:]) from error
             # strace is the parent: signal the daemon itself (the exec'd child of strace).
             os.kill(child_of(proc.pid), signal.SIGTERM)
             assert proc.wait(timeout=60) == 0, (root / "daemon.log").read_text()[-3000:]
