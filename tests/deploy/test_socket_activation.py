@@ -96,11 +96,11 @@ def aws_env(moto):
     return env
 
 
-def activate(sock, env, config):
+def activate(sock, env, config, daemon=ROLLOUTD):
     """systemd-socket-activate with the daemon: like systemd it starts the service with a clean
     environment, so what the daemon needs is passed with -E (as Environment= would)."""
     passed = [f"-E{k}={v}" for k, v in env.items() if k.startswith("AWS_")]
-    return [SOCKET_ACTIVATE, "-l", str(sock), *passed, str(ROLLOUTD), "--config", str(config)]
+    return [SOCKET_ACTIVATE, "-l", str(sock), *passed, str(daemon), "--config", str(config)]
 
 
 def short_root():
@@ -328,16 +328,21 @@ def test_service_sandbox_allows_everything_the_daemon_does(moto, aws_resources):
         config, moved = deployment_config(root)
         sock = root / "run" / "rollout.sock"
         prefix = []
+        daemon = ROLLOUTD
         if os.geteuid() == 0:
             # As under systemd (User=rolloutd): not root. Root would also take paths (SQLite
-            # fchowns its files when it runs as root) that the service never takes.
+            # fchowns its files when it runs as root) that the service never takes. The binary is
+            # copied next to the config: the checkout may sit in a directory only root can enter
+            # (`mktemp -d` makes it 0700), as /usr/bin is not.
             assert SETPRIV, "setpriv (util-linux) is needed to drop root for this test"
+            daemon = root / "rolloutd"
+            shutil.copy2(ROLLOUTD, daemon)
             for path in [root, *root.rglob("*")]:
                 os.chown(path, NOBODY, NOBODY)
             prefix = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
         trace = root / "trace.txt"
         command = [STRACE, "-f", "-qq", "-s", "256", "-o", str(trace), *prefix,
-                   *activate(sock, aws_env(moto), config)]
+                   *activate(sock, aws_env(moto), config, daemon)]
         with open(root / "daemon.log", "wb") as log:
             proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, cwd=root)
         try:
@@ -353,7 +358,7 @@ def test_service_sandbox_allows_everything_the_daemon_does(moto, aws_resources):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        calls = daemon_calls(trace.read_text(), ROLLOUTD)
+        calls = daemon_calls(trace.read_text(), daemon)
         names = {name for name, _, _ in calls}
         assert {"accept4", "connect", "openat"} <= names, "the trace missed the daemon's work"
 
