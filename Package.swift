@@ -44,18 +44,24 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libcurl, wrapped once.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // openat2(2), which Swift cannot reach through the variadic syscall(2).
+        .target(name: "COpenat2"),
+        // The POSIX plumbing, the only place that calls errno-returning C: file descriptors,
+        // errno errors, mkdir -p, blocking-work runner, and the file roots that confine
+        // client paths (openat2 beneath a held directory descriptor).
+        .target(name: "RolloutSystem", dependencies: ["COpenat2"], swiftSettings: swiftSettings),
         // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
-        .target(name: "RolloutCore", swiftSettings: swiftSettings),
+        .target(name: "RolloutCore", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         // SHA-256, MD5, HMAC over libcrypto; contentId.
         .target(name: "RolloutCrypto", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
         // AWS Signature Version 4, alone: canonical requests, signing keys, no networking.
         .target(name: "AWSSigV4", dependencies: ["RolloutCore", "RolloutCrypto"], swiftSettings: swiftSettings),
         // HTTP client protocol and its libcurl implementation, off the cooperative pool.
-        .target(name: "CurlHTTP", dependencies: ["CCurl", "RolloutCore"], swiftSettings: swiftSettings),
+        .target(name: "CurlHTTP", dependencies: ["CCurl", "RolloutCore", "RolloutSystem"], swiftSettings: swiftSettings),
         // The AWS provider: endpoint/region resolution, credentials, retries, service clients.
         .target(
             name: "RolloutAWS",
-            dependencies: ["RolloutCore", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging],
+            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging],
             swiftSettings: swiftSettings
         ),
         // The rollout engine: the pure traffic-shifting state machine (events in, actions out).
@@ -69,12 +75,12 @@ let package = Package(
         // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
         .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutRPC", "RolloutCrypto", "RolloutEngine", grdb], swiftSettings: swiftSettings),
         // The embedded `local` provider.
-        .target(name: "RolloutLocal", dependencies: ["RolloutCore", "RolloutCrypto", grdb, "TOMLKit"], swiftSettings: swiftSettings),
+        .target(name: "RolloutLocal", dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", grdb, "TOMLKit"], swiftSettings: swiftSettings),
         // Wiring: config -> services -> ServiceGroup; method handlers.
         .target(
             name: "RolloutDaemon",
             dependencies: [
-                "RolloutCore", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", "RolloutEngine", logging,
+                "RolloutCore", "RolloutSystem", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", "RolloutEngine", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -106,20 +112,21 @@ let package = Package(
         ),
         .executableTarget(name: "rollout-bench", dependencies: ["RolloutCore", "AWSSigV4"], swiftSettings: swiftSettings),
 
+        .testTarget(name: "RolloutSystemTests", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "RolloutCrypto"], swiftSettings: swiftSettings),
-        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RolloutCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RolloutCore", "RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutAWSTests",
-            dependencies: ["RolloutAWS", "RolloutCore", "AWSSigV4", "CurlHTTP"],
+            dependencies: ["RolloutAWS", "RolloutCore", "RolloutSystem", "AWSSigV4", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutDaemonTests",
             dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC"],

@@ -27,7 +27,6 @@ final class EasyHandle: @unchecked Sendable {
         } catch {
             return .failure(error)
         }
-        defer { transfer.close() }
         var headerList: UnsafeMutablePointer<curl_slist>?
         defer { curl_slist_free_all(headerList) }
         let request = transfer.request

@@ -1,3 +1,5 @@
+public import RolloutSystem
+
 /// An HTTP request as the AWS clients build it.
 public struct HTTPRequest: Sendable {
     /// `GET`, `PUT`, ...
@@ -24,8 +26,8 @@ public enum HTTPRequestBody: Sendable {
     case empty
     /// Bytes in memory.
     case bytes([UInt8])
-    /// `length` bytes of the file at `path` from `offset`, read as they are sent.
-    case file(path: String, offset: Int64, length: Int64)
+    /// `length` bytes of an open file from `offset`, read (`pread`) as they are sent.
+    case file(ReadableFile, offset: Int64, length: Int64)
 
     /// The body's length in bytes.
     public var length: Int64 {
@@ -41,8 +43,9 @@ public enum HTTPRequestBody: Sendable {
 public enum HTTPResponseSink: Sendable {
     /// Kept in memory; more than `limit` bytes fail the request with ``HTTPError/Kind/tooLarge``.
     case memory(limit: Int)
-    /// Streamed into the already-open file `path` from `offset` (the caller renames it into place).
-    case file(path: String)
+    /// Streamed into an open temp file, emptied at the start of every attempt (the caller
+    /// commits it into place).
+    case file(TemporaryFile)
 }
 
 /// Connect and whole-request time limits.
@@ -70,7 +73,7 @@ public struct HTTPResponse: Sendable {
     public var headers: [(name: String, value: String)]
     /// The body, for ``HTTPResponseSink/memory(limit:)``.
     public var body: [UInt8]
-    /// Bytes written, for ``HTTPResponseSink/file(path:)``.
+    /// Bytes written, for ``HTTPResponseSink/file(_:)``.
     public var bytesWritten: Int64
 
     /// Creates a response.

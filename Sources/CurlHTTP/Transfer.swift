@@ -1,10 +1,10 @@
-import Glibc
+import RolloutSystem
 import Synchronization
 
 /// The state of one exchange, reached from libcurl's C callbacks through an opaque pointer.
 ///
 /// `@unchecked Sendable`: everything but `cancelled` is touched only by the one thread running
-/// `curl_easy_perform` (between `open()` and `close()`); `cancelled` is atomic.
+/// `curl_easy_perform` (after `open()`); `cancelled` is atomic.
 final class Transfer: @unchecked Sendable {
     let request: HTTPRequest
     private let sink: HTTPResponseSink
@@ -15,11 +15,9 @@ final class Transfer: @unchecked Sendable {
     private(set) var body: [UInt8] = []
     private(set) var bytesWritten: Int64 = 0
     private(set) var failure: HTTPError?
-    private var readFD: Int32 = -1
     private var readOffset: Int64 = 0
     private var readRemaining: Int64 = 0
     private var bytesOffset = 0
-    private var writeFD: Int32 = -1
 
     init(request: HTTPRequest, sink: HTTPResponseSink, progress: HTTPProgress?) {
         self.request = request
@@ -31,29 +29,20 @@ final class Transfer: @unchecked Sendable {
         cancelled.store(true, ordering: .relaxed)
     }
 
+    /// Prepares an attempt: the body is read from its start and a file sink is emptied, so a
+    /// retried exchange sends and stores exactly what the first one would have.
     func open() throws(HTTPError) {
-        if case .file(let path, let offset, let length) = request.body {
-            readFD = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard readFD >= 0 else { throw HTTPError(.local, "cannot open \(path): \(String(cString: strerror(errno)))") }
+        if case .file(_, let offset, let length) = request.body {
             readOffset = offset
             readRemaining = length
         }
-        if case .file(let path) = sink {
-            writeFD = Glibc.open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-            guard writeFD >= 0 else { throw HTTPError(.local, "cannot open \(path): \(String(cString: strerror(errno)))") }
-        }
-    }
-
-    func close() {
-        if readFD >= 0 { Glibc.close(readFD) }
-        if writeFD >= 0 {
-            if fsync(writeFD) != 0, failure == nil {
-                failure = HTTPError(.local, "fsync failed: \(String(cString: strerror(errno)))")
+        if case .file(let temporary) = sink {
+            do {
+                try temporary.file.truncate()
+            } catch {
+                throw HTTPError(.local, error.description)
             }
-            Glibc.close(writeFD)
         }
-        readFD = -1
-        writeFD = -1
     }
 
     /// READFUNCTION: the next request body bytes (0 at the end).
@@ -69,12 +58,18 @@ final class Transfer: @unchecked Sendable {
             }
             bytesOffset += count
             return count
-        case .file:
+        case .file(let file, _, _):
             let want = Int(min(Int64(buffer.count), readRemaining))
             guard want > 0 else { return 0 }
-            let got = pread(readFD, buffer.baseAddress, want, off_t(readOffset))
+            let got: Int
+            do {
+                got = try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]), at: readOffset)
+            } catch {
+                failure = HTTPError(.local, "reading the request body failed: \(error)")
+                return 0x1000_0000  // CURL_READFUNC_ABORT
+            }
             guard got > 0 else {
-                failure = HTTPError(.local, "reading the request body failed: \(got < 0 ? String(cString: strerror(errno)) : "file shrank")")
+                failure = HTTPError(.local, "reading the request body failed: \(file.path) shrank")
                 return 0x1000_0000  // CURL_READFUNC_ABORT
             }
             readOffset += Int64(got)
@@ -92,15 +87,12 @@ final class Transfer: @unchecked Sendable {
                 return 0
             }
             body.append(contentsOf: bytes)
-        case .file:
-            var offset = 0
-            while offset < bytes.count {
-                let written = Glibc.write(writeFD, bytes.baseAddress! + offset, bytes.count - offset)
-                guard written > 0 else {
-                    failure = HTTPError(.local, "writing the response failed: \(String(cString: strerror(errno)))")
-                    return 0
-                }
-                offset += written
+        case .file(let temporary):
+            do {
+                try temporary.file.write(bytes, at: bytesWritten)
+            } catch {
+                failure = HTTPError(.local, "writing the response failed: \(error)")
+                return 0
             }
         }
         bytesWritten += Int64(bytes.count)

@@ -7,6 +7,7 @@ import RolloutLocal
 import RolloutRPC
 import RolloutServer
 import RolloutStore
+import RolloutSystem
 import ServiceLifecycle
 import UnixSignals
 
@@ -118,7 +119,12 @@ public enum Daemon {
     private static func makeServices(
         _ configuration: Configuration, store: StateStore, logger: Logger, startedAt: ContinuousClock.Instant
     ) async throws -> Services {
-        let fileRoots = try FileRoots(configuration.server.fileRoots)
+        let files: ClientFiles
+        do {
+            files = ClientFiles(roots: try FileRoots(configuration.server.fileRoots))
+        } catch {
+            throw StartupError(description: "[server].file_roots: \(error)")
+        }
         let document = try openRPCDocument()
         switch configuration.cloud.provider {
         case .local:
@@ -131,7 +137,7 @@ public enum Daemon {
             )
             return Services(
                 provider: .local, objects: provider.objects, queue: provider.queue, secrets: provider.secrets,
-                compute: provider.compute, fileRoots: fileRoots,
+                compute: provider.compute, files: files,
                 leases: LeaseKeeper(queue: provider.queue, logger: logger), rollouts: nil,
                 health: HealthBoard(details: [
                     .objectStore: "\(local.root)/objects", .queue: "\(local.root)/local.sqlite",
@@ -147,7 +153,7 @@ public enum Daemon {
             await aws.abortOrphanedUploads(logger: logger)
             return Services(
                 provider: .aws, objects: aws.objects, queue: aws.queue, secrets: aws.secrets, compute: aws.compute,
-                fileRoots: fileRoots, leases: aws.queue.map { LeaseKeeper(queue: $0, logger: logger) },
+                files: files, leases: aws.queue.map { LeaseKeeper(queue: $0, logger: logger) },
                 rollouts: aws.rollouts,
                 health: HealthBoard(details: aws.details),
                 startedAt: startedAt, version: version, openRPCDocument: document,

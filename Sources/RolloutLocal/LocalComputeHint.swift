@@ -1,5 +1,6 @@
 public import RolloutCore
 import Glibc
+import RolloutSystem
 
 /// The `local` provider's `compute.hint` (SPEC §4.5, §5): `source: "local"`, CPUs online and
 /// physical memory, each lowered to the cgroup v2 limits (`cpu.max`, `memory.max`) when the
@@ -24,7 +25,7 @@ public final class LocalComputeHint: ComputeHintProvider {
     /// CPUs and memory of this machine, or of its container when limits are set.
     public func hint() async throws -> ComputeHint {
         let cgroupDirectory = cgroupDirectory
-        return try await io.run { _ in
+        return await io.run { _ in
             let online = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
             let cpus = Self.cgroupCPUs(in: cgroupDirectory).map { min($0, online) } ?? online
             let physical = Self.memTotal() ?? Int64(sysconf(Int32(_SC_PHYS_PAGES))) * Int64(sysconf(Int32(_SC_PAGESIZE)))

@@ -1,5 +1,6 @@
 import GRDB
 import Glibc
+import RolloutSystem
 public import RolloutCore
 
 extension LocalObjectStore {
@@ -39,8 +40,8 @@ extension LocalObjectStore {
                 data.append(contentsOf: chunk)
             }
             return GetObjectResult(info: stored.info, data: data)
-        case .file(let path):
-            try download(body, offset: offset, length: length, to: path, progress: progress, cancellation: cancellation)
+        case .file(let target):
+            try download(body, offset: offset, length: length, to: target, progress: progress, cancellation: cancellation)
             return GetObjectResult(info: stored.info, data: nil)
         }
     }
@@ -53,7 +54,7 @@ extension LocalObjectStore {
             guard let stored = try pool.read({ db in try StoredObject.find(key, in: db) }) else {
                 throw Self.notFound(key)
             }
-            do throws(SystemCallError) {
+            do throws(SystemError) {
                 return (stored, try FileDescriptor(path: blobs.path(of: stored.blob), flags: O_RDONLY))
             } catch let error where error.code == ENOENT {
                 continue
@@ -76,26 +77,23 @@ extension LocalObjectStore {
         return (range.start, min(range.end, size - 1) - range.start + 1)
     }
 
-    /// Streams the body to a temp file next to `path`, syncs it and renames it onto `path`;
-    /// the temp file is removed on any failure or cancellation.
+    /// Streams the body to a temp file created in the target's directory descriptor, syncs it
+    /// and renames it onto the target's name in that same directory; the temp file is removed
+    /// on any failure or cancellation.
     private func download(
-        _ body: FileDescriptor, offset: Int64, length: Int64, to path: String, progress: ProgressReporter,
+        _ body: FileDescriptor, offset: Int64, length: Int64, to target: FileTarget, progress: ProgressReporter,
         cancellation: CancellationFlag
     ) throws {
-        let temporary = FileSystem.join(FileSystem.directory(of: path), ".rolloutd-\(RandomID.make()).tmp")
         do {
-            let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o666)
+            let temporary = try target.createTemporary()
+            var written: Int64 = 0
             try copy(body, offset: offset, length: length, progress: progress, cancellation: cancellation) { chunk in
-                try file.write(chunk)
+                try temporary.file.write(chunk, at: written)
+                written += Int64(chunk.count)
             }
-            try file.sync()
-            try FileSystem.rename(temporary, onto: path)
-        } catch let error as SystemCallError {
-            FileSystem.removeQuietly(temporary)
-            throw error.rolloutError(param: "path")
-        } catch {
-            FileSystem.removeQuietly(temporary)
-            throw error
+            try temporary.commit()
+        } catch let error as SystemError {
+            throw RolloutError(error, param: "path")
         }
     }
 
@@ -112,7 +110,7 @@ extension LocalObjectStore {
             try cancellation.check()
             let wanted = Int(min(Int64(buffer.count), length - done))
             let count: Int
-            do throws(SystemCallError) {
+            do throws(SystemError) {
                 count = try body.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<wanted]), at: offset + done)
             } catch {
                 throw error.internalError

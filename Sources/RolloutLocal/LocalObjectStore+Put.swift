@@ -2,6 +2,7 @@ import GRDB
 import Glibc
 public import RolloutCore
 import RolloutCrypto
+import RolloutSystem
 
 extension LocalObjectStore {
     /// Stores an object: the body goes to a new blob while it is hashed (MD5 etag and
@@ -18,7 +19,7 @@ extension LocalObjectStore {
     private func store(
         _ request: PutObjectRequest, progress: ProgressReporter, cancellation: CancellationFlag
     ) throws -> PutObjectResult {
-        let source = try ObjectSourceReader(request.source)
+        let source = ObjectSourceReader(request.source)
         try checkSize(source.size)
         // Fail before writing a body that could not be stored; checked again at the swap.
         try Self.checkPreconditions(of: request, against: pool.read { db in try StoredObject.find(request.key, in: db) })
@@ -81,7 +82,7 @@ extension LocalObjectStore {
             try file.sync()
             try FileSystem.rename(temporary, onto: blobs.path(of: blob))
             try FileSystem.syncDirectory(directory)
-        } catch let error as SystemCallError {
+        } catch let error as SystemError {
             throw error.internalError
         }
         let digests = hasher.finalize()

@@ -1,5 +1,6 @@
 public import RolloutCore
 import GRDB
+import RolloutSystem
 
 /// The `local` provider's ObjectStore (SPEC §5): bodies are files under `root/objects`, named
 /// by random ids (see ``BlobDirectory``), indexed by key in the `objects` table of

@@ -1,4 +1,5 @@
 import RolloutCore
+import RolloutSystem
 import GRDB
 
 /// The embedded `local` provider (SPEC §5): objects, a queue, secrets and a compute hint kept
@@ -45,7 +46,7 @@ public final class LocalProvider: Sendable {
         }
         let blobs = BlobDirectory(path: FileSystem.join(root, "objects"))
         do {
-            try FileSystem.makeDirectories(root, mode: 0o700)
+            try Directories.make(root, mode: 0o700)
             try FileSystem.makeDirectory(blobs.path, mode: 0o700)
         } catch {
             throw RolloutError(.configInvalid, "[cloud.local].root: \(error)")

@@ -1,5 +1,6 @@
 public import RolloutCore
 import Glibc
+import RolloutSystem
 import RolloutCrypto
 import TOMLKit
 
@@ -70,7 +71,7 @@ public final class LocalSecretStore: SecretStore {
     /// The file's text; NotFound naming the secret when the file does not exist.
     private static func read(_ path: String, secret name: String) throws(RolloutError) -> String {
         let contents: [UInt8]?
-        do throws(SystemCallError) {
+        do throws(SystemError) {
             contents = try FileDescriptor(path: path, flags: O_RDONLY).readToEnd(maxBytes: maxFileBytes)
         } catch let error where error.code == ENOENT {
             throw .notFound("secret \"\(name)\" is not defined: \(path) does not exist")

@@ -1,49 +1,32 @@
-import Glibc
 import RolloutCore
+import RolloutSystem
 
-/// The bytes of an `object.put`, opened and sized before anything is written, then handed
-/// out in chunks of at most ``chunkBytes`` so memory stays bounded for files of any size.
+/// The bytes of an `object.put`, sized before anything is written, then handed out in chunks
+/// of at most ``chunkBytes`` so memory stays bounded for files of any size. A file source
+/// arrives already opened (beneath its file root) and is read through that descriptor only.
 struct ObjectSourceReader {
     /// The largest chunk handed out.
     static let chunkBytes = 1 << 20
 
-    private enum Body {
-        case bytes([UInt8])
-        case file(FileDescriptor)
+    private let source: ObjectSource
+
+    /// The size at open time (a file may still change while it is read).
+    var size: Int64 {
+        switch source {
+        case .bytes(let bytes): Int64(bytes.count)
+        case .file(let file): file.size
+        }
     }
 
-    private let body: Body
-    /// The size at open time (a file may still change while it is read).
-    let size: Int64
-
-    /// Opens `source`; a file must be a regular file.
-    init(_ source: ObjectSource) throws(RolloutError) {
-        switch source {
-        case .bytes(let bytes):
-            body = .bytes(bytes)
-            size = Int64(bytes.count)
-        case .file(let path):
-            let file: FileDescriptor
-            let status: stat
-            do throws(SystemCallError) {
-                file = try FileDescriptor(path: path, flags: O_RDONLY)
-                status = try file.status()
-            } catch {
-                throw error.rolloutError(param: "path")
-            }
-            guard status.st_mode & S_IFMT == S_IFREG else {
-                throw .invalidParams("param 'path': '\(path)' is not a regular file")
-            }
-            body = .file(file)
-            size = Int64(status.st_size)
-        }
+    init(_ source: ObjectSource) {
+        self.source = source
     }
 
     /// Calls `consume` with each consecutive chunk, checking `cancellation` before each one.
     func forEachChunk(
         cancellation: CancellationFlag, _ consume: (UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        switch body {
+        switch source {
         case .bytes(let bytes):
             try bytes.withUnsafeBytes { all in
                 for start in stride(from: 0, to: all.count, by: Self.chunkBytes) {
@@ -55,15 +38,17 @@ struct ObjectSourceReader {
         case .file(let file):
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: Self.chunkBytes, alignment: 16)
             defer { buffer.deallocate() }
+            var offset: Int64 = 0
             while true {
                 try cancellation.check()
                 let count: Int
-                do throws(SystemCallError) {
-                    count = try file.read(into: buffer)
+                do throws(SystemError) {
+                    count = try file.read(into: buffer, at: offset)
                 } catch {
-                    throw error.rolloutError(param: "path")
+                    throw RolloutError(error, param: "path")
                 }
                 if count == 0 { return }
+                offset += Int64(count)
                 try consume(UnsafeRawBufferPointer(rebasing: buffer[0..<count]))
             }
         }

@@ -1,6 +1,7 @@
 import CurlHTTP
 import Glibc
 import RolloutCore
+import RolloutSystem
 import Testing
 
 /// The Python test server (tests/fixtures/http_test_server.py) on a free loopback port.
@@ -104,7 +105,7 @@ struct CurlHTTPClientTests {
         writeFile(path, bytes)
         let request = HTTPRequest(
             method: method, url: server.url("/echo"), headers: [("X-Custom", "a  b")],
-            body: .file(path: path, offset: 1000, length: 200_000)
+            body: .file(try FileRoots([Directories.parent(of: path)]).openForReading(path), offset: 1000, length: 200_000)
         )
         let response = try await client.execute(request, sink: .memory(limit: 1 << 20), timeouts: .init(), progress: nil)
         let echo = try JSONParser.parse(response.body)
@@ -125,7 +126,9 @@ struct CurlHTTPClientTests {
     @Test("responses stream into a file")
     func download() async throws {
         let path = temporaryPath("out.bin")
-        let response = try await client.execute(HTTPRequest(method: "GET", url: server.url("/bytes/3000000")), sink: .file(path: path), timeouts: .init(), progress: nil)
+        let temporary = try FileRoots([Directories.parent(of: path)]).openTarget(path).createTemporary()
+        let response = try await client.execute(HTTPRequest(method: "GET", url: server.url("/bytes/3000000")), sink: .file(temporary), timeouts: .init(), progress: nil)
+        try temporary.commit()
         #expect(response.bytesWritten == 3_000_000)
         #expect(response.body.isEmpty)
         let written = readFile(path)

@@ -75,17 +75,20 @@ struct ClientTests {
     func payloadHashes() async throws {
         let http = AWSTestScriptedHTTP([])
         let aws = try client(http, service: .s3)
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let empty = try openForTest(try directory.writeFile("empty.bin", size: 0, seed: 0))
         _ = try await aws.send(
-            AWSRequest(operation: "UploadPart", method: "PUT", path: "/b/k", body: .file(path: "/dev/null", offset: 0, length: 0), payloadHash: .unsigned)
+            AWSRequest(operation: "UploadPart", method: "PUT", path: "/b/k", body: .file(empty, offset: 0, length: 0), payloadHash: .unsigned)
         )
         #expect(http.requests.last?.headers.first { $0.name == "x-amz-content-sha256" }?.value == "UNSIGNED-PAYLOAD")
         let hex = String(repeating: "ab", count: 32)
         _ = try await aws.send(
-            AWSRequest(operation: "UploadPart", method: "PUT", path: "/b/k", body: .file(path: "/dev/null", offset: 0, length: 0), payloadHash: .sha256(hex: hex))
+            AWSRequest(operation: "UploadPart", method: "PUT", path: "/b/k", body: .file(empty, offset: 0, length: 0), payloadHash: .sha256(hex: hex))
         )
         #expect(http.requests.last?.headers.first { $0.name == "x-amz-content-sha256" }?.value == hex)
         await #expect(throws: RolloutError.self) {
-            _ = try await aws.send(AWSRequest(operation: "UploadPart", method: "PUT", path: "/b/k", body: .file(path: "/dev/null", offset: 0, length: 0)))
+            _ = try await aws.send(AWSRequest(operation: "UploadPart", method: "PUT", path: "/b/k", body: .file(empty, offset: 0, length: 0)))
         }
         #expect(http.requests.count == 2, "nothing sent without a hash")
     }

@@ -1,6 +1,7 @@
 import Foundation
 import RolloutCore
 @testable import RolloutLocal
+import RolloutSystem
 import Testing
 
 @Suite("Local compute hint")

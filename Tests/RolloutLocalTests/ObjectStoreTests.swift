@@ -195,7 +195,8 @@ struct ObjectStoreTests {
             )
             #expect(try Data(contentsOf: URL(fileURLWithPath: destination)) == Data(patternBytes(5000)[1000...1999]))
 
-            await expectError(.invalidParams, containing: ["path"]) {
+            // The target's directory is opened beneath the file roots before the store runs.
+            await expectError(.notFound, containing: ["path"]) {
                 _ = try await store.get(GetObjectRequest(key: "doc", destination: .file(path: directory + "/missing/dir/x")), progress: .none)
             }
             await expectError(.notFound) {
@@ -223,10 +224,10 @@ struct ObjectStoreTests {
         }
     }
 
-    @Test("a source path that is missing or a directory is InvalidParams")
+    @Test("a source path that is missing is NotFound; a directory is InvalidParams")
     func badSourcePath() async throws {
         try await withProvider { provider, directory in
-            await expectError(.invalidParams, containing: ["path"]) {
+            await expectError(.notFound, containing: ["path"]) {
                 _ = try await provider.objects.put(PutObjectRequest(key: "x", source: .file(path: directory + "/absent")), progress: .none)
             }
             await expectError(.invalidParams, containing: ["path"]) {

@@ -3,6 +3,7 @@ public import Logging
 public import RolloutCore
 import AWSSigV4
 import Glibc
+import RolloutSystem
 import Synchronization
 
 /// The core every AWS service client is built on: one service at one endpoint and region.
@@ -212,7 +213,7 @@ public final class AWSClient: Sendable {
         }
         let body: [UInt8] = switch sink {
         case .memory: response.body
-        case .file(let path): Self.readPrefix(of: path, limit: Self.maxErrorBodyBytes)
+        case .file(let temporary): Self.readPrefix(of: temporary.file, limit: Self.maxErrorBodyBytes)
         }
         return AWSServiceError.parse(response, body: body)
     }
@@ -233,15 +234,14 @@ public final class AWSClient: Sendable {
         }
     }
 
-    /// The first `limit` bytes of the file at `path` (empty when it cannot be read).
-    private static func readPrefix(of path: String, limit: Int) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return [] }
-        defer { close(fd) }
+    /// The first `limit` bytes of `file` (empty when it cannot be read).
+    private static func readPrefix(of file: FileDescriptor, limit: Int) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: limit)
         var filled = 0
         while filled < limit {
-            let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, limit - filled) }
+            let count = (try? bytes.withUnsafeMutableBytes { buffer throws(SystemError) in
+                try file.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]), at: Int64(filled))
+            }) ?? 0
             if count <= 0 { break }
             filled += count
         }

@@ -2,6 +2,7 @@ public import RolloutCore
 import AWSSigV4
 import CurlHTTP
 import Glibc
+import RolloutSystem
 import RolloutCrypto
 import Synchronization
 
@@ -109,7 +110,7 @@ public struct S3ObjectStore: ObjectStore {
         let size: Int64
         switch request.source {
         case .bytes(let bytes): size = Int64(bytes.count)
-        case .file(let path): size = try S3Support.fileSize(path)
+        case .file(let file): size = file.size
         }
         guard size <= maxObjectBytes else {
             throw RolloutError(.tooLarge, "the object is \(size) bytes, over the limit of \(maxObjectBytes) (max_snapshot_part_bytes)")
@@ -146,7 +147,7 @@ public struct S3ObjectStore: ObjectStore {
         if size <= multipartChunkBytes {
             let body: HTTPRequestBody = switch request.source {
             case .bytes(let bytes): .bytes(bytes)
-            case .file(let path): .file(path: path, offset: 0, length: size)
+            case .file(let file): .file(file, offset: 0, length: size)
             }
             let etag = try await putSingle(
                 key: request.key, body: body, digest: digests[0], headers: headers + conditions, size: size, progress: progress
@@ -294,7 +295,7 @@ public struct S3ObjectStore: ObjectStore {
             let offset = Int64(index) * chunk
             let length = min(chunk, size - offset)
             let body: HTTPRequestBody = switch source {
-            case .file(let file): .file(path: file, offset: offset, length: length)
+            case .file(let file): .file(file, offset: offset, length: length)
             case .bytes(let bytes): .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
             }
             return AWSRequest(
@@ -424,19 +425,23 @@ public struct S3ObjectStore: ObjectStore {
             let info = objectInfo(key: request.key, response: response)
             progress.bytes(done: Int64(response.body.count), total: Int64(response.body.count), final: true)
             return GetObjectResult(info: info, data: response.body)
-        case .file(let path):
-            let temporary = S3Support.temporaryPath(beside: path)
+        case .file(let target):
+            // Created and committed in the target's directory descriptor (opened beneath its
+            // file root); dropped without a commit, the temp file is removed.
+            let temporary: TemporaryFile
             do {
-                let response = try await client.send(awsRequest, sink: .file(path: temporary), timeouts: Self.transferTimeouts, progress: reporter)
-                guard rename(temporary, path) == 0 else {
-                    throw RolloutError.internalError("cannot rename into \(path): \(String(cString: strerror(errno)))")
-                }
-                progress.bytes(done: response.bytesWritten, total: response.bytesWritten, final: true)
-                return GetObjectResult(info: objectInfo(key: request.key, response: response), data: nil)
+                temporary = try target.createTemporary()
             } catch {
-                unlink(temporary)
-                throw error
+                throw RolloutError(error, param: "path")
             }
+            let response = try await client.send(awsRequest, sink: .file(temporary), timeouts: Self.transferTimeouts, progress: reporter)
+            do {
+                try temporary.commit()
+            } catch {
+                throw RolloutError(error, param: "path")
+            }
+            progress.bytes(done: response.bytesWritten, total: response.bytesWritten, final: true)
+            return GetObjectResult(info: objectInfo(key: request.key, response: response), data: nil)
         }
     }
 

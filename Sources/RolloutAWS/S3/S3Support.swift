@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import RolloutCore
+import RolloutSystem
 import Synchronization
 import RolloutCrypto
 
@@ -56,23 +57,6 @@ enum S3Support {
         return "\(year)-\(two(monthIndex + 1))-\(two(day))T\(time[0]):\(time[1]):\(time[2])Z"
     }
 
-    /// The size of the regular file at `path`.
-    static func fileSize(_ path: String) throws(RolloutError) -> Int64 {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let code = errno
-            if code == ENOENT { throw RolloutError.notFound("no such file: \(path)") }
-            throw RolloutError.internalError("cannot stat \(path): \(String(cString: strerror(code)))")
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw RolloutError.invalidParams("param 'path' is not a regular file") }
-        return Int64(info.st_size)
-    }
-
-    /// A flag a cancellation handler sets and a blocking loop polls.
-    final class CancelFlag: Sendable {
-        let value = Atomic<Bool>(false)
-    }
-
     /// The number of CPUs online (at least 1).
     static let onlineCPUs = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
 
@@ -107,7 +91,7 @@ enum S3Support {
                 }
             }
         } onCancel: {
-            hashing.cancelled.value.store(true, ordering: .relaxed)
+            hashing.cancelled.cancel()
         }
         return try result.get()
     }
@@ -115,7 +99,7 @@ enum S3Support {
     /// The state the hashing workers share: the next chunk to take, the digests so far, the
     /// first failure.
     final class ChunkHashing: Sendable {
-        let cancelled = CancelFlag()
+        let cancelled = CancellationFlag()
         private let next = Atomic<Int>(0)
         private let count: Int
         private let state: Mutex<(digests: [[UInt8]], failure: RolloutError?)>
@@ -127,25 +111,16 @@ enum S3Support {
 
         /// One worker: hashes chunks until none is left, a failure or a cancellation.
         func work(source: ObjectSource, size: Int64, chunkBytes: Int64) {
-            var fd: Int32 = -1
-            if case .file(let path) = source {
-                fd = open(path, O_RDONLY | O_CLOEXEC)
-                guard fd >= 0 else {
-                    fail(RolloutError.internalError("cannot open \(path): \(String(cString: strerror(errno)))"))
-                    return
-                }
-            }
-            defer { if fd >= 0 { close(fd) } }
             var buffer = [UInt8](repeating: 0, count: S3Support.hashBufferBytes)
             while true {
                 let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < count, !cancelled.value.load(ordering: .relaxed) else { break }
+                guard index < count, !cancelled.isCancelled else { break }
                 let offset = Int64(index) * chunkBytes
                 let length = min(chunkBytes, size - offset)
                 do throws(RolloutError) {
                     let digest: [UInt8] = switch source {
-                    case .file(let path):
-                        try S3Support.chunkDigest(fd: fd, path: path, offset: offset, length: length, buffer: &buffer, cancelled: cancelled)
+                    case .file(let file):
+                        try S3Support.chunkDigest(file, offset: offset, length: length, buffer: &buffer, cancelled: cancelled)
                     case .bytes(let bytes):
                         try S3Support.chunkDigest(bytes, offset: Int(offset), length: Int(length), cancelled: cancelled)
                     }
@@ -160,35 +135,42 @@ enum S3Support {
         /// Keeps the first failure and stops the other workers.
         private func fail(_ error: RolloutError) {
             state.withLock { if $0.failure == nil { $0.failure = error } }
-            cancelled.value.store(true, ordering: .relaxed)
+            cancelled.cancel()
         }
 
         /// The digests in chunk order, or the first failure (Cancelled when cancelled).
         func result() -> Result<[[UInt8]], RolloutError> {
             state.withLock { state in
                 if let failure = state.failure { return .failure(failure) }
-                if cancelled.value.load(ordering: .relaxed) { return .failure(.cancelled) }
+                if cancelled.isCancelled { return .failure(.cancelled) }
                 return .success(state.digests)
             }
         }
     }
 
-    /// The SHA-256 of `length` bytes of the open file `fd` from `offset`, read with `pread`
-    /// through `buffer`. Checks `cancelled` between reads.
+    /// The SHA-256 of `length` bytes of `file` from `offset`, read with `pread` through
+    /// `buffer`. Checks `cancelled` between reads.
     static func chunkDigest(
-        fd: Int32, path: String, offset: Int64, length: Int64, buffer: inout [UInt8], cancelled: CancelFlag
+        _ file: ReadableFile, offset: Int64, length: Int64, buffer: inout [UInt8], cancelled: CancellationFlag
     ) throws(RolloutError) -> [UInt8] {
         let digest = Digest(.sha256)
         var position = offset
         let end = offset + length
         while position < end {
-            if cancelled.value.load(ordering: .relaxed) { throw RolloutError.cancelled }
+            if cancelled.isCancelled { throw RolloutError.cancelled }
             let want = Int(min(Int64(buffer.count), end - position))
-            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, want, off_t(position)) }
-            if count < 0, errno == EINTR { continue }
+            let count: Int
+            do {
+                count = try buffer.withUnsafeMutableBytes { bytes throws(SystemError) in
+                    try file.read(into: UnsafeMutableRawBufferPointer(rebasing: bytes[0..<want]), at: position)
+                }
+            } catch let error as SystemError {
+                throw RolloutError(error, param: "path")
+            } catch {
+                throw RolloutError.internalError("cannot read \(file.path)")
+            }
             guard count > 0 else {
-                if count < 0 { throw RolloutError.internalError("cannot read \(path): \(String(cString: strerror(errno)))") }
-                throw RolloutError.internalError("\(path) changed while it was being read")
+                throw RolloutError.internalError("\(file.path) changed while it was being read")
             }
             buffer.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[0..<count])) }
             position += Int64(count)
@@ -198,28 +180,15 @@ enum S3Support {
 
     /// The SHA-256 of `bytes[offset..<offset + length]`, fed in ``hashBufferBytes`` steps so
     /// `cancelled` is checked between them.
-    static func chunkDigest(_ bytes: [UInt8], offset: Int, length: Int, cancelled: CancelFlag) throws(RolloutError) -> [UInt8] {
+    static func chunkDigest(_ bytes: [UInt8], offset: Int, length: Int, cancelled: CancellationFlag) throws(RolloutError) -> [UInt8] {
         let digest = Digest(.sha256)
         var position = offset
         while position < offset + length {
-            if cancelled.value.load(ordering: .relaxed) { throw RolloutError.cancelled }
+            if cancelled.isCancelled { throw RolloutError.cancelled }
             let step = min(hashBufferBytes, offset + length - position)
             bytes.withUnsafeBytes { digest.update(UnsafeRawBufferPointer(rebasing: $0[position..<(position + step)])) }
             position += step
         }
         return digest.finalize()
-    }
-
-    /// `dir/.rolloutd-<random>.tmp` next to `path`.
-    static func temporaryPath(beside path: String) -> String {
-        let directory: String
-        if let slash = path.lastIndex(of: "/") {
-            directory = String(path[..<slash])
-        } else {
-            directory = "."
-        }
-        var random = SystemRandomNumberGenerator()
-        let suffix = (0..<16).map { _ in String(UInt8.random(in: 0...15, using: &random), radix: 16) }.joined()
-        return "\(directory.isEmpty ? "" : directory)/.rolloutd-\(suffix).tmp"
     }
 }

@@ -1,17 +1,21 @@
+public import RolloutSystem
+
 /// Where the bytes of an `object.put` come from.
-public enum ObjectSource: Sendable, Hashable {
+public enum ObjectSource: Sendable {
     /// Inline bytes (`data` decoded from base64, or `text` as UTF-8).
     case bytes([UInt8])
-    /// A file inside `file_roots`, already resolved to a real path; streamed, never loaded whole.
-    case file(path: String)
+    /// A regular file inside `file_roots`, already opened beneath its root; streamed, never
+    /// loaded whole, and never opened again by name.
+    case file(ReadableFile)
 }
 
 /// Where the body of an `object.get` goes.
-public enum ObjectDestination: Sendable, Hashable {
+public enum ObjectDestination: Sendable {
     /// Returned inline; bodies over `limit` bytes fail with TooLarge.
     case memory(limit: Int64)
-    /// Streamed to a temp file in the same directory, then renamed onto `path`.
-    case file(path: String)
+    /// Streamed to a temp file created in the target's directory (opened beneath its root),
+    /// then renamed onto the target's name in that same directory.
+    case file(FileTarget)
 }
 
 /// An inclusive byte range, as HTTP `Range: bytes=start-end`.

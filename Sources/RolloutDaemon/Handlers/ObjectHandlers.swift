@@ -57,7 +57,7 @@ extension Services {
             }
             source = .bytes(Array(text.utf8))
         } else {
-            source = .file(path: try fileRoots.resolveForReading(params.path ?? ""))
+            source = .file(try await files.openForReading(params.path ?? ""))
         }
         let store = try require(objects, "ObjectStore")
         let request = PutObjectRequest(
@@ -74,7 +74,7 @@ extension Services {
         }
         let destination: ObjectDestination
         if let path = params.path {
-            destination = .file(path: try fileRoots.resolveForWriting(path))
+            destination = .file(try await files.openTarget(path))
         } else {
             destination = .memory(limit: Self.inlineLimit)
         }

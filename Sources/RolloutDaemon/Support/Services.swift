@@ -10,7 +10,7 @@ struct Services: Sendable {
     var queue: (any MessageQueue)?
     var secrets: (any SecretStore)?
     var compute: any ComputeHintProvider
-    var fileRoots: FileRoots
+    var files: ClientFiles
     var leases: LeaseKeeper?
     /// Provider `aws` with a Lambda region; nil otherwise (rollout.* answers Unsupported).
     var rollouts: (any RolloutService)?

@@ -8,28 +8,29 @@ import Dispatch
 /// never holds up a short job (a concurrent queue would be capped near the CPU count).
 /// Cancelling the awaiting task sets the job's ``CancellationFlag``; jobs check it between
 /// chunks.
-final class BlockingIO: Sendable {
+public final class BlockingIO: Sendable {
     private let label: String
 
     /// Creates an executor whose threads carry `label`.
-    init(label: String) {
+    public init(label: String) {
         self.label = label
     }
 
     /// Runs `job` on a dispatch thread and returns its result.
-    func run<Result: Sendable>(
-        _ job: @escaping @Sendable (CancellationFlag) throws -> Result
-    ) async throws -> Result {
+    public func run<Result: Sendable, Failure: Error>(
+        _ job: @escaping @Sendable (CancellationFlag) throws(Failure) -> Result
+    ) async throws(Failure) -> Result {
         let flag = CancellationFlag()
         let queue = DispatchQueue(label: label)
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
+        let outcome: Swift.Result<Result, Failure> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
                 queue.async {
-                    continuation.resume(with: Swift.Result { try job(flag) })
+                    continuation.resume(returning: Swift.Result { () throws(Failure) -> Result in try job(flag) })
                 }
             }
         } onCancel: {
             flag.cancel()
         }
+        return try outcome.get()
     }
 }
