@@ -1,5 +1,6 @@
 """S3 uploads through the daemon (SPEC §4.2), checked with boto3 against moto: big multipart uploads
 with per-part SHA-256, crash-proof cleanup, cancellation, injected faults on UploadPart."""
+import base64
 import hashlib
 import os
 import signal
@@ -22,6 +23,12 @@ def content_id(path, chunk=CHUNK):
                 break
             digests.append(hashlib.sha256(block).digest())
     return hashlib.sha256(b"".join(digests) or hashlib.sha256(b"").digest()).hexdigest()
+
+
+def composite_hex(head):
+    """A multipart object's contentId as S3 keeps it: its COMPOSITE SHA-256 checksum of the parts
+    (`base64` or `base64-N`, read with ChecksumMode=ENABLED), as hex (SPEC §4.2)."""
+    return base64.b64decode(head["ChecksumSHA256"].split("-")[0]).hex()
 
 
 def s3_daemon(moto, bucket, endpoint=None, concurrency=4):
@@ -80,8 +87,7 @@ def test_100_mib_upload(moto, boto, fault_proxy):
         assert h.hexdigest() == file_sha256(src)
         assert s3.head_object(Bucket="big", Key="big.bin", PartNumber=1)["PartsCount"] == 21
         head = s3.head_object(Bucket="big", Key="big.bin", ChecksumMode="ENABLED")
-        assert head["Metadata"]["content-id"] == put["contentId"]
-        assert head.get("ChecksumSHA256")
+        assert composite_hex(head) == put["contentId"]
         # Every UploadPart (2 uploads x 21 parts) carried its SHA-256, as seen on the wire.
         uploads = stats()["byMethodPath"]
         part_puts = sum(n for k, n in uploads.items() if k.startswith("PUT /big/big"))
@@ -188,8 +194,8 @@ def test_lost_complete_response_is_checked_with_head_and_accepted(moto, boto, fa
         assert seen["byMethodPath"].get("HEAD /lost/lost.bin") == 1
         assert put["parts"] == 3 and put["size"] == src.stat().st_size
         assert put["contentId"] == content_id(src)
-        head = s3.head_object(Bucket="lost", Key="lost.bin")
-        assert head["Metadata"]["content-id"] == put["contentId"]
+        head = s3.head_object(Bucket="lost", Key="lost.bin", ChecksumMode="ENABLED")
+        assert composite_hex(head) == put["contentId"]
         assert head["ETag"].strip('"') == put["etag"]
         body = s3.get_object(Bucket="lost", Key="lost.bin")["Body"].read()
         assert hashlib.sha256(body).hexdigest() == file_sha256(src)
@@ -244,5 +250,61 @@ def test_deadline_aborts_a_multipart_upload(moto, boto, fault_proxy):
             assert err["data"]["reason"] == "DeadlineExceeded"
         configure(delayMs=0)
         assert_nothing_left(s3, "deadline")
+    finally:
+        assert d.stop() == 0
+
+
+def read_bytes(pid):
+    """Bytes this process really read from storage (not the page cache)."""
+    with open(f"/proc/{pid}/io") as f:
+        return int(next(line for line in f if line.startswith("read_bytes")).split()[1])
+
+
+def test_multipart_put_reads_each_byte_of_the_file_once(moto, boto, fault_proxy):
+    """With a cold page cache, the daemon's storage reads for a multipart put are about the file's
+    size: each part is hashed as it is read and sent from the page cache, with no pre-pass over the
+    file before CreateMultipartUpload (when the first request reaches S3 nothing has been read)."""
+    import threading
+
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="once")
+    url, configure, stats = fault_proxy
+    configure(delayMs=300)
+    d = s3_daemon(moto, "once", endpoint=url).start()
+    src = d.files / "once.bin"
+    size = 48 * 1024 * 1024 + 11
+    write_random(src, size)
+    try:
+        fd = os.open(src, os.O_RDONLY)
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        os.close(fd)
+        before = read_bytes(d.proc.pid)
+        outcome = {}
+
+        def put_file():
+            with d.connect() as c:
+                outcome["put"] = c.result("object.put", {"key": "once.bin", "path": str(src)}, timeout=300)
+
+        worker = threading.Thread(target=put_file)
+        worker.start()
+        while stats()["total"] == 0 and worker.is_alive():
+            time.sleep(0.005)
+        read_at_first_request = read_bytes(d.proc.pid) - before
+        worker.join()
+        put = outcome["put"]
+        read = read_bytes(d.proc.pid) - before
+        configure(delayMs=0)
+        print(f"read before the first request: {read_at_first_request}")
+        assert read_at_first_request <= CHUNK, "the file was read before CreateMultipartUpload"
+        assert put["parts"] == 10 and put["contentId"] == content_id(src)
+        print(f"file {size} bytes, daemon read_bytes {read} ({read / size:.2f}x)")
+        assert 0.9 * size <= read <= 1.25 * size, f"read {read} bytes for a {size}-byte file"
+        head = s3.head_object(Bucket="once", Key="once.bin", ChecksumMode="ENABLED")
+        assert composite_hex(head) == put["contentId"]
+        with d.connect() as c:
+            assert c.result("object.head", {"key": "once.bin"})["contentId"] == put["contentId"]
+            assert c.result("object.get", {"key": "once.bin", "path": str(d.files / "back.bin")})["contentId"] == put["contentId"]
+        assert file_sha256(d.files / "back.bin") == file_sha256(src)
     finally:
         assert d.stop() == 0

@@ -9,14 +9,14 @@ import Synchronization
 /// The ObjectStore capability on S3 (SPEC §4.2), over an ``AWSClient`` for the `s3` service.
 ///
 /// Every key lives under ``prefix``. Objects up to ``multipartChunkBytes`` go up in one
-/// `PutObject`; larger ones in a multipart upload whose parts are exactly the contentId
-/// chunks. The source is hashed in a first pass (per-chunk SHA-256; up to
-/// ``uploadConcurrency`` chunks at once, no more than there are CPUs, on Dispatch threads with
-/// 256 KiB read buffers), so the contentId is known before `CreateMultipartUpload` (it is
-/// stored as `content-id` metadata) and every part's SHA-256 is known before the part is
-/// sent: it is the SigV4 payload hash and `x-amz-checksum-sha256`, so S3 verifies each part
-/// and a retried part is byte-identical; nothing is hashed twice. Parts stream from the file
-/// (`.file(path, offset, length)` bodies, read straight into libcurl's upload buffer): no part
+/// `PutObject` (hashed first; the contentId is `content-id` metadata); larger ones in a
+/// multipart upload created with `ChecksumAlgorithm=SHA256` whose parts are exactly the
+/// contentId chunks. Each part is hashed (on a Dispatch thread, 256 KiB reads) just before it
+/// is sent, so the file is read from storage once: its SHA-256 is the SigV4 payload hash and
+/// `x-amz-checksum-sha256`, so S3 verifies each part and a retried part is byte-identical, and
+/// the contentId, the SHA-256 over the part digests, is S3's COMPOSITE checksum of the object,
+/// read back with `x-amz-checksum-mode: ENABLED`. Parts stream from the open file
+/// (`.file(file, offset, length)` bodies, read straight into libcurl's upload buffer): no part
 /// is ever held in memory whole.
 public struct S3ObjectStore: ObjectStore {
     /// The S3 client (its endpoint was resolved by the daemon).
@@ -122,46 +122,49 @@ public struct S3ObjectStore: ObjectStore {
                 "the object is \(size) bytes: \(partCount) parts of \(multipartChunkBytes) bytes, over S3's \(Self.maxParts); raise multipart_chunk_bytes"
             )
         }
-        // First pass: the SHA-256 of every chunk (= part), hence the contentId. The chunks are
-        // hashed in parallel off the cooperative pool, up to `uploadConcurrency` at once but no
-        // more than there are CPUs (hashing is CPU-bound: more threads would only take turns);
-        // the digests are kept, so the upload itself never hashes again.
-        let digests = try await S3Support.chunkDigestsOffPool(
-            source: request.source, size: size, chunkBytes: multipartChunkBytes,
-            workers: min(uploadConcurrency, S3Support.onlineCPUs)
-        )
-        var content = ContentID()
-        for digest in digests { content.append(chunkDigest: digest) }
-        let contentId = content.finalize()
-
         var headers: [(name: String, value: String)] = []
         if let contentType = request.contentType { headers.append((name: "content-type", value: contentType)) }
-        for (name, value) in request.metadata.sorted(by: { $0.key < $1.key }) where name.lowercased() != "content-id" {
+        for (name, value) in request.metadata.sorted(by: { $0.key < $1.key })
+        where !Self.internalMetadata.contains(name.lowercased()) {
             headers.append((name: "x-amz-meta-" + name.lowercased(), value: value))
         }
-        headers.append((name: "x-amz-meta-content-id", value: contentId))
         var conditions: [(name: String, value: String)] = []
         if request.ifNoneMatch { conditions.append((name: "if-none-match", value: "*")) }
         if let ifMatch = request.ifMatch { conditions.append((name: "if-match", value: Self.quoted(ifMatch))) }
 
         if size <= multipartChunkBytes {
+            // One chunk: its SHA-256 (read once; the send that follows reads the page cache)
+            // is the payload hash and checksum, and the contentId is known before the PUT.
+            let digest = try await S3Support.chunkDigestOffPool(source: request.source, offset: 0, length: size)
+            var content = ContentID()
+            content.append(chunkDigest: digest)
+            let contentId = content.finalize()
             let body: HTTPRequestBody = switch request.source {
             case .bytes(let bytes): .bytes(bytes)
             case .file(let file): .file(file, offset: 0, length: size)
             }
             let etag = try await putSingle(
-                key: request.key, body: body, digest: digests[0], headers: headers + conditions, size: size, progress: progress
+                key: request.key, body: body, digest: digest,
+                headers: headers + [(name: "x-amz-meta-content-id", value: contentId)] + conditions, size: size, progress: progress
             )
             progress.bytes(done: size, total: size, final: true)
             return PutObjectResult(key: request.key, size: size, etag: etag, contentId: contentId, parts: 1)
         }
-        let etag = try await putMultipart(
-            key: request.key, source: request.source, size: size, digests: digests, contentId: contentId, headers: headers,
+        let (etag, contentId, parts) = try await putMultipart(
+            key: request.key, source: request.source, size: size,
+            headers: headers + [(name: "x-amz-meta-" + Self.contentIdSchemeKey, value: Self.compositeScheme)],
             conditions: conditions, progress: progress
         )
         progress.bytes(done: size, total: size, final: true)
-        return PutObjectResult(key: request.key, size: size, etag: etag, contentId: contentId, parts: digests.count)
+        return PutObjectResult(key: request.key, size: size, etag: etag, contentId: contentId, parts: parts)
     }
+
+    /// Metadata names the store writes itself; a caller's own values for them are dropped.
+    static let internalMetadata: Set<String> = ["content-id", contentIdSchemeKey]
+    /// Metadata naming where a multipart object's contentId is kept.
+    static let contentIdSchemeKey = "content-id-scheme"
+    /// The contentId is S3's COMPOSITE SHA-256 checksum of the parts (SPEC §4.2).
+    static let compositeScheme = "composite-sha256"
 
     private func putSingle(
         key: String, body: HTTPRequestBody, digest: [UInt8], headers: [(name: String, value: String)], size: Int64,
@@ -196,13 +199,18 @@ public struct S3ObjectStore: ObjectStore {
     private struct UploadedPart: Sendable {
         var number: Int
         var etag: String
-        var checksum: String
+        var digest: [UInt8]
     }
 
+    /// A multipart upload created with `ChecksumAlgorithm=SHA256`: each part is hashed just
+    /// before it is sent (so the file is read from disk once; the send reads the page cache),
+    /// and the contentId, the SHA-256 over the part digests, is S3's COMPOSITE checksum of the
+    /// object: S3 keeps it and returns it to `x-amz-checksum-mode: ENABLED` reads. Returns the
+    /// etag, the contentId and the part count.
     private func putMultipart(
-        key: String, source: ObjectSource, size: Int64, digests: [[UInt8]], contentId: String,
+        key: String, source: ObjectSource, size: Int64,
         headers: [(name: String, value: String)], conditions: [(name: String, value: String)], progress: ProgressReporter
-    ) async throws(RolloutError) -> String {
+    ) async throws(RolloutError) -> (etag: String, contentId: String, parts: Int) {
         let s3Key = fullKey(key)
         let path = objectPath(s3Key: s3Key)
         let created = try await client.send(
@@ -222,14 +230,15 @@ public struct S3ObjectStore: ObjectStore {
             } catch {
                 throw RolloutError.internalError("could not journal the multipart upload: \(error)")
             }
-            let parts = try await uploadParts(
-                s3Key: s3Key, uploadId: uploadId, source: source, size: size, digests: digests, progress: progress
-            )
+            let parts = try await uploadParts(s3Key: s3Key, uploadId: uploadId, source: source, size: size, progress: progress)
+            var content = ContentID()
+            for part in parts { content.append(chunkDigest: part.digest) }
+            let contentId = content.finalize()
             let etag = try await complete(
                 key: key, uploadId: uploadId, parts: parts, conditions: conditions, contentId: contentId, size: size
             )
             try? await journal.clear(uploadId: uploadId)
-            return etag
+            return (etag, contentId, parts.count)
         } catch {
             await abortDetached(s3Key: s3Key, uploadId: uploadId)
             if Task.isCancelled { throw RolloutError.cancelled }
@@ -254,7 +263,7 @@ public struct S3ObjectStore: ObjectStore {
     ) async throws(RolloutError) -> String {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
         for part in parts {
-            xml += "<Part><ETag>\(AWSXML.escape(Self.quoted(part.etag)))</ETag><ChecksumSHA256>\(part.checksum)</ChecksumSHA256>"
+            xml += "<Part><ETag>\(AWSXML.escape(Self.quoted(part.etag)))</ETag><ChecksumSHA256>\(S3Support.base64(part.digest))</ChecksumSHA256>"
             xml += "<PartNumber>\(part.number)</PartNumber></Part>"
         }
         xml += "</CompleteMultipartUpload>"
@@ -283,15 +292,17 @@ public struct S3ObjectStore: ObjectStore {
         let value = Atomic<Int64>(0)
     }
 
-    /// Uploads every part, `uploadConcurrency` at a time, and returns them in order.
+    /// Uploads every part, `uploadConcurrency` at a time (each hashed off the cooperative
+    /// pool just before it is sent), and returns them in order.
     private func uploadParts(
-        s3Key: String, uploadId: String, source: ObjectSource, size: Int64, digests: [[UInt8]], progress: ProgressReporter
+        s3Key: String, uploadId: String, source: ObjectSource, size: Int64, progress: ProgressReporter
     ) async throws(RolloutError) -> [UploadedPart] {
         let path = objectPath(s3Key: s3Key)
         let chunk = multipartChunkBytes
+        let partCount = Int((size + chunk - 1) / chunk)
         let done = ByteCounter()
         let client = self.client
-        func partRequest(_ index: Int) -> AWSRequest {
+        @Sendable func partRequest(_ index: Int, digest: [UInt8]) -> AWSRequest {
             let offset = Int64(index) * chunk
             let length = min(chunk, size - offset)
             let body: HTTPRequestBody = switch source {
@@ -301,8 +312,8 @@ public struct S3ObjectStore: ObjectStore {
             return AWSRequest(
                 operation: "UploadPart", method: "PUT", path: path,
                 query: [(name: "partNumber", value: "\(index + 1)"), (name: "uploadId", value: uploadId)],
-                headers: Self.checksumHeaders(digests[index]),
-                body: body, payloadHash: .sha256(hex: digests[index].hexString)
+                headers: Self.checksumHeaders(digest),
+                body: body, payloadHash: .sha256(hex: digest.hexString)
             )
         }
         do {
@@ -312,22 +323,24 @@ public struct S3ObjectStore: ObjectStore {
                 func launch() {
                     let index = next
                     next += 1
-                    let request = partRequest(index)
-                    let length = request.body.length
+                    let offset = Int64(index) * chunk
+                    let length = min(chunk, size - offset)
                     group.addTask {
+                        let digest = try await S3Support.chunkDigestOffPool(source: source, offset: offset, length: length)
+                        let request = partRequest(index, digest: digest)
                         let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts)
                         guard let etag = response.header("etag") else {
                             throw RolloutError(.unavailable, "s3 UploadPart: part \(index + 1) has no ETag in the response")
                         }
                         let total = done.value.add(length, ordering: .relaxed).newValue
                         progress.bytes(done: total, total: size)
-                        return UploadedPart(number: index + 1, etag: S3Support.unquote(etag), checksum: S3Support.base64(digests[index]))
+                        return UploadedPart(number: index + 1, etag: S3Support.unquote(etag), digest: digest)
                     }
                 }
-                while next < min(uploadConcurrency, digests.count) { launch() }
+                while next < min(uploadConcurrency, partCount) { launch() }
                 while let part = try await group.next() {
                     parts.append(part)
-                    if next < digests.count { launch() }
+                    if next < partCount { launch() }
                 }
                 return parts.sorted { $0.number < $1.number }
             }
@@ -404,6 +417,7 @@ public struct S3ObjectStore: ObjectStore {
         var headers: [(name: String, value: String)] = []
         if let range = request.range { headers.append((name: "range", value: "bytes=\(range.start)-\(range.end)")) }
         if let ifMatch = request.ifMatch { headers.append((name: "if-match", value: Self.quoted(ifMatch))) }
+        headers.append(Self.checksumMode)
         let awsRequest = AWSRequest(operation: "GetObject", method: "GET", path: objectPath(s3Key: fullKey(request.key)), headers: headers)
         var reporter: HTTPProgress?
         if progress.isActive {
@@ -448,7 +462,7 @@ public struct S3ObjectStore: ObjectStore {
     /// Reads an object's metadata; NotFound when absent.
     public func head(key: String) async throws -> ObjectInfo {
         let response = try await client.send(
-            AWSRequest(operation: "HeadObject", method: "HEAD", path: objectPath(s3Key: fullKey(key))),
+            AWSRequest(operation: "HeadObject", method: "HEAD", path: objectPath(s3Key: fullKey(key)), headers: [Self.checksumMode]),
             sink: .memory(limit: Self.xmlLimit)
         )
         return objectInfo(key: key, response: response)
@@ -501,6 +515,20 @@ public struct S3ObjectStore: ObjectStore {
         return ObjectListing(objects: objects, cursor: next?.isEmpty == false ? next : nil)
     }
 
+    /// Asks S3 to return the object's checksum (a multipart object's contentId). Ranged
+    /// reads get no checksum from S3; their result has no contentId.
+    static let checksumMode = (name: "x-amz-checksum-mode", value: "ENABLED")
+
+    /// `base64` or `base64-N` (S3's composite form) → lowercase hex; nil when malformed.
+    static func contentId(compositeChecksum: String) -> String? {
+        var text = Substring(compositeChecksum)
+        if let dash = text.lastIndex(of: "-"), text[text.index(after: dash)...].allSatisfy(\.isNumber) {
+            text = text[..<dash]
+        }
+        guard let digest = S3Support.base64Decode(String(text)), digest.count == 32 else { return nil }
+        return digest.hexString
+    }
+
     /// Response headers → ``ObjectInfo``.
     func objectInfo(key: String, response: HTTPResponse) -> ObjectInfo {
         var size = Int64(response.header("content-length") ?? "") ?? Int64(response.body.count)
@@ -511,13 +539,17 @@ public struct S3ObjectStore: ObjectStore {
         }
         var metadata: [String: String] = [:]
         var contentId: String?
+        var scheme: String?
         for (name, value) in response.headers where name.hasPrefix("x-amz-meta-") {
             let metaName = String(name.dropFirst("x-amz-meta-".count))
-            if metaName == "content-id" {
-                contentId = value
-            } else {
-                metadata[metaName] = value
+            switch metaName {
+            case "content-id": contentId = value
+            case Self.contentIdSchemeKey: scheme = value
+            default: metadata[metaName] = value
             }
+        }
+        if contentId == nil, scheme == Self.compositeScheme, let checksum = response.header("x-amz-checksum-sha256") {
+            contentId = Self.contentId(compositeChecksum: checksum)
         }
         return ObjectInfo(
             key: key, size: size, etag: S3Support.unquote(response.header("etag") ?? ""), contentId: contentId,

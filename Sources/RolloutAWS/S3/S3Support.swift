@@ -33,6 +33,37 @@ enum S3Support {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Standard base64 (padding optional) → bytes; nil for anything else.
+    static func base64Decode(_ text: String) -> [UInt8]? {
+        var values: [UInt8] = []
+        values.reserveCapacity(text.utf8.count)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): values.append(byte - UInt8(ascii: "A"))
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): values.append(byte - UInt8(ascii: "a") + 26)
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): values.append(byte - UInt8(ascii: "0") + 52)
+            case UInt8(ascii: "+"): values.append(62)
+            case UInt8(ascii: "/"): values.append(63)
+            case UInt8(ascii: "="): continue
+            default: return nil
+            }
+        }
+        guard values.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(values.count * 3 / 4)
+        var index = 0
+        while index < values.count {
+            let group = values[index..<min(index + 4, values.count)]
+            var accumulator: UInt32 = 0
+            for value in group { accumulator = accumulator << 6 | UInt32(value) }
+            accumulator <<= UInt32(6 * (4 - group.count))
+            let produced = group.count - 1
+            for shift in [16, 8, 0].prefix(produced) { out.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(shift))) }
+            index += 4
+        }
+        return out
+    }
+
     /// `"abc"` → `abc` (also `W/"abc"`).
     static func unquote(_ etag: String) -> String {
         var text = Substring(etag)
@@ -57,95 +88,33 @@ enum S3Support {
         return "\(year)-\(two(monthIndex + 1))-\(two(day))T\(time[0]):\(time[1]):\(time[2])Z"
     }
 
-    /// The number of CPUs online (at least 1).
-    static let onlineCPUs = max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-
-    /// The read buffer of one hashing worker: as fast as 1 MiB here (the SHA-256 dominates),
-    /// at a quarter of the memory per worker.
+    /// The read buffer of a hashing job: as fast as 1 MiB here (the SHA-256 dominates), at a
+    /// quarter of the memory.
     static let hashBufferBytes = 256 << 10
 
-    /// The SHA-256 of each consecutive `chunkBytes` slice of `source` (`size` bytes long; an
-    /// empty source is one empty chunk), in order.
-    ///
-    /// Up to `workers` chunks are hashed at once, each by a Dispatch thread of its own (a
-    /// serial queue per worker: libdispatch's overcommit pool), never on the cooperative pool.
-    /// A worker opens the file, takes the next unhashed chunk, reads it with `pread` through
-    /// one ``hashBufferBytes`` buffer and keeps only its 32-byte digest, so memory is
-    /// `workers × hashBufferBytes` whatever the file size. Cancelling the calling task stops
-    /// every worker between buffers; the first failure stops the others too.
-    static func chunkDigestsOffPool(
-        source: ObjectSource, size: Int64, chunkBytes: Int64, workers: Int
-    ) async throws(RolloutError) -> [[UInt8]] {
-        let count = Int(max(1, (size + chunkBytes - 1) / chunkBytes))
-        let hashing = ChunkHashing(count: count)
-        let result: Result<[[UInt8]], RolloutError> = await withTaskCancellationHandler {
+    /// The SHA-256 of `length` bytes of `source` from `offset`, computed on a Dispatch thread
+    /// of its own (never on the cooperative pool) through one ``hashBufferBytes`` buffer.
+    /// Cancelling the calling task stops the job between buffers.
+    static func chunkDigestOffPool(source: ObjectSource, offset: Int64, length: Int64) async throws(RolloutError) -> [UInt8] {
+        let cancelled = CancellationFlag()
+        let result: Result<[UInt8], RolloutError> = await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let group = DispatchGroup()
-                for _ in 0..<min(max(1, workers), count) {
-                    DispatchQueue(label: "rolloutd.s3.hash", qos: .userInitiated).async(group: group) {
-                        hashing.work(source: source, size: size, chunkBytes: chunkBytes)
-                    }
-                }
-                group.notify(queue: .global()) {
-                    continuation.resume(returning: hashing.result())
+                DispatchQueue(label: "rolloutd.s3.hash", qos: .userInitiated).async {
+                    continuation.resume(returning: Result { () throws(RolloutError) -> [UInt8] in
+                        switch source {
+                        case .file(let file):
+                            var buffer = [UInt8](repeating: 0, count: hashBufferBytes)
+                            return try chunkDigest(file, offset: offset, length: length, buffer: &buffer, cancelled: cancelled)
+                        case .bytes(let bytes):
+                            return try chunkDigest(bytes, offset: Int(offset), length: Int(length), cancelled: cancelled)
+                        }
+                    })
                 }
             }
         } onCancel: {
-            hashing.cancelled.cancel()
-        }
-        return try result.get()
-    }
-
-    /// The state the hashing workers share: the next chunk to take, the digests so far, the
-    /// first failure.
-    final class ChunkHashing: Sendable {
-        let cancelled = CancellationFlag()
-        private let next = Atomic<Int>(0)
-        private let count: Int
-        private let state: Mutex<(digests: [[UInt8]], failure: RolloutError?)>
-
-        init(count: Int) {
-            self.count = count
-            state = Mutex((digests: Array(repeating: [], count: count), failure: nil))
-        }
-
-        /// One worker: hashes chunks until none is left, a failure or a cancellation.
-        func work(source: ObjectSource, size: Int64, chunkBytes: Int64) {
-            var buffer = [UInt8](repeating: 0, count: S3Support.hashBufferBytes)
-            while true {
-                let index = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard index < count, !cancelled.isCancelled else { break }
-                let offset = Int64(index) * chunkBytes
-                let length = min(chunkBytes, size - offset)
-                do throws(RolloutError) {
-                    let digest: [UInt8] = switch source {
-                    case .file(let file):
-                        try S3Support.chunkDigest(file, offset: offset, length: length, buffer: &buffer, cancelled: cancelled)
-                    case .bytes(let bytes):
-                        try S3Support.chunkDigest(bytes, offset: Int(offset), length: Int(length), cancelled: cancelled)
-                    }
-                    state.withLock { $0.digests[index] = digest }
-                } catch {
-                    fail(error)
-                    break
-                }
-            }
-        }
-
-        /// Keeps the first failure and stops the other workers.
-        private func fail(_ error: RolloutError) {
-            state.withLock { if $0.failure == nil { $0.failure = error } }
             cancelled.cancel()
         }
-
-        /// The digests in chunk order, or the first failure (Cancelled when cancelled).
-        func result() -> Result<[[UInt8]], RolloutError> {
-            state.withLock { state in
-                if let failure = state.failure { return .failure(failure) }
-                if cancelled.isCancelled { return .failure(.cancelled) }
-                return .success(state.digests)
-            }
-        }
+        return try result.get()
     }
 
     /// The SHA-256 of `length` bytes of `file` from `offset`, read with `pread` through
