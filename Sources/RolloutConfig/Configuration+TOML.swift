@@ -19,6 +19,8 @@ extension Configuration {
         server.read("max_inflight_per_connection", into: &self.server.maxInflightPerConnection)
         server.read("shutdown_grace_secs", into: &self.server.shutdownGraceSecs)
         server.read("idempotency_ttl_secs", into: &self.server.idempotencyTTLSecs)
+        server.read("log_level", into: &self.server.logLevel)
+        server.read("slow_request_ms", into: &self.server.slowRequestMs)
         server.finish()
 
         var cloud = document.table("cloud")

@@ -52,6 +52,7 @@ extension Configuration.Server {
         problems.check("server.max_inflight_per_connection", maxInflightPerConnection, Limits.maxInflightPerConnection)
         problems.check("server.shutdown_grace_secs", shutdownGraceSecs, Limits.shutdownGraceSecs)
         problems.check("server.idempotency_ttl_secs", idempotencyTTLSecs, Limits.idempotencyTTLSecs, unit: .seconds)
+        problems.check("server.slow_request_ms", slowRequestMs, Limits.slowRequestMs)
     }
 }
 

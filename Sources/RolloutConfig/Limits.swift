@@ -14,6 +14,7 @@ enum Limits {
     static let maxInflightPerConnection = 1...4096
     static let shutdownGraceSecs = 0...3600
     static let idempotencyTTLSecs = 1...30 * day
+    static let slowRequestMs = 1...3_600_000
 
     static let maxAttempts = 1...10
     /// S3 parts are at least 5 MiB (except the last) and at most 5 GiB.

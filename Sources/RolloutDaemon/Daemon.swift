@@ -44,8 +44,11 @@ public enum Daemon {
     }
 
     /// Runs the daemon until it is told to stop.
-    public static func run(configuration: Configuration, configSource: String, logLevel: Logger.Level) async throws {
-        LoggingSystem.bootstrap { label in JSONLineLogHandler(label: label, level: logLevel) }
+    ///
+    /// - Parameter logLevel: `--log-level`, which wins over `[server] log_level`.
+    public static func run(configuration: Configuration, configSource: String, logLevel: Logger.Level?) async throws {
+        let level = logLevel ?? Logger.Level(rawValue: configuration.server.logLevel.rawValue) ?? .info
+        LoggingSystem.bootstrap { label in JSONLineLogHandler(label: label, level: level) }
         let logger = Logger(label: "rolloutd")
         let startedAt = ContinuousClock.now
         logger.info("starting", metadata: ["version": "\(version)", "config": "\(configSource)", "provider": "\(configuration.cloud.provider.rawValue)"])
@@ -62,7 +65,10 @@ public enum Daemon {
         services.registerSecrets(into: &registry)
         services.registerCompute(into: &registry)
         services.registerRollouts(into: &registry)
-        let dispatcher = Dispatcher(registry: registry, idempotency: idempotency, logger: logger)
+        let dispatcher = Dispatcher(
+            registry: registry, idempotency: idempotency, logger: logger,
+            slowRequest: .milliseconds(configuration.server.slowRequestMs)
+        )
 
         let listener: UnixListener
         if let inherited = UnixListener.inherited(environment: ProcessInfo.processInfo.environment) {

@@ -15,12 +15,15 @@ struct RolloutDaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Configuration file (else $ROLLOUT_CONFIG, else ./rollout.toml, else defaults).")
     var config: String?
 
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = "info"
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (else [server] log_level, else info).")
+    var logLevel: String?
 
     func run() async throws {
-        guard let level = Logger.Level(rawValue: logLevel) else {
-            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+        let level = try logLevel.map { name in
+            guard let level = Logger.Level(rawValue: name) else {
+                throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+            }
+            return level
         }
         do {
             let (configuration, source) = try Daemon.loadConfiguration(explicitPath: config)

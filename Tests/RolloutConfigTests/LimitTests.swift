@@ -32,6 +32,8 @@ struct LimitCase: Sendable, CustomTestStringConvertible {
         + range("server.max_inflight_per_connection", 1, 4096)
         + range("server.shutdown_grace_secs", 0, 3600)
         + range("server.idempotency_ttl_secs", 1, 30 * 86_400)
+        + range("server.slow_request_ms", 1, 3_600_000)
+        + values("server.log_level", accepted: ["\"debug\"", "\"info\"", "\"critical\""], rejected: ["\"verbose\"", "\"INFO\"", "3"])
         + range("cloud.aws.max_attempts", 1, 10)
         + range("cloud.aws.s3.multipart_chunk_bytes", 5 * mib, 5 * gib)
         + range("cloud.aws.s3.max_snapshot_part_bytes", 1, 10 * gib)

@@ -52,6 +52,18 @@ extension Configuration {
         /// `idempotency_ttl_secs`: how long idempotency records are kept.
         /// Range 1...2592000 (30 days). Default `86400` (one day).
         public var idempotencyTTLSecs = 86_400
+        /// `log_level`: the lowest level written to stderr. At `info` (the default) the log has
+        /// start and stop, errors, slow requests and rollout events; every request is logged
+        /// at `debug`.
+        public var logLevel = LogLevel.info
+        /// `slow_request_ms`: a request that runs longer than this is logged at `info`
+        /// (long polls and waits excepted). Range 1...3600000. Default `1000`.
+        public var slowRequestMs = 1000
+
+        /// The levels of `log_level`, lowest first (swift-log's names).
+        public enum LogLevel: String, Sendable, CaseIterable {
+            case trace, debug, info, notice, warning, error, critical
+        }
 
         /// A `[server]` section with every key at its default.
         public init() {}

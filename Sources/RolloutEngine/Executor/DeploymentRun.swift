@@ -202,10 +202,14 @@ struct DeploymentExecutor {
 
     /// Writes the snapshot; true when it is durable. Retries a few times (a busy database).
     private mutating func persist() async -> Bool {
+        let logged = record.snapshot?.events.count ?? 0
         record = currentRecord
         for attempt in 1...5 {
             do {
                 try await dependencies.store.save(record)
+                for event in (record.snapshot?.events ?? []).dropFirst(logged) {
+                    logger.info("rollout event", metadata: ["event": "\(event.type)", "detail": "\(event.detail)"])
+                }
                 return true
             } catch {
                 logger.error("cannot write the deployment record", metadata: ["error": "\(error)", "attempt": "\(attempt)"])

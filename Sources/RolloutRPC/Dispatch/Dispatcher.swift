@@ -9,14 +9,20 @@ public struct Dispatcher: Sendable {
     private let registry: MethodRegistry
     private let gate: (any IdempotencyGate)?
     private let logger: Logger
-    /// Methods too cheap or too frequent to log at info.
-    private static let quietMethods: Set<String> = [Ping.name, Discover.name]
+    private let slowRequest: Duration
+    /// Methods that wait by design (long polls, rollout waits): never "slow".
+    private static let waitingMethods: Set<String> = [QueueReceive.name, RolloutWait.name]
 
-    /// Creates a dispatcher.
-    public init(registry: MethodRegistry, idempotency gate: (any IdempotencyGate)?, logger: Logger) {
+    /// Creates a dispatcher. Every request is logged at debug; a failed one at notice (fatal)
+    /// or warning (recoverable); one that ran longer than `slowRequest` at info.
+    public init(
+        registry: MethodRegistry, idempotency gate: (any IdempotencyGate)?, logger: Logger,
+        slowRequest: Duration = .seconds(1)
+    ) {
         self.registry = registry
         self.gate = gate
         self.logger = logger
+        self.slowRequest = slowRequest
     }
 
     /// The registered method names.
@@ -143,13 +149,14 @@ public struct Dispatcher: Sendable {
     }
 
     private func log(method: String, id: RequestID?, connection: ConnectionInfo, start: ContinuousClock.Instant, outcome: Result<JSONValue, RolloutError>) {
+        let elapsed = ContinuousClock.now - start
+        let slow = elapsed > slowRequest && !Self.waitingMethods.contains(method)
         let level: Logger.Level
         switch outcome {
-        case .success: level = Self.quietMethods.contains(method) ? .debug : .info
+        case .success: level = slow ? .info : .debug
         case .failure(let error): level = error.code.kind == .recoverable ? .warning : .notice
         }
         guard logger.logLevel <= level else { return }
-        let elapsed = ContinuousClock.now - start
         let micros = elapsed.components.seconds * 1_000_000 + elapsed.components.attoseconds / 1_000_000_000_000
         var metadata: Logger.Metadata = [
             "rpc.method": "\(method)", "rpc.duration_us": "\(micros)", "peer.uid": "\(connection.peer.uid)",
@@ -159,7 +166,7 @@ public struct Dispatcher: Sendable {
         switch outcome {
         case .success:
             metadata["outcome"] = "ok"
-            logger.log(level: level, "request", metadata: metadata)
+            logger.log(level: level, slow ? "slow request" : "request", metadata: metadata)
         case .failure(let error):
             metadata["outcome"] = "\(error.code.reason)"
             logger.log(level: level, "request failed", metadata: metadata)
