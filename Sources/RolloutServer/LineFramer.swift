@@ -1,7 +1,7 @@
 import NIOCore
 
 /// One framed input line, or the marker for a line that exceeded the limit.
-enum FramedLine {
+enum FramedLine: Equatable {
     /// A line without its `\n` (and without a trailing `\r`); never empty.
     case line(ByteBuffer)
     /// A line longer than `max_request_bytes`; it was discarded through its `\n`.
@@ -11,6 +11,9 @@ enum FramedLine {
 /// Newline framing with a size cap: `\r\n` accepted, blank lines skipped, and an over-long line
 /// discarded through its next `\n` (reported once as ``FramedLine/tooLarge``) without closing
 /// the connection, so the client can read the error instead of getting `EPIPE`.
+///
+/// The cap counts a line's bytes without its terminator (`\n` or `\r\n`), so a line of exactly
+/// `maxLineBytes` is accepted with either ending, however the bytes are split across reads.
 struct LineFramer: ByteToMessageDecoder {
     typealias InboundOut = FramedLine
 
@@ -29,7 +32,7 @@ struct LineFramer: ByteToMessageDecoder {
             if discarding {
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
                 scanned = 0
-            } else if buffer.readableBytes > maxLineBytes {
+            } else if !Self.mayStillFit(view, maxLineBytes: maxLineBytes) {
                 discarding = true
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
                 scanned = 0
@@ -48,12 +51,12 @@ struct LineFramer: ByteToMessageDecoder {
         }
         var line = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: 1)
+        if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+            line.moveWriterIndex(to: line.writerIndex - 1)
+        }
         if line.readableBytes > maxLineBytes {
             context.fireChannelRead(Self.wrapInboundOut(.tooLarge))
             return .continue
-        }
-        if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
-            line.moveWriterIndex(to: line.writerIndex - 1)
         }
         if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
             return .continue
@@ -70,5 +73,12 @@ struct LineFramer: ByteToMessageDecoder {
         }
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
         return .needMoreData
+    }
+
+    /// Whether `partial`, a line whose `\n` has not arrived yet, can still end within the cap:
+    /// it holds at most `maxLineBytes` bytes, or one more when that last byte is the `\r` of a
+    /// `\r\n` ending.
+    private static func mayStillFit(_ partial: ByteBufferView, maxLineBytes: Int) -> Bool {
+        partial.count <= maxLineBytes || (partial.count == maxLineBytes + 1 && partial.last == UInt8(ascii: "\r"))
     }
 }
