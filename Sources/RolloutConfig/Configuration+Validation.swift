@@ -50,6 +50,7 @@ extension Configuration.Server {
         problems.noEmptyElements("server.file_roots", fileRoots)
         problems.check("server.max_request_bytes", maxRequestBytes, Limits.maxRequestBytes, unit: .bytes)
         problems.check("server.max_inflight_per_connection", maxInflightPerConnection, Limits.maxInflightPerConnection)
+        problems.check("server.max_batch_items", maxBatchItems, Limits.maxBatchItems)
         problems.check("server.shutdown_grace_secs", shutdownGraceSecs, Limits.shutdownGraceSecs)
         problems.check("server.idempotency_ttl_secs", idempotencyTTLSecs, Limits.idempotencyTTLSecs, unit: .seconds)
     }

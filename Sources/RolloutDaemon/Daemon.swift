@@ -79,6 +79,7 @@ public enum Daemon {
             settings: .init(
                 maxRequestBytes: configuration.server.maxRequestBytes,
                 maxInflightPerConnection: configuration.server.maxInflightPerConnection,
+                maxBatchItems: configuration.server.maxBatchItems,
                 allowedUIDs: configuration.server.allowedUIDs,
                 shutdownGrace: .seconds(configuration.server.shutdownGraceSecs)
             ),

@@ -132,10 +132,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Starts queued lines while there is room; reads stop while anything is queued.
     private func drain() {
         guard let context, peer != nil else { return }
-        while inflight < shared.maxInflight, context.channel.isWritable, !shared.isDraining, let line = pending.popFirst() {
+        while inflight < shared.settings.maxInflightPerConnection, context.channel.isWritable, !shared.isDraining, let line = pending.popFirst() {
             start(line)
         }
-        let wantsRead = pending.isEmpty && inflight < shared.maxInflight && !shared.isDraining
+        let wantsRead = pending.isEmpty && inflight < shared.settings.maxInflightPerConnection && !shared.isDraining
         if wantsRead != reading {
             reading = wantsRead
             context.channel.setOption(ChannelOptions.autoRead, value: wantsRead).whenFailure { _ in }
@@ -152,13 +152,10 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func start(_ framed: FramedLine) {
         switch framed {
         case .tooLarge:
-            let error = RolloutError(
-                .invalidRequest, "request line exceeds max_request_bytes (\(shared.maxRequestBytes) bytes)",
-                data: ["reason": "TooLarge"]
-            )
-            write(Outgoing.error(id: .null, error))
+            let limit = shared.settings.maxRequestBytes
+            write(Outgoing.error(id: .null, Envelope.tooLarge("request line exceeds max_request_bytes (\(limit) bytes)")))
         case .line(let buffer):
-            let message = buffer.withUnsafeReadableBytes { Envelope.parse(line: $0) }
+            let message = buffer.withUnsafeReadableBytes { Envelope.parse(line: $0, maxBatchItems: shared.settings.maxBatchItems) }
             switch message {
             case .rejected(let error):
                 write(Outgoing.error(id: .null, error))

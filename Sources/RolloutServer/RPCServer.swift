@@ -16,15 +16,21 @@ public final class RPCServer: Service, Sendable {
         public var maxRequestBytes: Int
         /// `max_inflight_per_connection`.
         public var maxInflightPerConnection: Int
+        /// `max_batch_items`.
+        public var maxBatchItems: Int
         /// Uids allowed besides root and the daemon's own.
         public var allowedUIDs: [UInt32]
         /// `shutdown_grace_secs`.
         public var shutdownGrace: Duration
 
         /// Creates settings.
-        public init(maxRequestBytes: Int, maxInflightPerConnection: Int, allowedUIDs: [UInt32], shutdownGrace: Duration) {
+        public init(
+            maxRequestBytes: Int, maxInflightPerConnection: Int, maxBatchItems: Int, allowedUIDs: [UInt32],
+            shutdownGrace: Duration
+        ) {
             self.maxRequestBytes = maxRequestBytes
             self.maxInflightPerConnection = maxInflightPerConnection
+            self.maxBatchItems = maxBatchItems
             self.allowedUIDs = allowedUIDs
             self.shutdownGrace = shutdownGrace
         }
@@ -53,8 +59,8 @@ public final class RPCServer: Service, Sendable {
         allowed.insert(0)
         allowed.insert(getuid())
         self.shared = ServerShared(
-            dispatcher: dispatcher, logger: logger, maxInflight: settings.maxInflightPerConnection,
-            maxRequestBytes: settings.maxRequestBytes, allowedUIDs: allowed, onConnectionClosed: onConnectionClosed
+            dispatcher: dispatcher, logger: logger, settings: settings, allowedUIDs: allowed,
+            onConnectionClosed: onConnectionClosed
         )
     }
 

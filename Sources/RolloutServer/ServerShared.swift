@@ -8,8 +8,7 @@ import Synchronization
 final class ServerShared: Sendable {
     let dispatcher: Dispatcher
     let logger: Logger
-    let maxInflight: Int
-    let maxRequestBytes: Int
+    let settings: RPCServer.Settings
     let inflight = InflightCounter()
     private let allowedUIDs: Set<UInt32>
     private let channels = Mutex<[UInt64: any Channel]>([:])
@@ -17,13 +16,12 @@ final class ServerShared: Sendable {
     private let onConnectionClosed: @Sendable (UInt64) -> Void
 
     init(
-        dispatcher: Dispatcher, logger: Logger, maxInflight: Int, maxRequestBytes: Int, allowedUIDs: Set<UInt32>,
+        dispatcher: Dispatcher, logger: Logger, settings: RPCServer.Settings, allowedUIDs: Set<UInt32>,
         onConnectionClosed: @escaping @Sendable (UInt64) -> Void
     ) {
         self.dispatcher = dispatcher
         self.logger = logger
-        self.maxInflight = maxInflight
-        self.maxRequestBytes = maxRequestBytes
+        self.settings = settings
         self.allowedUIDs = allowedUIDs
         self.onConnectionClosed = onConnectionClosed
     }
