@@ -271,6 +271,16 @@ def test_config_check_knows_max_batch_items(tmp_path):
     assert "server.max_batch_items = 0 is out of range; allowed 1...10000" in result.stderr
 
 
+def test_config_check_reports_a_file_root_over_the_state_dir(tmp_path):
+    config = tmp_path / "rollout.toml"
+    config.write_text(f'[server]\nstate_dir = "{tmp_path}/files/state"\nfile_roots = ["{tmp_path}/files"]\n')
+    result = ctl("config", "check", "--config", config)
+    assert result.returncode == 4
+    assert "server.file_roots[0]" in result.stderr and "server.state_dir" in result.stderr
+    document = json.loads(ctl("--json", "config", "check", "--config", config).stdout)
+    assert [p["key"] for p in document["error"]["data"]["problems"]] == ["server.file_roots"]
+
+
 def test_config_explain_local(tmp_path):
     config = tmp_path / "rollout.toml"
     config.write_text('[server]\nsocket = "run/r.sock"\n')

@@ -37,7 +37,8 @@ extension Configuration {
         /// `state_dir`: directory holding the daemon's SQLite database.
         /// Default `".rollout/state"`.
         public var stateDir = ".rollout/state"
-        /// `file_roots`: the only directories that `path` parameters may read or write.
+        /// `file_roots`: the only directories that `path` parameters may read or write. No entry
+        /// may contain, or lie inside, `state_dir` or (provider `local`) `[cloud.local] root`.
         /// Default `[".rollout/files"]`.
         public var fileRoots = [".rollout/files"]
         /// `max_request_bytes`: largest JSON-RPC request line accepted, in bytes.
