@@ -42,6 +42,8 @@ let package = Package(
     targets: [
         // OpenSSL libcrypto, wrapped once.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libFuzzer's driver entry point, for rollout-fuzz under -sanitize=fuzzer (nothing to link otherwise).
+        .systemLibrary(name: "CLibFuzzer"),
         // libcurl, wrapped once.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
@@ -105,6 +107,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "rollout-bench", dependencies: ["RolloutCore", "AWSSigV4"], swiftSettings: swiftSettings),
+        // Fuzzes the input path (framer, JSON parser, envelope, owed answers). `make fuzz` builds it
+        // with -sanitize=fuzzer for libFuzzer; a normal build makes it a replayer of Fuzz/corpus.
+        .executableTarget(
+            name: "rollout-fuzz",
+            dependencies: [
+                "CLibFuzzer", "RolloutServer", "RolloutRPC", "RolloutCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),

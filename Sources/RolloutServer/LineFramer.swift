@@ -1,7 +1,7 @@
-import NIOCore
+package import NIOCore
 
 /// One framed input line, or the marker for a line that exceeded the limit.
-enum FramedLine: Equatable {
+package enum FramedLine: Equatable {
     /// A line without its `\n` (and without a trailing `\r`); never empty.
     case line(ByteBuffer)
     /// A line longer than `max_request_bytes`; it was discarded through its `\n`.
@@ -14,18 +14,18 @@ enum FramedLine: Equatable {
 ///
 /// The cap counts a line's bytes without its terminator (`\n` or `\r\n`), so a line of exactly
 /// `maxLineBytes` is accepted with either ending, however the bytes are split across reads.
-struct LineFramer: ByteToMessageDecoder {
-    typealias InboundOut = FramedLine
+package struct LineFramer: ByteToMessageDecoder {
+    package typealias InboundOut = FramedLine
 
     private let maxLineBytes: Int
     private var discarding = false
     private var scanned = 0
 
-    init(maxLineBytes: Int) {
+    package init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
     }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
         let searchStart = view.index(view.startIndex, offsetBy: scanned)
         guard let newline = view[searchStart...].firstIndex(of: UInt8(ascii: "\n")) else {
@@ -65,7 +65,7 @@ struct LineFramer: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A final line without a newline still counts, as socat and `printf` clients send.
         if !discarding, buffer.readableBytes > 0 {
             buffer.writeInteger(UInt8(ascii: "\n"))

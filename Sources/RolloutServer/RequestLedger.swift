@@ -1,5 +1,5 @@
-import RolloutCore
-import RolloutRPC
+package import RolloutCore
+package import RolloutRPC
 
 /// What one connection owes its client: every line it started (a single request or a batch)
 /// until that line's answer is written.
@@ -9,15 +9,20 @@ import RolloutRPC
 /// answered exactly once: ``abandonAll()`` gives the answers still owed (-32800 for requests
 /// that had not answered), and a late answer from a request that ignored its cancellation is
 /// then dropped (``Completion/stale``).
-struct RequestLedger {
+package struct RequestLedger {
     /// One item of a started line: its line and its position in the batch (0 for a single).
-    struct ItemRef: Hashable {
-        var line: UInt64
-        var index: Int
+    package struct ItemRef: Hashable {
+        package var line: UInt64
+        package var index: Int
+
+        package init(line: UInt64, index: Int) {
+            self.line = line
+            self.index = index
+        }
     }
 
     /// What to do after an item answered.
-    enum Completion: Equatable {
+    package enum Completion: Equatable {
         /// Other items of the batch are still running.
         case pending
         /// The line is complete: write its answer, if it has one (notifications have none).
@@ -48,17 +53,20 @@ struct RequestLedger {
     private var byID: [RequestID: ItemRef] = [:]
 
     /// The error a request gets when shutdown ends it.
-    static let shutdownError = RolloutError(.requestCancelled, "the request was cancelled: the daemon is shutting down")
+    package static let shutdownError = RolloutError(.requestCancelled, "the request was cancelled: the daemon is shutting down")
+
+    /// An empty ledger: nothing owed.
+    package init() {}
 
     /// Lines started and not yet answered.
-    var openLines: Int { lines.count }
+    package var openLines: Int { lines.count }
 
     /// Whether nothing is owed.
-    var isEmpty: Bool { lines.isEmpty }
+    package var isEmpty: Bool { lines.isEmpty }
 
     /// Records a started line: one item, or a batch's items in order. Returns the line, whose
     /// items are `ItemRef(line:index:)` for each position.
-    mutating func open(_ items: [IncomingItem], isBatch: Bool) -> UInt64 {
+    package mutating func open(_ items: [IncomingItem], isBatch: Bool) -> UInt64 {
         let line = nextLine
         nextLine &+= 1
         var outstanding: [Int: Running] = [:]
@@ -75,12 +83,12 @@ struct RequestLedger {
     }
 
     /// The running item a `$/cancelRequest` for `id` refers to.
-    func item(for id: RequestID) -> ItemRef? {
+    package func item(for id: RequestID) -> ItemRef? {
         byID[id]
     }
 
     /// Records an item's answer (nil for a notification).
-    mutating func complete(_ ref: ItemRef, answer: JSONValue?) -> Completion {
+    package mutating func complete(_ ref: ItemRef, answer: JSONValue?) -> Completion {
         guard var line = lines[ref.line], let running = line.outstanding.removeValue(forKey: ref.index) else {
             return .stale
         }
@@ -102,7 +110,7 @@ struct RequestLedger {
     /// Ends every open line at shutdown: returns the answers still owed (the answers a batch
     /// already has, plus -32800 for each request still running) and forgets the lines, so
     /// that answers arriving later are ``Completion/stale``.
-    mutating func abandonAll() -> [JSONValue] {
+    package mutating func abandonAll() -> [JSONValue] {
         let owed = lines.sorted { $0.key < $1.key }.compactMap { _, line -> JSONValue? in
             let remaining = line.outstanding.sorted { $0.key < $1.key }.compactMap(\.value.answerIfAbandoned)
             let answers = line.answers + remaining
@@ -116,7 +124,7 @@ struct RequestLedger {
 
     /// The answer for a line that is never run (read, but not started before shutdown):
     /// -32800 for each request, the error of an invalid item or line, nothing for notifications.
-    static func answerWithoutRunning(_ message: IncomingMessage) -> JSONValue? {
+    package static func answerWithoutRunning(_ message: IncomingMessage) -> JSONValue? {
         switch message {
         case .rejected(let error):
             return Outgoing.error(id: .null, error)
