@@ -84,7 +84,7 @@ final class ConnectionHandler: ChannelInboundHandler {
         )
         guard shared.register(connectionID, connection) else {
             // Admitted after shutdown began: answer what was read without running it, and close.
-            closeForShutdown(flushTime: .milliseconds(100))
+            closeForShutdown(flushTime: RPCServer.flushTime)
             return
         }
         drain()
