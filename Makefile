@@ -7,7 +7,7 @@ APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat 
 PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]" pyyaml
 BUILD_FLAGS  ?=
 
-.PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench clean
+.PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench fuzz clean
 
 run: deps build
 	@mkdir -p .rollout/files .rollout/local
@@ -34,6 +34,17 @@ bench: deps
 	$(SWIFT) build -c release --product rollout-bench
 	BIN_DIR=.build/release python3 bench/run_bench.py
 
+# Coverage-guided fuzzing (libFuzzer, with AddressSanitizer) of the input path: line framer, JSON
+# parser, envelope, owed answers (Sources/rollout-fuzz). Runs FUZZ_SECONDS from the committed seeds
+# in Fuzz/corpus; new inputs go to .build-fuzz/corpus, a crashing input to .build-fuzz/crashes/
+# (replay it with: swift build --product rollout-fuzz && .build/debug/rollout-fuzz FILE).
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(SWIFT) build -c release --scratch-path .build-fuzz --product rollout-fuzz -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING
+	@mkdir -p .build-fuzz/corpus .build-fuzz/crashes
+	.build-fuzz/release/rollout-fuzz -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+		-artifact_prefix=.build-fuzz/crashes/ .build-fuzz/corpus Fuzz/corpus
+
 # Debian packages: only those not installed yet, so a ready machine does no apt work.
 deps: deps-apt deps-pip
 
@@ -49,4 +60,4 @@ deps-pip:
 	@python3 -c "import pytest, jsonschema, referencing, boto3, moto.server, yaml" 2>/dev/null || python3 -m pip install -q $(PY_PACKAGES)
 
 clean:
-	rm -rf .build .rollout
+	rm -rf .build .build-fuzz .rollout

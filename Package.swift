@@ -42,6 +42,8 @@ let package = Package(
     targets: [
         // OpenSSL libcrypto, wrapped once.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libFuzzer's driver entry point, for rollout-fuzz under -sanitize=fuzzer (nothing to link otherwise).
+        .systemLibrary(name: "CLibFuzzer"),
         // libcurl, wrapped once.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // openat2(2), which Swift cannot reach through the variadic syscall(2).
@@ -111,6 +113,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "rollout-bench", dependencies: ["RolloutCore", "AWSSigV4"], swiftSettings: swiftSettings),
+        // Fuzzes the input path (framer, JSON parser, envelope, owed answers). `make fuzz` builds it
+        // with -sanitize=fuzzer for libFuzzer; a normal build makes it a replayer of Fuzz/corpus.
+        .executableTarget(
+            name: "rollout-fuzz",
+            dependencies: [
+                "CLibFuzzer", "RolloutServer", "RolloutRPC", "RolloutCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
 
         .testTarget(name: "RolloutSystemTests", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
@@ -127,6 +140,16 @@ let package = Package(
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RolloutServerTests",
+            dependencies: [
+                "RolloutServer", "RolloutRPC", "RolloutCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RolloutDaemonTests",
             dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC"],

@@ -17,6 +17,7 @@ extension Configuration {
         server.read("file_roots", into: &self.server.fileRoots)
         server.read("max_request_bytes", into: &self.server.maxRequestBytes)
         server.read("max_inflight_per_connection", into: &self.server.maxInflightPerConnection)
+        server.read("max_batch_items", into: &self.server.maxBatchItems)
         server.read("shutdown_grace_secs", into: &self.server.shutdownGraceSecs)
         server.read("idempotency_ttl_secs", into: &self.server.idempotencyTTLSecs)
         server.read("log_level", into: &self.server.logLevel)

@@ -8,6 +8,7 @@ extension Configuration {
     func validationProblems(file: String, awsProviderCompiledIn: Bool) -> [ConfigurationError.Problem] {
         let problems = ProblemList(file: file)
         server.validate(into: problems)
+        fileRootOverlaps(into: problems)
 
         if cloud.provider == .aws && !awsProviderCompiledIn {
             problems.add(
@@ -24,6 +25,31 @@ extension Configuration {
         problems.noEmptyElements("cloud.local.secrets_allowlist", local.secretsAllowlist)
         problems.check("cloud.local.visibility_timeout_secs", local.visibilityTimeoutSecs, Limits.visibilityTimeoutSecs)
         return problems.problems
+    }
+}
+
+extension Configuration {
+    /// A `path` param may read or write anything under a file root, so no root may contain, or
+    /// lie inside, the state database's directory or (with the local provider, which keeps
+    /// `secrets.toml` and the queue there) `cloud.local.root`. Relative paths are resolved
+    /// against the working directory, as the daemon resolves them.
+    fileprivate func fileRootOverlaps(into problems: ProblemList) {
+        var guarded = [("server.state_dir", server.stateDir, "the state database")]
+        if cloud.provider == .local {
+            guarded.append(("cloud.local.root", cloud.local.root, "the local provider's objects, queue and secrets"))
+        }
+        let overlap = PathOverlap(currentDirectory: FileManager.default.currentDirectoryPath)
+        for (index, root) in server.fileRoots.enumerated() where !root.isEmpty {
+            for (key, directory, holds) in guarded where !directory.isEmpty {
+                guard let (rootPath, directoryPath) = overlap.overlap(root, directory) else { continue }
+                var message = "server.file_roots[\(index)] = \"\(root)\" overlaps \(key) = \"\(directory)\""
+                if rootPath != root || directoryPath != directory {
+                    message += " (\(rootPath) and \(directoryPath))"
+                }
+                message += "; a file root may not contain or lie inside \(key), or `path` params could reach \(holds)"
+                problems.add("server.file_roots", message)
+            }
+        }
     }
 }
 
@@ -50,6 +76,7 @@ extension Configuration.Server {
         problems.noEmptyElements("server.file_roots", fileRoots)
         problems.check("server.max_request_bytes", maxRequestBytes, Limits.maxRequestBytes, unit: .bytes)
         problems.check("server.max_inflight_per_connection", maxInflightPerConnection, Limits.maxInflightPerConnection)
+        problems.check("server.max_batch_items", maxBatchItems, Limits.maxBatchItems)
         problems.check("server.shutdown_grace_secs", shutdownGraceSecs, Limits.shutdownGraceSecs)
         problems.check("server.idempotency_ttl_secs", idempotencyTTLSecs, Limits.idempotencyTTLSecs, unit: .seconds)
         problems.check("server.slow_request_ms", slowRequestMs, Limits.slowRequestMs)

@@ -12,6 +12,8 @@ enum Limits {
     static let uid: ClosedRange<Int> = 0...Int(UInt32.max - 1)
     static let maxRequestBytes = 1 * kib...64 * mib
     static let maxInflightPerConnection = 1...4096
+    /// Every entry of a batch runs at once, so the cap bounds the tasks one line can start.
+    static let maxBatchItems = 1...10_000
     static let shutdownGraceSecs = 0...3600
     static let idempotencyTTLSecs = 1...30 * day
     static let slowRequestMs = 1...3_600_000

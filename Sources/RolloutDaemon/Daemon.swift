@@ -81,13 +81,15 @@ public enum Daemon {
             }
         }
         let leases = services.leases
+        let grace = Duration.seconds(configuration.server.shutdownGraceSecs)
         let server = RPCServer(
             listener: listener, dispatcher: dispatcher,
             settings: .init(
                 maxRequestBytes: configuration.server.maxRequestBytes,
                 maxInflightPerConnection: configuration.server.maxInflightPerConnection,
+                maxBatchItems: configuration.server.maxBatchItems,
                 allowedUIDs: configuration.server.allowedUIDs,
-                shutdownGrace: .seconds(configuration.server.shutdownGraceSecs)
+                shutdownGrace: grace
             ),
             logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             onConnectionClosed: { id in leases?.connectionClosed(id) },
@@ -99,8 +101,11 @@ public enum Daemon {
             }
         )
         let maintenance = Maintenance(idempotency: idempotency, logger: logger)
-        // Services shut down in reverse order: the server drains first, then leases are
-        // released, then maintenance stops; the database closes last, below.
+        // Services shut down in reverse order: the watchdog arms, the server drains (at most
+        // grace + 0.8 s), rollout loops stop, leases are released, maintenance stops; the
+        // database closes last, below. The group cancels services still running at grace + 1.5 s
+        // and the watchdog ends the process at grace + 1.8 s, so the exit always comes within
+        // grace + 2 s (SPEC §6).
         var serviceList: [any Service] = [maintenance]
         if let leases { serviceList.append(leases) }
         #if AWS
@@ -110,13 +115,16 @@ public enum Daemon {
         }
         #endif
         serviceList.append(server)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: serviceList.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+        serviceList.append(
+            ShutdownWatchdog(limit: grace + .milliseconds(1800), logger: logger, beforeExit: { listener.removeFiles() })
         )
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: serviceList.map { ServiceGroupConfiguration.ServiceConfiguration(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        )
+        groupConfiguration.maximumGracefulShutdownDuration = grace + .milliseconds(1500)
+        let group = ServiceGroup(configuration: groupConfiguration)
         try await group.run()
         try store.close()
         logger.info("stopped")

@@ -9,6 +9,10 @@ import RolloutRPC
 /// longer reading (backpressure, never dropping), answers `$/cancelRequest`, finishes in-flight
 /// work after a half-close, and cancels it when the peer goes away.
 ///
+/// At shutdown the server drives it through ``cancelInflight()`` and
+/// ``closeForShutdown(flushTime:)``: what is still owed is answered (-32800 for requests that
+/// did not stop, and for lines read but never started) and flushed before the connection closes.
+///
 /// All mutable state is confined to the channel's event loop.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = FramedLine
@@ -18,8 +22,8 @@ final class ConnectionHandler: ChannelInboundHandler {
     private let connectionID: UInt64
     private var peer: Peer?
     private var pending = CircularBuffer<FramedLine>()
-    private var inflight = 0
-    private var tasks: [RequestID: Task<Void, Never>] = [:]
+    private var ledger = RequestLedger()
+    private var tasks: [RequestLedger.ItemRef: Task<Void, Never>] = [:]
     private var inputClosed = false
     private var executor: EventLoopTaskExecutor?
     private var reading = true
@@ -75,7 +79,14 @@ final class ConnectionHandler: ChannelInboundHandler {
             return
         }
         self.peer = peer
-        shared.register(connectionID, channel: context.channel)
+        let connection = ServerShared.Connection(
+            channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)
+        )
+        guard shared.register(connectionID, connection) else {
+            // Admitted after shutdown began: answer what was read without running it, and close.
+            closeForShutdown(flushTime: RPCServer.flushTime)
+            return
+        }
         drain()
     }
 
@@ -116,9 +127,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        for task in tasks.values {
-            task.cancel()
-        }
+        cancelInflight()
         tasks.removeAll()
         pending.removeAll()
         shared.unregister(connectionID)
@@ -132,10 +141,11 @@ final class ConnectionHandler: ChannelInboundHandler {
     /// Starts queued lines while there is room; reads stop while anything is queued.
     private func drain() {
         guard let context, peer != nil else { return }
-        while inflight < shared.maxInflight, context.channel.isWritable, !shared.isDraining, let line = pending.popFirst() {
+        let limit = shared.settings.maxInflightPerConnection
+        while ledger.openLines < limit, context.channel.isWritable, !shared.isDraining, let line = pending.popFirst() {
             start(line)
         }
-        let wantsRead = pending.isEmpty && inflight < shared.maxInflight && !shared.isDraining
+        let wantsRead = pending.isEmpty && ledger.openLines < limit && !shared.isDraining
         if wantsRead != reading {
             reading = wantsRead
             context.channel.setOption(ChannelOptions.autoRead, value: wantsRead).whenFailure { _ in }
@@ -143,35 +153,42 @@ final class ConnectionHandler: ChannelInboundHandler {
                 context.read()
             }
         }
-        if inputClosed, inflight == 0, pending.isEmpty {
+        if inputClosed, ledger.isEmpty, pending.isEmpty {
             context.flush()
             context.close(promise: nil)
         }
     }
 
     private func start(_ framed: FramedLine) {
+        switch parse(framed) {
+        case .rejected(let error):
+            write(Outgoing.error(id: .null, error))
+        case .single(let item):
+            if handleControl(item) { return }
+            let line = ledger.open([item], isBatch: false)
+            launch(item, RequestLedger.ItemRef(line: line, index: 0))
+        case .batch(let items):
+            let line = ledger.open(items, isBatch: true)
+            for (index, item) in items.enumerated() {
+                let ref = RequestLedger.ItemRef(line: line, index: index)
+                if handleControl(item) {
+                    finished(ref, answer: nil)
+                } else {
+                    launch(item, ref)
+                }
+            }
+        }
+    }
+
+    /// A framed line as a message; an over-long line is rejected like a malformed one.
+    private func parse(_ framed: FramedLine) -> IncomingMessage {
         switch framed {
         case .tooLarge:
-            let error = RolloutError(
-                .invalidRequest, "request line exceeds max_request_bytes (\(shared.maxRequestBytes) bytes)",
-                data: ["reason": "TooLarge"]
-            )
-            write(Outgoing.error(id: .null, error))
+            let limit = shared.settings.maxRequestBytes
+            return .rejected(Envelope.tooLarge("request line exceeds max_request_bytes (\(limit) bytes)"))
         case .line(let buffer):
-            let message = buffer.withUnsafeReadableBytes { Envelope.parse(line: $0) }
-            switch message {
-            case .rejected(let error):
-                write(Outgoing.error(id: .null, error))
-            case .single(let item):
-                if handleControl(item) { return }
-                inflight += 1
-                launch(item) { [weak self] response in
-                    if let response { self?.write(response) }
-                    self?.finished()
-                }
-            case .batch(let items):
-                startBatch(items)
-            }
+            let maxBatchItems = shared.settings.maxBatchItems
+            return buffer.withUnsafeReadableBytes { Envelope.parse(line: $0, maxBatchItems: maxBatchItems) }
         }
     }
 
@@ -179,38 +196,16 @@ final class ConnectionHandler: ChannelInboundHandler {
     private func handleControl(_ item: IncomingItem) -> Bool {
         guard case .notification(let method, let params) = item, method.hasPrefix("$/") else { return false }
         if method == "$/cancelRequest" || method == "notifications/cancelled",
-            let idValue = params?["id"] ?? params?["requestId"], let id = RequestID(idValue)
+            let idValue = params?["id"] ?? params?["requestId"], let id = RequestID(idValue),
+            let ref = ledger.item(for: id)
         {
-            tasks[id]?.cancel()
+            tasks[ref]?.cancel()
         }
         return true
     }
 
-    private func startBatch(_ items: [IncomingItem]) {
-        inflight += 1
-        let collector = BatchCollector(expected: items.count)
-        for item in items {
-            if handleControl(item) {
-                collector.add(nil)
-                continue
-            }
-            launch(item) { [weak self] response in
-                collector.add(response)
-                guard collector.isComplete else { return }
-                if !collector.responses.isEmpty {
-                    self?.write(.array(collector.responses))
-                }
-                self?.finished()
-            }
-        }
-        if collector.isComplete {
-            if !collector.responses.isEmpty { write(.array(collector.responses)) }
-            finished()
-        }
-    }
-
-    /// Runs `item` in a task; `completion` runs back on the event loop with its response.
-    private func launch(_ item: IncomingItem, completion: @escaping (JSONValue?) -> Void) {
+    /// Runs `item` in a task; its answer comes back to ``finished(_:answer:)`` on the event loop.
+    private func launch(_ item: IncomingItem, _ ref: RequestLedger.ItemRef) {
         guard let context, let peer else { return }
         let eventLoop = context.eventLoop
         let channel = context.channel
@@ -219,17 +214,12 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
         let dispatcher = shared.dispatcher
         let counter = shared.inflight
-        let completion = NIOLoopBound(completion, eventLoop: eventLoop)
         let loopBoundSelf = NIOLoopBound(self, eventLoop: eventLoop)
-        var requestID: RequestID?
-        if case .request(let id, _, _) = item { requestID = id }
-        let key = requestID
         counter.increment()
-        let task = Task(executorPreference: executor) {
-            let response = await dispatcher.handle(item, connection: connection)
+        tasks[ref] = Task(executorPreference: executor) {
+            let answer = await dispatcher.handle(item, connection: connection)
             let finish: @Sendable () -> Void = {
-                if let key { loopBoundSelf.value.tasks.removeValue(forKey: key) }
-                completion.value(response)
+                loopBoundSelf.value.finished(ref, answer: answer)
                 counter.decrement()
             }
             if eventLoop.inEventLoop {
@@ -238,12 +228,45 @@ final class ConnectionHandler: ChannelInboundHandler {
                 eventLoop.execute(finish)
             }
         }
-        if let requestID { tasks[requestID] = task }
     }
 
-    private func finished() {
-        inflight -= 1
+    /// An item answered (or, for a control item, needs no answer): writes its line's answer
+    /// once the whole line is done, and makes room for the next line.
+    private func finished(_ ref: RequestLedger.ItemRef, answer: JSONValue?) {
+        tasks[ref] = nil
+        guard case .finished(let lineAnswer) = ledger.complete(ref, answer: answer) else { return }
+        if let lineAnswer { write(lineAnswer) }
         drain()
+    }
+
+    /// Shutdown, after the grace period: cancels every running request.
+    func cancelInflight() {
+        for task in tasks.values {
+            task.cancel()
+        }
+    }
+
+    /// Shutdown, last step: writes every answer still owed (requests still running and lines
+    /// read but never started get -32800), flushes for at most `flushTime`, and closes.
+    func closeForShutdown(flushTime: TimeAmount) {
+        guard let context else { return }
+        var owed = ledger.abandonAll()
+        while let line = pending.popFirst() {
+            if let answer = RequestLedger.answerWithoutRunning(parse(line)) { owed.append(answer) }
+        }
+        cancelInflight()
+        for answer in owed {
+            write(answer)
+        }
+        let channel = context.channel
+        let flushed = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)), promise: flushed)
+        // A client that does not read cannot hold the shutdown up: close after `flushTime` anyway.
+        let deadline = context.eventLoop.scheduleTask(in: flushTime) { channel.close(promise: nil) }
+        flushed.futureResult.whenComplete { _ in
+            deadline.cancel()
+            channel.close(promise: nil)
+        }
     }
 
     /// Writes one line; flushes are coalesced to one per event-loop tick, so pipelined
@@ -261,24 +284,6 @@ final class ConnectionHandler: ChannelInboundHandler {
             handler.flushScheduled = false
             handler.context?.flush()
         }
-    }
-}
-
-/// Gathers a batch's responses on the event loop.
-private final class BatchCollector {
-    private let expected: Int
-    private var received = 0
-    private(set) var responses: [JSONValue] = []
-
-    init(expected: Int) {
-        self.expected = expected
-    }
-
-    var isComplete: Bool { received == expected }
-
-    func add(_ response: JSONValue?) {
-        received += 1
-        if let response { responses.append(response) }
     }
 }
 

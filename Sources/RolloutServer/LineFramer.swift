@@ -1,7 +1,7 @@
-import NIOCore
+package import NIOCore
 
 /// One framed input line, or the marker for a line that exceeded the limit.
-enum FramedLine {
+package enum FramedLine: Equatable {
     /// A line without its `\n` (and without a trailing `\r`); never empty.
     case line(ByteBuffer)
     /// A line longer than `max_request_bytes`; it was discarded through its `\n`.
@@ -11,25 +11,28 @@ enum FramedLine {
 /// Newline framing with a size cap: `\r\n` accepted, blank lines skipped, and an over-long line
 /// discarded through its next `\n` (reported once as ``FramedLine/tooLarge``) without closing
 /// the connection, so the client can read the error instead of getting `EPIPE`.
-struct LineFramer: ByteToMessageDecoder {
-    typealias InboundOut = FramedLine
+///
+/// The cap counts a line's bytes without its terminator (`\n` or `\r\n`), so a line of exactly
+/// `maxLineBytes` is accepted with either ending, however the bytes are split across reads.
+package struct LineFramer: ByteToMessageDecoder {
+    package typealias InboundOut = FramedLine
 
     private let maxLineBytes: Int
     private var discarding = false
     private var scanned = 0
 
-    init(maxLineBytes: Int) {
+    package init(maxLineBytes: Int) {
         self.maxLineBytes = maxLineBytes
     }
 
-    mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         let view = buffer.readableBytesView
         let searchStart = view.index(view.startIndex, offsetBy: scanned)
         guard let newline = view[searchStart...].firstIndex(of: UInt8(ascii: "\n")) else {
             if discarding {
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
                 scanned = 0
-            } else if buffer.readableBytes > maxLineBytes {
+            } else if !Self.mayStillFit(view, maxLineBytes: maxLineBytes) {
                 discarding = true
                 buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
                 scanned = 0
@@ -48,12 +51,12 @@ struct LineFramer: ByteToMessageDecoder {
         }
         var line = buffer.readSlice(length: length)!
         buffer.moveReaderIndex(forwardBy: 1)
+        if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
+            line.moveWriterIndex(to: line.writerIndex - 1)
+        }
         if line.readableBytes > maxLineBytes {
             context.fireChannelRead(Self.wrapInboundOut(.tooLarge))
             return .continue
-        }
-        if line.readableBytes > 0, line.getInteger(at: line.writerIndex - 1, as: UInt8.self) == UInt8(ascii: "\r") {
-            line.moveWriterIndex(to: line.writerIndex - 1)
         }
         if line.readableBytesView.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) {
             return .continue
@@ -62,7 +65,7 @@ struct LineFramer: ByteToMessageDecoder {
         return .continue
     }
 
-    mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         // A final line without a newline still counts, as socat and `printf` clients send.
         if !discarding, buffer.readableBytes > 0 {
             buffer.writeInteger(UInt8(ascii: "\n"))
@@ -70,5 +73,12 @@ struct LineFramer: ByteToMessageDecoder {
         }
         buffer.moveReaderIndex(forwardBy: buffer.readableBytes)
         return .needMoreData
+    }
+
+    /// Whether `partial`, a line whose `\n` has not arrived yet, can still end within the cap:
+    /// it holds at most `maxLineBytes` bytes, or one more when that last byte is the `\r` of a
+    /// `\r\n` ending.
+    private static func mayStillFit(_ partial: ByteBufferView, maxLineBytes: Int) -> Bool {
+        partial.count <= maxLineBytes || (partial.count == maxLineBytes + 1 && partial.last == UInt8(ascii: "\r"))
     }
 }

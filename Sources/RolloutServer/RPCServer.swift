@@ -16,15 +16,21 @@ public final class RPCServer: Service, Sendable {
         public var maxRequestBytes: Int
         /// `max_inflight_per_connection`.
         public var maxInflightPerConnection: Int
+        /// `max_batch_items`.
+        public var maxBatchItems: Int
         /// Uids allowed besides root and the daemon's own.
         public var allowedUIDs: [UInt32]
         /// `shutdown_grace_secs`.
         public var shutdownGrace: Duration
 
         /// Creates settings.
-        public init(maxRequestBytes: Int, maxInflightPerConnection: Int, allowedUIDs: [UInt32], shutdownGrace: Duration) {
+        public init(
+            maxRequestBytes: Int, maxInflightPerConnection: Int, maxBatchItems: Int, allowedUIDs: [UInt32],
+            shutdownGrace: Duration
+        ) {
             self.maxRequestBytes = maxRequestBytes
             self.maxInflightPerConnection = maxInflightPerConnection
+            self.maxBatchItems = maxBatchItems
             self.allowedUIDs = allowedUIDs
             self.shutdownGrace = shutdownGrace
         }
@@ -53,8 +59,8 @@ public final class RPCServer: Service, Sendable {
         allowed.insert(0)
         allowed.insert(getuid())
         self.shared = ServerShared(
-            dispatcher: dispatcher, logger: logger, maxInflight: settings.maxInflightPerConnection,
-            maxRequestBytes: settings.maxRequestBytes, allowedUIDs: allowed, onConnectionClosed: onConnectionClosed
+            dispatcher: dispatcher, logger: logger, settings: settings, allowedUIDs: allowed,
+            onConnectionClosed: onConnectionClosed
         )
     }
 
@@ -91,17 +97,32 @@ public final class RPCServer: Service, Sendable {
         logger.info("server stopped")
     }
 
+    /// How long cancelled requests get to answer -32800 themselves; any request still running
+    /// then is answered on its behalf and left behind.
+    static let cancellationTime: Duration = .milliseconds(500)
+    /// How long the final answers get to reach a client before its connection is closed anyway.
+    static let flushTime: TimeAmount = .milliseconds(300)
+
+    /// Stops reading; lets requests run for the grace period; cancels what is left and gives
+    /// it ``cancellationTime`` to answer; then every connection writes what it still owes
+    /// (-32800), flushes for at most ``flushTime`` and closes. Nothing here waits on a request,
+    /// so the server stops within `shutdown_grace_secs` + about 0.8 s whatever a request is
+    /// blocked on.
     private func drain() async {
         shared.startDraining()
         let inflight = shared.inflight
         let grace = settings.shutdownGrace
         logger.info("draining", metadata: ["inflight": "\(inflight.count)", "grace_s": "\(grace.components.seconds)"])
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await inflight.waitForZero() }
-            group.addTask { try? await Task.sleep(for: grace) }
-            await group.next()
-            group.cancelAll()
+        if await !inflight.waitForZero(upTo: grace) {
+            logger.warning("shutdown grace period over; cancelling requests", metadata: ["inflight": "\(inflight.count)"])
+            shared.cancelInflight()
+            if await !inflight.waitForZero(upTo: Self.cancellationTime) {
+                logger.warning(
+                    "requests did not stop when cancelled; answering them -32800 and leaving them behind",
+                    metadata: ["inflight": "\(inflight.count)"]
+                )
+            }
         }
-        await shared.closeAll()
+        await shared.closeAll(flushTime: Self.flushTime)
     }
 }

@@ -3,27 +3,37 @@ import NIOCore
 import RolloutRPC
 import Synchronization
 
-/// State shared by every connection of one server: settings, the dispatcher, the set of open
-/// channels and the global in-flight count that graceful shutdown waits on.
+/// State shared by every connection of one server: settings, the dispatcher, the open
+/// connections and the global in-flight count that graceful shutdown waits on.
 final class ServerShared: Sendable {
     let dispatcher: Dispatcher
     let logger: Logger
-    let maxInflight: Int
-    let maxRequestBytes: Int
+    let settings: RPCServer.Settings
     let inflight = InflightCounter()
     private let allowedUIDs: Set<UInt32>
-    private let channels = Mutex<[UInt64: any Channel]>([:])
+    private let connections = Mutex(Connections())
     private let draining = Atomic<Bool>(false)
     private let onConnectionClosed: @Sendable (UInt64) -> Void
 
+    /// An admitted connection: its channel, and its handler for the shutdown steps (both used
+    /// only on the channel's event loop).
+    struct Connection: Sendable {
+        var channel: any Channel
+        var handler: NIOLoopBound<ConnectionHandler>
+    }
+
+    private struct Connections {
+        var open: [UInt64: Connection] = [:]
+        var closedForNewOnes = false
+    }
+
     init(
-        dispatcher: Dispatcher, logger: Logger, maxInflight: Int, maxRequestBytes: Int, allowedUIDs: Set<UInt32>,
+        dispatcher: Dispatcher, logger: Logger, settings: RPCServer.Settings, allowedUIDs: Set<UInt32>,
         onConnectionClosed: @escaping @Sendable (UInt64) -> Void
     ) {
         self.dispatcher = dispatcher
         self.logger = logger
-        self.maxInflight = maxInflight
-        self.maxRequestBytes = maxRequestBytes
+        self.settings = settings
         self.allowedUIDs = allowedUIDs
         self.onConnectionClosed = onConnectionClosed
     }
@@ -36,27 +46,53 @@ final class ServerShared: Sendable {
         allowedUIDs.contains(uid)
     }
 
-    func register(_ id: UInt64, channel: any Channel) {
-        channels.withLock { $0[id] = channel }
-    }
-
-    func unregister(_ id: UInt64) {
-        let removed = channels.withLock { $0.removeValue(forKey: id) }
-        if removed != nil { onConnectionClosed(id) }
-    }
-
-    /// Stops every connection from taking new requests.
-    func startDraining() {
-        draining.store(true, ordering: .relaxed)
-        for channel in channels.withLock({ Array($0.values) }) {
-            channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+    /// Adds an admitted connection; false once draining started (the caller then ends it
+    /// itself, as the shutdown steps will not reach it).
+    func register(_ id: UInt64, _ connection: Connection) -> Bool {
+        connections.withLock { state in
+            guard !state.closedForNewOnes else { return false }
+            state.open[id] = connection
+            return true
         }
     }
 
-    /// Closes every connection (cancelling whatever still runs).
-    func closeAll() async {
-        for channel in channels.withLock({ Array($0.values) }) {
-            try? await channel.close()
+    func unregister(_ id: UInt64) {
+        let removed = connections.withLock { $0.open.removeValue(forKey: id) }
+        if removed != nil { onConnectionClosed(id) }
+    }
+
+    /// Shutdown, step 1: every connection stops reading and starting requests; requests
+    /// already running go on.
+    func startDraining() {
+        let open = connections.withLock { state in
+            state.closedForNewOnes = true
+            draining.store(true, ordering: .relaxed)
+            return Array(state.open.values)
+        }
+        for connection in open {
+            connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+        }
+    }
+
+    /// Shutdown, step 2 (the grace period is over): cancels every running request; each
+    /// answers -32800 as it stops.
+    func cancelInflight() {
+        for connection in connections.withLock({ Array($0.open.values) }) {
+            let handler = connection.handler
+            connection.channel.eventLoop.execute { handler.value.cancelInflight() }
+        }
+    }
+
+    /// Shutdown, step 3: every connection writes the answers it still owes (-32800 for
+    /// requests that did not stop), flushes them for at most `flushTime`, and closes.
+    func closeAll(flushTime: TimeAmount) async {
+        let open = connections.withLock { Array($0.open.values) }
+        for connection in open {
+            let handler = connection.handler
+            connection.channel.eventLoop.execute { handler.value.closeForShutdown(flushTime: flushTime) }
+        }
+        for connection in open {
+            try? await connection.channel.closeFuture.get()
         }
     }
 }
@@ -65,7 +101,8 @@ final class ServerShared: Sendable {
 final class InflightCounter: Sendable {
     private struct State {
         var count = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     }
 
     private let state = Mutex(State())
@@ -79,22 +116,52 @@ final class InflightCounter: Sendable {
             state.count -= 1
             guard state.count == 0 else { return [] }
             defer { state.waiters.removeAll() }
-            return state.waiters
+            return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
     }
 
     var count: Int { state.withLock { $0.count } }
 
-    /// Returns once nothing is in flight.
-    func waitForZero() async {
-        await withCheckedContinuation { continuation in
-            let ready = state.withLock { state -> Bool in
-                if state.count == 0 { return true }
-                state.waiters.append(continuation)
+    /// Waits until nothing is in flight, for at most `limit`: true when the count reached zero,
+    /// false when the time ran out or the calling task was cancelled first.
+    func waitForZero(upTo limit: Duration) async -> Bool {
+        if count == 0 { return true }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await self.waitForZero()
+                return !Task.isCancelled
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
                 return false
             }
-            if ready { continuation.resume() }
+            let first = await group.next() ?? false
+            // Both children end promptly when cancelled, so leaving the group never waits on a
+            // request that is still running.
+            group.cancelAll()
+            return first
+        }
+    }
+
+    /// Returns once nothing is in flight, or as soon as the calling task is cancelled.
+    private func waitForZero() async {
+        let waiter = state.withLock { state in
+            defer { state.nextWaiter += 1 }
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.count == 0 || Task.isCancelled { return true }
+                    state.waiters[waiter] = continuation
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        } onCancel: {
+            let continuation = state.withLock { $0.waiters.removeValue(forKey: waiter) }
+            continuation?.resume()
         }
     }
 }

@@ -30,6 +30,7 @@ struct LimitCase: Sendable, CustomTestStringConvertible {
     static let all: [LimitCase] =
         range("server.max_request_bytes", 1024, 64 * mib)
         + range("server.max_inflight_per_connection", 1, 4096)
+        + range("server.max_batch_items", 1, 10_000)
         + range("server.shutdown_grace_secs", 0, 3600)
         + range("server.idempotency_ttl_secs", 1, 30 * 86_400)
         + range("server.slow_request_ms", 1, 3_600_000)

@@ -20,6 +20,7 @@ struct ParsingTests {
         #expect(config.server.fileRoots == [".rollout/files"])
         #expect(config.server.maxRequestBytes == 1_048_576)
         #expect(config.server.maxInflightPerConnection == 64)
+        #expect(config.server.maxBatchItems == 1000)
         #expect(config.server.shutdownGraceSecs == 20)
         #expect(config.server.idempotencyTTLSecs == 86_400)
         #expect(config.cloud.provider == .local)
@@ -86,6 +87,7 @@ struct ParsingTests {
             file_roots = ["/data", "/models"]
             max_request_bytes = 2048
             max_inflight_per_connection = 8
+            max_batch_items = 50
             shutdown_grace_secs = 0
             idempotency_ttl_secs = 60
 
@@ -150,6 +152,7 @@ struct ParsingTests {
         expected.server.fileRoots = ["/data", "/models"]
         expected.server.maxRequestBytes = 2048
         expected.server.maxInflightPerConnection = 8
+        expected.server.maxBatchItems = 50
         expected.server.shutdownGraceSecs = 0
         expected.server.idempotencyTTLSecs = 60
         expected.cloud.provider = .aws
@@ -192,7 +195,7 @@ struct ParsingTests {
             found.map(\.description) == [
                 "rollout.toml: unknown key \"server.sockett\" (known keys in [server]: socket, socket_mode, "
                     + "allowed_uids, state_dir, file_roots, max_request_bytes, max_inflight_per_connection, "
-                    + "shutdown_grace_secs, idempotency_ttl_secs)"
+                    + "max_batch_items, shutdown_grace_secs, idempotency_ttl_secs)"
             ]
         )
         #expect(

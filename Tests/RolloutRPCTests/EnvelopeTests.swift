@@ -6,11 +6,11 @@ import Testing
 struct EnvelopeTests {
     @Test("requests, notifications and ids")
     func requests() {
-        #expect(Envelope.parse(line: Array(#"{"jsonrpc":"2.0","id":1,"method":"a"}"#.utf8))
+        #expect(Envelope.parse(line: Array(#"{"jsonrpc":"2.0","id":1,"method":"a"}"#.utf8), maxBatchItems: 1000)
             == .single(.request(id: RequestID(1), method: "a", params: nil)))
-        #expect(Envelope.parse(line: Array(#"{"jsonrpc":"2.0","method":"a","params":{"x":1}}"#.utf8))
+        #expect(Envelope.parse(line: Array(#"{"jsonrpc":"2.0","method":"a","params":{"x":1}}"#.utf8), maxBatchItems: 1000)
             == .single(.notification(method: "a", params: .object(["x": 1]))))
-        guard case .single(.request(let id, _, _)) = Envelope.parse(line: Array(#"{"jsonrpc":"2.0","id":1.50,"method":"a"}"#.utf8)) else {
+        guard case .single(.request(let id, _, _)) = Envelope.parse(line: Array(#"{"jsonrpc":"2.0","id":1.50,"method":"a"}"#.utf8), maxBatchItems: 1000) else {
             Issue.record("not a request")
             return
         }
@@ -26,7 +26,7 @@ struct EnvelopeTests {
         (#"{"jsonrpc":"2.0","id":3}"#, "3"),
     ])
     func invalid(line: String, id: String) {
-        guard case .single(.invalid(let got, let error)) = Envelope.parse(line: Array(line.utf8)) else {
+        guard case .single(.invalid(let got, let error)) = Envelope.parse(line: Array(line.utf8), maxBatchItems: 1000) else {
             Issue.record("expected invalid for \(line)")
             return
         }
@@ -34,28 +34,42 @@ struct EnvelopeTests {
         #expect(error.code == .invalidRequest)
     }
 
-    @Test("batches: empty, junk, too many")
+    @Test("batches: empty, junk")
     func batches() {
-        guard case .rejected(let empty) = Envelope.parse(line: Array("[]".utf8)) else {
+        guard case .rejected(let empty) = Envelope.parse(line: Array("[]".utf8), maxBatchItems: 1000) else {
             Issue.record("[] must be rejected as a whole")
             return
         }
         #expect(empty.code == .invalidRequest)
-        guard case .batch(let items) = Envelope.parse(line: Array("[1,2]".utf8)) else {
+        guard case .batch(let items) = Envelope.parse(line: Array("[1,2]".utf8), maxBatchItems: 1000) else {
             Issue.record("[1,2] is a batch of invalid items")
             return
         }
         #expect(items.count == 2)
-        let many = "[" + Array(repeating: #"{"jsonrpc":"2.0","method":"a"}"#, count: Envelope.maxBatchItems + 1).joined(separator: ",") + "]"
-        guard case .rejected = Envelope.parse(line: Array(many.utf8)) else {
+    }
+
+    @Test("a batch over max_batch_items is one TooLarge error; at the limit it is served", arguments: [1, 3, 1000])
+    func batchLimit(limit: Int) {
+        func batch(_ count: Int) -> [UInt8] {
+            Array(("[" + Array(repeating: #"{"jsonrpc":"2.0","method":"a"}"#, count: count).joined(separator: ",") + "]").utf8)
+        }
+        guard case .batch(let items) = Envelope.parse(line: batch(limit), maxBatchItems: limit) else {
+            Issue.record("a batch of exactly max_batch_items entries is served")
+            return
+        }
+        #expect(items.count == limit)
+        guard case .rejected(let error) = Envelope.parse(line: batch(limit + 1), maxBatchItems: limit) else {
             Issue.record("an oversized batch is rejected")
             return
         }
+        #expect(error.code == .invalidRequest)
+        #expect(error.wireData["reason"] == "TooLarge")
+        #expect(error.message.contains("max_batch_items"))
     }
 
     @Test("bad JSON is a parse error")
     func parseError() {
-        guard case .rejected(let error) = Envelope.parse(line: Array("{nope".utf8)) else {
+        guard case .rejected(let error) = Envelope.parse(line: Array("{nope".utf8), maxBatchItems: 1000) else {
             Issue.record("expected a parse error")
             return
         }

@@ -257,6 +257,30 @@ def test_config_check(tmp_path):
     assert [p["key"] for p in document["error"]["data"]["problems"]] == ["server.max_request_bytes"]
 
 
+def test_config_check_knows_max_batch_items(tmp_path):
+    good = tmp_path / "good.toml"
+    good.write_text("[server]\nmax_batch_items = 10000\n")
+    result = ctl("config", "check", "--config", good)
+    assert result.returncode == 0, result.stderr
+    assert ctl("config", "explain", "--config", good).returncode == 0
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[server]\nmax_batch_items = 0\n")
+    result = ctl("config", "check", "--config", bad)
+    assert result.returncode == 4
+    assert "server.max_batch_items = 0 is out of range; allowed 1...10000" in result.stderr
+
+
+def test_config_check_reports_a_file_root_over_the_state_dir(tmp_path):
+    config = tmp_path / "rollout.toml"
+    config.write_text(f'[server]\nstate_dir = "{tmp_path}/files/state"\nfile_roots = ["{tmp_path}/files"]\n')
+    result = ctl("config", "check", "--config", config)
+    assert result.returncode == 4
+    assert "server.file_roots[0]" in result.stderr and "server.state_dir" in result.stderr
+    document = json.loads(ctl("--json", "config", "check", "--config", config).stdout)
+    assert [p["key"] for p in document["error"]["data"]["problems"]] == ["server.file_roots"]
+
+
 def test_config_explain_local(tmp_path):
     config = tmp_path / "rollout.toml"
     config.write_text('[server]\nsocket = "run/r.sock"\n')

@@ -5,6 +5,8 @@ import time
 
 import pytest
 
+from tests.conftest import Daemon
+
 
 def test_ping_and_id_echo(conn):
     conn.send_raw(b'{"jsonrpc":"2.0","id":"abc","method":"sys.ping"}\n')
@@ -196,3 +198,48 @@ def test_idempotency_key_validation(conn):
     assert err["code"] == -32602 and "idempotencyKey" in err["message"]
     err = conn.error("queue.send", {"body": "x", "idempotencyKey": "k" * 256})
     assert err["code"] == -32602
+
+
+def padded_ping(length, id=1):
+    """A sys.ping request of exactly `length` bytes (a padding param the daemon rejects)."""
+    head = f'{{"jsonrpc":"2.0","id":{id},"method":"sys.ping","params":{{"pad":"'.encode()
+    tail = b'"}}'
+    return head + b"x" * (length - len(head) - len(tail)) + tail
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"])
+def test_line_of_exactly_max_request_bytes_is_served(ending):
+    d = Daemon(extra_server="max_request_bytes = 1024").start()
+    try:
+        with d.connect() as c:
+            for length, served in ((1023, True), (1024, True), (1025, False)):
+                line = padded_ping(length, id=length)
+                assert len(line) == length
+                c.send_raw(line + ending)
+                msg = c.read()
+                if served:
+                    # Read and parsed: the unknown param is the handler's complaint, not the framer's.
+                    assert msg["id"] == length and msg["error"]["code"] == -32602, msg
+                else:
+                    assert msg["id"] is None and msg["error"]["data"]["reason"] == "TooLarge", msg
+            assert c.result("sys.ping") == {}
+    finally:
+        assert d.stop() == 0
+
+
+def test_batch_over_max_batch_items_is_one_error():
+    d = Daemon(extra_server="max_batch_items = 3").start()
+    try:
+        with d.connect() as c:
+            ping = lambda i: {"jsonrpc": "2.0", "id": i, "method": "sys.ping"}
+            c.send([ping(i) for i in range(4)])
+            msg = c.read()
+            assert isinstance(msg, dict), msg
+            assert msg["id"] is None and msg["error"]["code"] == -32600
+            assert msg["error"]["data"]["reason"] == "TooLarge"
+            assert "max_batch_items" in msg["error"]["message"]
+            c.send([ping(i) for i in range(3)])
+            assert sorted(r["id"] for r in c.read()) == [0, 1, 2]
+            assert c.result("sys.ping") == {}
+    finally:
+        assert d.stop() == 0

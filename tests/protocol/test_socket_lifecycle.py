@@ -131,6 +131,16 @@ def test_invalid_config_names_key():
     assert "max_inflight_per_connection" in log and str(d.config) in log
 
 
+def test_file_root_over_the_local_root_is_a_startup_error():
+    d = Daemon()
+    d.config.write_text(d.config.read_text().replace(f'root = "{d.local_root}"', f'root = "{d.files}/local"'))
+    d.start(wait=False)
+    assert d.proc.wait(timeout=15) != 0
+    log = d.log.read_text()
+    assert "server.file_roots[0]" in log and "cloud.local.root" in log
+    assert not d.socket.exists()
+
+
 def test_backpressure_limits_inflight_per_connection():
     d = Daemon(extra_server="max_inflight_per_connection = 2").start()
     try:

@@ -37,7 +37,8 @@ extension Configuration {
         /// `state_dir`: directory holding the daemon's SQLite database.
         /// Default `".rollout/state"`.
         public var stateDir = ".rollout/state"
-        /// `file_roots`: the only directories that `path` parameters may read or write.
+        /// `file_roots`: the only directories that `path` parameters may read or write. No entry
+        /// may contain, or lie inside, `state_dir` or (provider `local`) `[cloud.local] root`.
         /// Default `[".rollout/files"]`.
         public var fileRoots = [".rollout/files"]
         /// `max_request_bytes`: largest JSON-RPC request line accepted, in bytes.
@@ -46,6 +47,10 @@ extension Configuration {
         /// `max_inflight_per_connection`: requests one connection may have running at once.
         /// Range 1...4096. Default `64`.
         public var maxInflightPerConnection = 64
+        /// `max_batch_items`: most entries one batch (a JSON array of requests) may hold; a
+        /// longer batch is answered with one -32600 error (id null, `data.reason` `"TooLarge"`)
+        /// and the connection stays open. Range 1...10000. Default `1000`.
+        public var maxBatchItems = 1000
         /// `shutdown_grace_secs`: how long in-flight requests may run after a shutdown signal.
         /// Range 0...3600. Default `20`.
         public var shutdownGraceSecs = 20

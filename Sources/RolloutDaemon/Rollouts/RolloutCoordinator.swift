@@ -323,6 +323,9 @@ actor RolloutCoordinator: RolloutService {
 struct RolloutLifecycle: Service {
     let engine: NativeRolloutEngine
     let logger: Logger
+    /// The most stopping the run loops may take; one that ignores cancellation is left behind
+    /// (its record stays, and the next start reconciles the deployment).
+    private static let shutdownTime: Duration = .seconds(1)
 
     func run() async throws {
         do {
@@ -331,7 +334,8 @@ struct RolloutLifecycle: Service {
             logger.error("cannot resume unfinished deployments", metadata: ["error": "\(error)"])
         }
         try? await gracefulShutdown()
-        await engine.shutdown()
+        let engine = self.engine
+        await awaitAtMost(Self.shutdownTime) { await engine.shutdown() }
     }
 }
 #endif

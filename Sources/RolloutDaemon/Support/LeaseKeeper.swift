@@ -6,13 +6,30 @@ import Synchronization
 /// Executes a ``LeaseBook``: extends `autoExtend` messages before their visibility lapses,
 /// releases them (visibility 0) when their connection closes, and releases all of them at
 /// shutdown.
+///
+/// Releases happen in ``run()``, never in a task of their own, so that shutdown releases what
+/// the closing connections left as well as what is still leased, before the database closes.
 final class LeaseKeeper: Service, Sendable {
+    private struct State {
+        var book = LeaseBook()
+        /// Receipts of closed connections, waiting for the run loop to release them.
+        var toRelease: [String] = []
+
+        mutating func takeReleases() -> [String] {
+            defer { toRelease = [] }
+            return toRelease
+        }
+    }
+
     private let queue: any MessageQueue
     private let logger: Logger
-    private let book = Mutex(LeaseBook())
+    private let state = Mutex(State())
     private let doorbell = Doorbell()
     private let stopping = Atomic<Bool>(false)
     private static let epoch = ContinuousClock.now
+    /// The most the releases at shutdown may take; what is left then reappears when its
+    /// visibility timeout lapses.
+    private static let shutdownReleaseTime: Duration = .seconds(1)
 
     init(queue: any MessageQueue, logger: Logger) {
         self.queue = queue
@@ -20,54 +37,61 @@ final class LeaseKeeper: Service, Sendable {
     }
 
     func leased(_ receipts: [String], connectionID: UInt64, visibilitySeconds: Int) {
-        book.withLock { $0.leased(receipts: receipts, connectionID: connectionID, visibilitySeconds: visibilitySeconds, now: Self.now()) }
+        state.withLock {
+            $0.book.leased(receipts: receipts, connectionID: connectionID, visibilitySeconds: visibilitySeconds, now: Self.now())
+        }
         doorbell.ring()
     }
 
     func settled(_ receipt: String) {
-        _ = book.withLock { $0.settled(receipt: receipt) }
+        _ = state.withLock { $0.book.settled(receipt: receipt) }
     }
 
     func connectionClosed(_ connectionID: UInt64) {
-        let receipts = book.withLock { $0.connectionClosed(connectionID) }
-        guard !receipts.isEmpty else { return }
-        let queue = self.queue
-        let logger = self.logger
-        Task {
-            await Self.release(receipts, queue: queue, logger: logger)
+        let released = state.withLock { state -> Bool in
+            let receipts = state.book.connectionClosed(connectionID)
+            state.toRelease += receipts
+            return !receipts.isEmpty
         }
+        if released { doorbell.ring() }
     }
 
     func run() async throws {
         await withGracefulShutdownHandler {
-            await extendLoop()
+            await serve()
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .relaxed)
             self.doorbell.ring()
         }
-        let receipts = book.withLock { $0.releaseAll() }
-        await Self.release(receipts, queue: queue, logger: logger)
+        let receipts = state.withLock { state in state.takeReleases() + state.book.releaseAll() }
+        let queue = self.queue
+        let logger = self.logger
+        await awaitAtMost(Self.shutdownReleaseTime) {
+            await Self.release(receipts, queue: queue, logger: logger)
+        }
     }
 
-    private func extendLoop() async {
+    /// Releases closed connections' messages and extends due leases until shutdown.
+    private func serve() async {
         while !Task.isCancelled, !stopping.load(ordering: .relaxed) {
+            await Self.release(state.withLock { $0.takeReleases() }, queue: queue, logger: logger)
             let now = Self.now()
-            for lease in book.withLock({ $0.due(now: now) }) {
+            for lease in state.withLock({ $0.book.due(now: now) }) {
                 do {
                     try await queue.changeVisibility(receipt: lease.receipt, seconds: lease.visibilitySeconds)
-                    book.withLock { $0.extended(receipt: lease.receipt, now: Self.now()) }
+                    state.withLock { $0.book.extended(receipt: lease.receipt, now: Self.now()) }
                 } catch {
                     logger.warning("lease extension failed", metadata: ["error": "\(error)"])
-                    _ = book.withLock { $0.settled(receipt: lease.receipt) }
+                    _ = state.withLock { $0.book.settled(receipt: lease.receipt) }
                 }
             }
-            let delay = book.withLock { $0.nextDue }.map { max(0.05, $0 - Self.now()) } ?? 3600
+            let delay = state.withLock { $0.book.nextDue }.map { max(0.05, $0 - Self.now()) } ?? 3600
             await doorbell.wait(upTo: .milliseconds(Int64(delay * 1000)))
         }
     }
 
     private static func release(_ receipts: [String], queue: any MessageQueue, logger: Logger) async {
-        for receipt in receipts {
+        for receipt in receipts where !Task.isCancelled {
             do {
                 try await queue.changeVisibility(receipt: receipt, seconds: 0)
             } catch {

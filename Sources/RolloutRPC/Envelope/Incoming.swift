@@ -23,27 +23,25 @@ public enum IncomingMessage: Sendable, Hashable {
 
 /// Parses JSON-RPC 2.0 lines into ``IncomingMessage`` values. Pure: no I/O, no clock.
 public enum Envelope {
-    /// The most items a batch may hold.
-    public static let maxBatchItems = 1000
-
-    /// Parses one line (without its trailing newline).
-    public static func parse(line: UnsafeRawBufferPointer) -> IncomingMessage {
+    /// Parses one line (without its trailing newline); a batch of more than `maxBatchItems`
+    /// entries (`[server] max_batch_items`) is rejected as a whole.
+    public static func parse(line: UnsafeRawBufferPointer, maxBatchItems: Int) -> IncomingMessage {
         let json: JSONValue
         do {
             json = try JSONParser.parse(line)
         } catch {
             return .rejected(RolloutError(.parseError, "parse error: \(error)"))
         }
-        return classify(json)
+        return classify(json, maxBatchItems: maxBatchItems)
     }
 
-    /// Parses one line (without its trailing newline).
-    public static func parse(line: [UInt8]) -> IncomingMessage {
-        line.withUnsafeBytes { parse(line: $0) }
+    /// Parses one line (without its trailing newline), held in an array.
+    public static func parse(line: [UInt8], maxBatchItems: Int) -> IncomingMessage {
+        line.withUnsafeBytes { parse(line: $0, maxBatchItems: maxBatchItems) }
     }
 
     /// Classifies an already parsed JSON text.
-    public static func classify(_ json: JSONValue) -> IncomingMessage {
+    public static func classify(_ json: JSONValue, maxBatchItems: Int) -> IncomingMessage {
         switch json {
         case .array(let elements):
             if elements.isEmpty {
@@ -51,7 +49,7 @@ public enum Envelope {
             }
             if elements.count > maxBatchItems {
                 return .rejected(
-                    RolloutError(.invalidRequest, "invalid request: a batch holds at most \(maxBatchItems) items")
+                    tooLarge("a batch of \(elements.count) entries exceeds max_batch_items (\(maxBatchItems))")
                 )
             }
             return .batch(elements.map(item))
@@ -60,6 +58,12 @@ public enum Envelope {
         default:
             return .single(.invalid(id: .null, error: RolloutError(.invalidRequest, "invalid request: expected an object or an array")))
         }
+    }
+
+    /// The -32600 answered (with id null) for input over a configured limit: a line over
+    /// `max_request_bytes` or a batch over `max_batch_items`; `data.reason` is `"TooLarge"`.
+    public static func tooLarge(_ what: String) -> RolloutError {
+        RolloutError(.invalidRequest, "invalid request: \(what)", data: ["reason": "TooLarge"])
     }
 
     /// Classifies one request object.
