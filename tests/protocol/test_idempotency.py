@@ -1,5 +1,6 @@
 """SPEC §3.2 idempotency through the socket, including concurrency and restarts."""
 import threading
+import time
 
 from tests.conftest import Daemon
 
@@ -76,3 +77,38 @@ def test_replay_survives_restart():
             assert drain_queue(c) == ["durable"]
     finally:
         assert d.stop() == 0
+
+
+def test_follower_gets_the_result_when_the_leader_disconnects(daemon):
+    """SPEC §3.2: a caller waiting on another connection's execution of its key is not
+    cancelled when that connection closes; the execution goes on and the waiter gets its result."""
+    big = daemon.files / "big.bin"
+    size = 300 << 20
+    with open(big, "wb") as f:
+        f.truncate(size)  # sparse: quick to make, still 300 MiB to read, hash and write
+    params = {"key": "big", "path": str(big), "idempotencyKey": "shared-put"}
+    leader = daemon.connect()
+    try:
+        leader.request("object.put", {**params, "progressToken": "p"})
+        # The first progress notification: the put is under way.
+        first = leader.read(timeout=30)
+        assert first.get("method") == "$/progress", first
+        with daemon.connect() as follower:
+            follower_id = follower.request("object.put", params)
+            time.sleep(0.3)  # the follower has joined the flight
+            leader.close()
+            leader = None
+            while True:
+                msg = follower.read(timeout=60)
+                if msg.get("id") == follower_id:
+                    break
+            assert "error" not in msg, msg
+            assert msg["result"]["size"] == size and msg["result"]["replayed"] is True
+            head = follower.result("object.head", {"key": "big"})
+            assert head["size"] == size and head["etag"] == msg["result"]["etag"]
+            # Nothing runs twice: the same key replays the same result.
+            again = follower.result("object.put", params)
+            assert again == msg["result"]
+    finally:
+        if leader is not None:
+            leader.close()
