@@ -1,4 +1,7 @@
 """SPEC §3.2 idempotency through the socket, including concurrency and restarts."""
+import base64
+import json
+import sqlite3
 import threading
 import time
 
@@ -112,3 +115,33 @@ def test_follower_gets_the_result_when_the_leader_disconnects(daemon):
     finally:
         if leader is not None:
             leader.close()
+
+
+def test_the_record_a_local_effect_commits_is_the_answer_per_method():
+    """The local provider writes each keyed call's record inside the effect's transaction; the
+    JSON it records must be exactly what the handler answers (the replay returns the record)."""
+    d = Daemon(extra_server="max_request_bytes = 4194304").start()
+    calls = [
+        ("object.put", {"key": "p", "data": base64.b64encode(b"\x00\x01binary").decode()}),
+        ("object.put", {"key": "t", "text": "hi", "contentType": "text/plain", "metadata": {"a": "b"}}),
+        ("object.delete", {"key": "p"}),
+        ("object.delete", {"key": "absent"}),
+        ("queue.send", {"body": "one", "attributes": {"k": "v"}, "deduplicationId": "d1"}),
+        ("queue.sendBatch", {"messages": [{"body": "a"}, {"body": "x" * ((1 << 20) + 1)}, {"body": "c", "groupId": "g"}]}),
+    ]
+    try:
+        with d.connect() as c:
+            for index, (method, params) in enumerate(calls):
+                keyed = {**params, "idempotencyKey": f"eq-{index}"}
+                first = c.result(method, keyed)
+                assert c.result(method, keyed) == {**first, "replayed": True}, method
+                db = sqlite3.connect(f"file:{d.root / 'state' / 'state.sqlite'}?mode=ro", uri=True)
+                try:
+                    (outcome,) = db.execute("SELECT outcome FROM idempotency WHERE method = ? AND key = ?",
+                                            (method, f"eq-{index}")).fetchone()
+                finally:
+                    db.close()
+                assert json.loads(outcome) == {"result": first}, method
+            assert first["results"][1]["error"]["data"]["reason"] == "TooLarge"
+    finally:
+        assert d.stop() == 0
