@@ -78,7 +78,8 @@ let package = Package(
         .target(
             name: "RolloutDaemon",
             dependencies: [
-                "RolloutCore", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", "RolloutEngine", logging,
+                "RolloutCore", "RolloutConfig", "RolloutCrypto", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", "RolloutEngine",
+                logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),

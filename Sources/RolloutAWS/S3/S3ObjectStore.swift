@@ -104,7 +104,9 @@ public struct S3ObjectStore: ObjectStore {
 
     // MARK: put
 
-    /// Stores an object: one PutObject up to ``multipartChunkBytes``, multipart above.
+    /// Stores an object: one PutObject up to ``multipartChunkBytes``, multipart above. A keyed
+    /// put that a killed daemon had started (``IdempotentCall/resuming``) is done, without
+    /// uploading, when the key already holds an object of its content id and size.
     public func put(_ request: PutObjectRequest, progress: ProgressReporter) async throws -> PutObjectResult {
         let size: Int64
         switch request.source {
@@ -132,6 +134,13 @@ public struct S3ObjectStore: ObjectStore {
         var content = ContentID()
         for digest in digests { content.append(chunkDigest: digest) }
         let contentId = content.finalize()
+        // A keyed put that a killed daemon had started: done when the key holds these bytes.
+        if IdempotentCall.current(for: "object.put")?.resuming == true,
+           let existing = await existingObject(key: request.key, contentId: contentId, size: size)
+        {
+            progress.bytes(done: size, total: size, final: true)
+            return PutObjectResult(key: request.key, size: size, etag: existing.etag, contentId: contentId, parts: digests.count)
+        }
 
         var headers: [(name: String, value: String)] = []
         if let contentType = request.contentType { headers.append((name: "content-type", value: contentType)) }
@@ -270,12 +279,19 @@ public struct S3ObjectStore: ObjectStore {
             )
         } catch {
             guard error.code == .notFound, error.data["upstream"]?["code"]?.stringValue == "NoSuchUpload",
-                  let existing = try? await head(key: key), existing.contentId == contentId, existing.size == size
+                  let existing = await existingObject(key: key, contentId: contentId, size: size)
             else { throw error }
             return existing.etag
         }
         let etag = (try? AWSXML.parse(completed.body))?.childText("ETag") ?? completed.header("etag") ?? ""
         return S3Support.unquote(etag)
+    }
+
+    /// The object at `key` when it holds exactly the bytes of `contentId` and `size` (HeadObject);
+    /// nil when it is absent, holds other bytes, or the HEAD fails.
+    func existingObject(key: String, contentId: String, size: Int64) async -> ObjectInfo? {
+        guard let existing = try? await head(key: key), existing.contentId == contentId, existing.size == size else { return nil }
+        return existing
     }
 
     private final class ByteCounter: Sendable {
