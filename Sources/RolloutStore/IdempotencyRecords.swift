@@ -290,6 +290,11 @@ public final class IdempotencyRecords: IdempotencyGate {
         return .failure(RolloutError(code, message, data: data))
     }
 
+    /// How many callers wait for the running execution of (method, key); nil when none runs.
+    func waiters(method: String, key: String) -> Int? {
+        flights.withLock { $0[FlightKey(method: method, key: key)]?.memberCount }
+    }
+
     /// Deletes expired records; returns how many.
     @discardableResult
     public func collectGarbage() async throws -> Int {
@@ -371,6 +376,11 @@ final class Flight: Sendable {
             return state.abandoned
         }
         if abandoned { task.cancel() }
+    }
+
+    /// The callers that still want the outcome.
+    var memberCount: Int {
+        state.withLock { $0.members.count }
     }
 
     /// A new member, or nil when the flight was abandoned.

@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 import RolloutCore
 import RolloutRPC
-import RolloutStore
+@testable import RolloutStore
 import Synchronization
 import Testing
 
@@ -32,9 +32,9 @@ final class Latch: Sendable {
     var isOpen: Bool { state.withLock { $0.open } }
 }
 
-/// Polls `condition` for up to five seconds.
+/// Polls `condition` for up to ten seconds (a loaded machine can be slow to start a task).
 func eventually(_ condition: () -> Bool) async throws -> Bool {
-    for _ in 0..<500 {
+    for _ in 0..<1000 {
         if condition() { return true }
         try await Task.sleep(for: .milliseconds(10))
     }
@@ -57,14 +57,19 @@ struct IdempotencyWaiterTests {
             let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
             let runs = Counter()
             let started = Latch()
-            let finished = Latch()
+            let release = Latch()
+            let sawCancellation = Latch()
             let leader = Task {
                 try await records.run(method: "object.put", key: "k", params: ["v": 1], deadline: nil) {
                     _ = runs.increment()
                     started.open()
-                    // Cancellable: it throws if the execution is cancelled with its first caller.
-                    try await Task.sleep(for: .milliseconds(800))
-                    finished.open()
+                    await withTaskCancellationHandler {
+                        await release.wait()
+                    } onCancel: {
+                        sawCancellation.open()
+                        release.open()
+                    }
+                    try Task.checkCancellation()
                     return .object(["done": true])
                 }
             }
@@ -75,10 +80,13 @@ struct IdempotencyWaiterTests {
                     return .object(["second": true])
                 }
             }
-            try await Task.sleep(for: .milliseconds(200))  // the follower has joined
+            #expect(try await eventually { records.waiters(method: "object.put", key: "k") == 2 })
             leader.cancel()
+            // The cancelled caller stops waiting at once; the execution goes on.
             #expect(await thrownError(leader)?.code == .requestCancelled)
-            #expect(!finished.isOpen, "the cancelled caller stops waiting at once")
+            #expect(records.waiters(method: "object.put", key: "k") == 1)
+            #expect(!sawCancellation.isOpen)
+            release.open()
             let (result, replayed) = try await follower.value
             #expect(result == .object(["done": true]))
             #expect(replayed)
@@ -107,10 +115,10 @@ struct IdempotencyWaiterTests {
             let first = Task { try await records.run(method: "m", key: "k", params: [:], deadline: nil, operation: operation) }
             await started.wait()
             let second = Task { try await records.run(method: "m", key: "k", params: [:], deadline: nil, operation: operation) }
-            try await Task.sleep(for: .milliseconds(200))
+            #expect(try await eventually { records.waiters(method: "m", key: "k") == 2 })
             first.cancel()
             #expect(await thrownError(first)?.code == .requestCancelled)
-            try await Task.sleep(for: .milliseconds(100))
+            #expect(records.waiters(method: "m", key: "k") == 1)
             #expect(!sawCancellation.isOpen, "one caller still waits")
             second.cancel()
             #expect(await thrownError(second)?.code == .requestCancelled)
@@ -141,13 +149,14 @@ struct IdempotencyWaiterTests {
             await started.wait()
             first.cancel()
             #expect(await thrownError(first)?.code == .requestCancelled)
+            #expect(records.waiters(method: "m", key: "k") == 0)
             let late = Task {
                 try await records.run(method: "m", key: "k", params: [:], deadline: nil) {
                     _ = runs.increment()
                     return .object(["v": 2])
                 }
             }
-            try await Task.sleep(for: .milliseconds(200))
+            try await Task.sleep(for: .milliseconds(200))  // the late caller watches the abandoned execution
             release.open()
             let (result, replayed) = try await late.value
             #expect(result == .object(["v": 1]))
@@ -161,10 +170,12 @@ struct IdempotencyWaiterTests {
         try await withStateDirectory { directory in
             let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
             let started = Latch()
+            let release = Latch()
             let leader = Task {
-                try await records.run(method: "m", key: "k", params: [:], deadline: .now.advanced(by: .milliseconds(300))) {
+                try await records.run(method: "m", key: "k", params: [:], deadline: .now.advanced(by: .seconds(3))) {
                     started.open()
-                    try await Task.sleep(for: .milliseconds(800))
+                    await withTaskCancellationHandler { await release.wait() } onCancel: { release.open() }
+                    try Task.checkCancellation()
                     return .object(["done": true])
                 }
             }
@@ -172,7 +183,9 @@ struct IdempotencyWaiterTests {
             let follower = Task {
                 try await records.run(method: "m", key: "k", params: [:], deadline: nil) { .object(["second": true]) }
             }
+            #expect(try await eventually { records.waiters(method: "m", key: "k") == 2 })
             #expect(await thrownError(leader)?.code == .deadlineExceeded)
+            release.open()
             let (result, replayed) = try await follower.value
             #expect(result == .object(["done": true]))
             #expect(replayed)
