@@ -181,17 +181,13 @@ def test_sigkill_loop_on_moto(moto, service):
     ledger = Ledger()
     data = {}
 
+    def put_params(n):
+        # ifNoneMatch on a fresh key: a second execution of the put would fail PreconditionFailed.
+        data[f"obj-{n}"] = random_bytes(seeded("aws-put", n), 1, 16 * 1024)
+        return {"key": f"obj-{n}", "data": b64(data[f"obj-{n}"]), "ifNoneMatch": "*"}
+
     def put_worker(stop):
-        rng = seeded("aws-put", ledger.counter)
-
-        def make():
-            blob = random_bytes(rng, 1, 16 * 1024)
-
-            def params(n):
-                data[f"obj-{n}"] = blob
-                return {"key": f"obj-{n}", "data": b64(blob), "ifNoneMatch": "*"}
-            return ledger.new("object.put", params)
-        pipeline(d, ledger, make, stop)
+        pipeline(d, ledger, lambda: ledger.new("object.put", put_params), stop)
 
     def send_worker(stop):
         pipeline(d, ledger, lambda: ledger.new("queue.send", lambda n: {"body": f"send-{n}", "groupId": f"g{n % 4}"}), stop)

@@ -56,17 +56,13 @@ def test_sigkill_loop_keeps_keyed_effects_exactly_once():
     consumer = Consumer(ledger)
     data = {}  # put key -> bytes
 
-    def put_worker(index):
-        rng = seeded("put", index)
+    def put_params(n):
+        # ifNoneMatch on a fresh key: a second execution of the put would fail PreconditionFailed.
+        data[f"obj-{n}"] = random_bytes(seeded("put", n), 1, 48 * 1024)
+        return {"key": f"obj-{n}", "data": b64(data[f"obj-{n}"]), "ifNoneMatch": "*"}
 
-        def make():
-            blob = random_bytes(rng, 1, 48 * 1024)
-
-            def params(n):
-                data[f"obj-{n}"] = blob
-                return {"key": f"obj-{n}", "data": b64(blob), "ifNoneMatch": "*"}
-            return ledger.new("object.put", params)
-        return lambda stop: pipeline(d, ledger, make, stop)
+    def put_worker(stop):
+        pipeline(d, ledger, lambda: ledger.new("object.put", put_params), stop)
 
     def send_worker(index):
         rng = seeded("send", index)
@@ -77,7 +73,7 @@ def test_sigkill_loop_keeps_keyed_effects_exactly_once():
             return ledger.new("queue.send", lambda n: {"body": f"send-{n}"})
         return lambda stop: pipeline(d, ledger, make, stop)
 
-    workers = [put_worker(0), put_worker(1), send_worker(0), send_worker(1), lambda stop: consumer.run(d, stop)]
+    workers = [put_worker, put_worker, send_worker(0), send_worker(1), lambda stop: consumer.run(d, stop)]
     state_db = d.root / "state" / "state.sqlite"
     try:
         figures = crash_loop(d, ledger, workers, seeded("kills"), KILLS, state_db, max_seconds=70)
