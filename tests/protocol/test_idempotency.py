@@ -98,7 +98,7 @@ def test_follower_gets_the_result_when_the_leader_disconnects(daemon):
         assert first.get("method") == "$/progress", first
         with daemon.connect() as follower:
             follower_id = follower.request("object.put", params)
-            time.sleep(0.3)  # the follower has joined the flight
+            time.sleep(0.5)  # the follower has joined the flight
             leader.close()
             leader = None
             while True:
@@ -112,9 +112,11 @@ def test_follower_gets_the_result_when_the_leader_disconnects(daemon):
             # Nothing runs twice: the same key replays the same result.
             again = follower.result("object.put", params)
             assert again == msg["result"]
+            follower.result("object.delete", {"key": "big"})
     finally:
         if leader is not None:
             leader.close()
+        big.unlink()
 
 
 def test_the_record_a_local_effect_commits_is_the_answer_per_method():
