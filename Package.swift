@@ -76,13 +76,19 @@ let package = Package(
         .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
         // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
         .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutRPC", "RolloutCrypto", "RolloutEngine", grdb], swiftSettings: swiftSettings),
-        // The embedded `local` provider.
-        .target(name: "RolloutLocal", dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", grdb, "TOMLKit"], swiftSettings: swiftSettings),
+        // The embedded `local` provider. Its tables live in RolloutStore's database, so that an
+        // effect and its idempotency record commit in one transaction.
+        .target(
+            name: "RolloutLocal",
+            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", grdb, "TOMLKit"],
+            swiftSettings: swiftSettings
+        ),
         // Wiring: config -> services -> ServiceGroup; method handlers.
         .target(
             name: "RolloutDaemon",
             dependencies: [
-                "RolloutCore", "RolloutSystem", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore", "RolloutLocal", "RolloutEngine", logging,
+                "RolloutCore", "RolloutSystem", "RolloutConfig", "RolloutCrypto", "RolloutRPC", "RolloutServer", "RolloutStore",
+                "RolloutLocal", "RolloutEngine", logging,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -138,8 +144,12 @@ let package = Package(
         .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine", grdb], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RolloutLocalTests",
+            dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", grdb],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RolloutServerTests",
             dependencies: [

@@ -144,7 +144,7 @@ public enum Daemon {
         case .local:
             let local = configuration.cloud.local
             let provider = try LocalProvider(
-                root: local.root, secretsAllowlist: local.secretsAllowlist,
+                root: local.root, store: store, secretsAllowlist: local.secretsAllowlist,
                 visibilityTimeoutSecs: local.visibilityTimeoutSecs,
                 multipartChunkBytes: configuration.cloud.aws.s3.multipartChunkBytes,
                 maxObjectBytes: Int64(configuration.cloud.aws.s3.maxSnapshotPartBytes)
@@ -154,7 +154,7 @@ public enum Daemon {
                 compute: provider.compute, files: files,
                 leases: LeaseKeeper(queue: provider.queue, logger: logger), rollouts: nil,
                 health: HealthBoard(details: [
-                    .objectStore: "\(local.root)/objects", .queue: "\(local.root)/local.sqlite",
+                    .objectStore: "\(local.root)/objects", .queue: store.path,
                     .secrets: "\(local.root)/secrets.toml", .compute: "local",
                 ]),
                 startedAt: startedAt, version: version, openRPCDocument: document, credentialStatus: { nil }

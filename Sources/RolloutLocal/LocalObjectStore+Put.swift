@@ -2,6 +2,8 @@ import GRDB
 import Glibc
 public import RolloutCore
 import RolloutCrypto
+import RolloutRPC
+import RolloutStore
 import RolloutSystem
 
 extension LocalObjectStore {
@@ -11,13 +13,15 @@ extension LocalObjectStore {
     /// fail with TooLarge before anything is written; on any failure or cancellation the new
     /// blob is removed.
     public func put(_ request: PutObjectRequest, progress: ProgressReporter) async throws -> PutObjectResult {
-        try await io.run { cancellation in
-            try self.store(request, progress: progress, cancellation: cancellation)
+        let call = IdempotentCall.current(for: ObjectPut.name)
+        return try await io.run { cancellation in
+            try self.store(request, progress: progress, cancellation: cancellation, call: call)
         }
     }
 
+    /// In a keyed `object.put` (`call`), the idempotency record commits with the index row.
     private func store(
-        _ request: PutObjectRequest, progress: ProgressReporter, cancellation: CancellationFlag
+        _ request: PutObjectRequest, progress: ProgressReporter, cancellation: CancellationFlag, call: IdempotentCall?
     ) throws -> PutObjectResult {
         let source = ObjectSourceReader(request.source)
         try checkSize(source.size)
@@ -32,6 +36,7 @@ extension LocalObjectStore {
                 contentType: request.contentType, metadata: request.metadata,
                 lastModified: WallClock.nowMilliseconds()
             )
+            let result = PutObjectResult(key: request.key, size: body.size, etag: body.etag, contentId: body.contentId, parts: 1)
             let replaced = try pool.write { db -> String? in
                 let current = try StoredObject.find(request.key, in: db)
                 try Self.checkPreconditions(of: request, against: current)
@@ -40,6 +45,7 @@ extension LocalObjectStore {
                 if let current {
                     try BlobDirectory.journal(current.blob, in: db)
                 }
+                try call?.recordResult(result, in: db)
                 return current?.blob
             }
             if let replaced {
@@ -48,7 +54,7 @@ extension LocalObjectStore {
                 try? pool.write { db in try blobs.collectGarbage([replaced], in: db) }
             }
             progress.bytes(done: body.size, total: body.size, final: true)
-            return PutObjectResult(key: request.key, size: body.size, etag: body.etag, contentId: body.contentId, parts: 1)
+            return result
         } catch {
             // This thread is not a Swift task, so the clean-up runs even after cancellation.
             // If it fails, the blob stays journalled and is collected at the next start.

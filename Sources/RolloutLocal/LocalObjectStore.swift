@@ -1,10 +1,12 @@
 public import RolloutCore
 import GRDB
 import RolloutSystem
+import RolloutRPC
+import RolloutStore
 
 /// The `local` provider's ObjectStore (SPEC §5): bodies are files under `root/objects`, named
-/// by random ids (see ``BlobDirectory``), indexed by key in the `objects` table of
-/// `local.sqlite`.
+/// by random ids (see ``BlobDirectory``), indexed by key in the `objects` table of the state
+/// database.
 ///
 /// A body is written to a temp file, synced and renamed before the index row that points at
 /// it is committed, so a reader never sees a partial object. File I/O runs on ``BlockingIO``
@@ -38,7 +40,9 @@ public final class LocalObjectStore: ObjectStore {
     }
 
     /// Deletes an object: the index row first, then its body. An absent key is not an error.
+    /// In a keyed `object.delete`, the idempotency record commits with the index row's removal.
     public func delete(key: String) async throws {
+        let call = IdempotentCall.current(for: ObjectDelete.name)
         try await pool.writeWithoutTransaction { db in
             var removed: String?
             try db.inTransaction {
@@ -47,6 +51,7 @@ public final class LocalObjectStore: ObjectStore {
                     try db.execute(sql: "DELETE FROM objects WHERE key = ?", arguments: [key])
                     try BlobDirectory.journal(removed, in: db)
                 }
+                try call?.recordResult(ObjectDelete.Result(key: key), in: db)
                 return .commit
             }
             if let removed {

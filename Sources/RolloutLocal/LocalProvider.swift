@@ -1,5 +1,6 @@
 import RolloutCore
 import RolloutSystem
+public import RolloutStore
 import GRDB
 
 /// The embedded `local` provider (SPEC §5): objects, a queue, secrets and a compute hint kept
@@ -7,9 +8,12 @@ import GRDB
 ///
 /// ```
 /// root/               created with mode 0700
-///   local.sqlite      object index, blob journal, messages (GRDB DatabasePool, WAL)
 ///   objects/ab/abcd…  object bodies, one file per blob
 ///   secrets.toml      name = "value" pairs, written by the user
+/// state_dir/
+///   state.sqlite      the object index, blob journal and messages, next to the idempotency
+///                     records (the ``StateStore``), so that an effect and its record commit in
+///                     one transaction (SPEC §3.2)
 /// ```
 public final class LocalProvider: Sendable {
     /// The ObjectStore capability.
@@ -23,22 +27,23 @@ public final class LocalProvider: Sendable {
     /// The root directory.
     public let root: String
 
-    private let pool: DatabasePool
-
-    /// Opens (creating when needed) the provider's files under `root` and migrates
-    /// `local.sqlite`; bodies left behind by an interrupted put or delete are removed.
+    /// Opens (creating when needed) the provider's files under `root`, keeping its tables in
+    /// `store`; bodies left behind by an interrupted put or delete are removed. A
+    /// `root/local.sqlite` left by an earlier version is imported into `store` once (then
+    /// renamed `local.sqlite.imported`).
     ///
     /// - Parameters:
     ///   - root: `[cloud.local].root`.
+    ///   - store: the daemon's state database (already migrated: it owns the provider's tables).
     ///   - secretsAllowlist: `[cloud.local].secrets_allowlist`: the only secret names served.
     ///   - visibilityTimeoutSecs: `[cloud.local].visibility_timeout_secs`: the queue's default.
     ///   - multipartChunkBytes: `[cloud.aws.s3].multipart_chunk_bytes`: the chunk size of
     ///     `contentId`, so both providers give the same bytes the same id.
     ///   - maxObjectBytes: the largest object `put` accepts (larger → TooLarge).
     /// - Throws: ConfigInvalid when `root` cannot be created or a size is not positive;
-    ///   SQLite errors when the database cannot be opened.
+    ///   SQLite errors when the database cannot be read or written.
     public init(
-        root: String, secretsAllowlist: [String], visibilityTimeoutSecs: Int, multipartChunkBytes: Int,
+        root: String, store: StateStore, secretsAllowlist: [String], visibilityTimeoutSecs: Int, multipartChunkBytes: Int,
         maxObjectBytes: Int64
     ) throws {
         guard multipartChunkBytes > 0 else {
@@ -51,13 +56,8 @@ public final class LocalProvider: Sendable {
         } catch {
             throw RolloutError(.configInvalid, "[cloud.local].root: \(error)")
         }
-        var configuration = GRDB.Configuration()
-        configuration.busyMode = .timeout(5)
-        configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        pool = try DatabasePool(path: FileSystem.join(root, "local.sqlite"), configuration: configuration)
-        try LocalSchema.migrator.migrate(pool)
+        let pool = store.pool
+        try LegacyDatabase.importIfPresent(FileSystem.join(root, "local.sqlite"), into: pool)
         try pool.write { db in try blobs.collectGarbage(nil, in: db) }
 
         let io = BlockingIO(label: "rolloutd.local.io")
@@ -68,10 +68,5 @@ public final class LocalProvider: Sendable {
         queue = LocalQueue(pool: pool, defaultVisibilitySeconds: visibilityTimeoutSecs)
         secrets = LocalSecretStore(path: FileSystem.join(root, "secrets.toml"), allowlist: secretsAllowlist, io: io)
         compute = LocalComputeHint(io: io)
-    }
-
-    /// Closes `local.sqlite` (checkpointing the WAL). The capabilities fail afterwards.
-    public func close() throws {
-        try pool.close()
     }
 }

@@ -1,7 +1,9 @@
 public import RolloutCore
 import GRDB
+import RolloutRPC
+import RolloutStore
 
-/// The `local` provider's Queue (SPEC §5): the `messages` table of `local.sqlite`, with
+/// The `local` provider's Queue (SPEC §5): the `messages` table of the state database, with
 /// visibility timeouts, a new receipt on every receive, receive counts, per-group order for
 /// messages that carry a `groupId`, and a five-minute deduplication window.
 ///
@@ -30,16 +32,23 @@ public final class LocalQueue: MessageQueue {
     }
 
     /// Sends one message. A `deduplicationId` seen in the last five minutes returns the
-    /// original message id without sending again.
+    /// original message id without sending again. In a keyed `queue.send`, the idempotency
+    /// record commits with the message (``IdempotentCall/recordResult(_:in:)``).
     public func send(_ message: OutgoingMessage) async throws -> String {
         try validate(message)
-        let id = try await pool.write { db in try Self.insert(message, now: WallClock.now(), in: db) }
+        let call = IdempotentCall.current(for: QueueSend.name)
+        let id = try await pool.write { db in
+            let id = try Self.insert(message, now: WallClock.now(), in: db)
+            try call?.recordResult(QueueSend.Result(messageId: id), in: db)
+            return id
+        }
         signal.notify()
         return id
     }
 
     /// Sends many messages in one transaction; a message that is too large or invalid fails
-    /// only its own entry.
+    /// only its own entry. In a keyed `queue.sendBatch`, the idempotency record commits with
+    /// the messages.
     public func sendBatch(_ messages: [OutgoingMessage]) async throws -> [Result<String, RolloutError>] {
         let checked = messages.map { message in
             Result { () throws(RolloutError) -> OutgoingMessage in
@@ -47,14 +56,17 @@ public final class LocalQueue: MessageQueue {
                 return message
             }
         }
+        let call = IdempotentCall.current(for: QueueSendBatch.name)
         let results = try await pool.write { db in
             let now = WallClock.now()
-            return try checked.map { item -> Result<String, RolloutError> in
+            let results = try checked.map { item -> Result<String, RolloutError> in
                 switch item {
                 case .success(let message): .success(try Self.insert(message, now: now, in: db))
                 case .failure(let error): .failure(error)
                 }
             }
+            try call?.recordResult(QueueSendBatch.Result(outcomes: results), in: db)
+            return results
         }
         signal.notify()
         return results

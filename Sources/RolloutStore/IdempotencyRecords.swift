@@ -1,32 +1,31 @@
+public import GRDB
 public import RolloutCore
 public import RolloutRPC
-import GRDB
+import Foundation
+import Glibc
 import RolloutCrypto
 import Synchronization
-import Glibc
-import Foundation
 
 /// SPEC §3.2 on top of the `idempotency` table: records keyed by (method, key) holding a
-/// SHA-256 fingerprint of the other params and the finished outcome, for `ttl`.
+/// SHA-256 fingerprint of the other params and the outcome, for `ttl`.
 ///
-/// Concurrent calls with one key inside this daemon coalesce on one in-memory flight, so N
-/// concurrent calls produce exactly one side effect; finished outcomes survive restarts in
-/// SQLite. Recoverable failures are not recorded, so the caller may retry with the same key.
+/// - Concurrent calls with one key inside this daemon share one in-memory ``Flight``, so N
+///   concurrent calls produce exactly one execution. The execution goes on while at least one
+///   caller still waits for it; a caller whose connection closes (or whose deadline passes) just
+///   stops waiting, and the execution is cancelled only when no caller is left.
+/// - Before the operation runs, its record is written "started" (fingerprint, no outcome), and
+///   the operation sees it as ``IdempotentCall/current``. A provider whose effect commits in this
+///   database finishes the record in the effect's own transaction
+///   (``IdempotentCall/recordResult(_:in:)``); otherwise the outcome is recorded when the
+///   operation returns. A started record found by a later call, with no flight for it in this
+///   process, was left by a daemon that died: the operation runs again with
+///   ``IdempotentCall/resuming`` set, and resolves from its service whether the effect happened.
+/// - Recoverable failures are not recorded (the started record is removed), so the caller may
+///   retry with the same key; fatal failures and results are, and survive restarts.
 public final class IdempotencyRecords: IdempotencyGate {
     private struct FlightKey: Hashable {
         var method: String
         var key: String
-    }
-
-    private struct Outcome: Sendable {
-        var result: Result<JSONValue, RolloutError>
-        /// True when the outcome came from a stored record rather than running the operation.
-        var fromRecord: Bool
-    }
-
-    private struct Flight {
-        var fingerprint: [UInt8]
-        var task: Task<Outcome, Never>
     }
 
     private let store: StateStore
@@ -67,96 +66,220 @@ public final class IdempotencyRecords: IdempotencyGate {
         let flightKey = FlightKey(method: method, key: key)
         let fingerprint = Self.fingerprint(params)
         enum Role {
-            case leader(Task<Outcome, Never>)
-            case follower(Task<Outcome, Never>)
+            case leader(Flight)
+            case follower(Flight, Flight.Ticket)
+            /// Everyone left that flight and it was cancelled, but it has not ended yet.
+            case ending(Flight, Flight.Ticket)
             case conflict
         }
-        let role: Role = flights.withLock { flights in
-            if let flight = flights[flightKey] {
-                return flight.fingerprint == fingerprint ? .follower(flight.task) : .conflict
+        while true {
+            let role: Role = flights.withLock { flights in
+                if let flight = flights[flightKey] {
+                    guard flight.fingerprint == fingerprint else { return .conflict }
+                    if let ticket = flight.join() { return .follower(flight, ticket) }
+                    return .ending(flight, flight.watch())
+                }
+                let flight = Flight(fingerprint: fingerprint)
+                flights[flightKey] = flight
+                flight.start(Task { await self.fly(flight, flightKey, operation: operation) })
+                return .leader(flight)
             }
-            let task = Task { await self.lead(flightKey, fingerprint: fingerprint, operation: operation) }
-            flights[flightKey] = Flight(fingerprint: fingerprint, task: task)
-            return .leader(task)
+            switch role {
+            case .conflict:
+                throw Self.conflict(method: method, key: key)
+            case .leader(let flight):
+                let outcome = try await Self.wait(for: flight, ticket: Flight.founder, deadline: deadline)
+                return (try outcome.result.get(), outcome.fromRecord)
+            case .follower(let flight, let ticket):
+                let outcome = try await Self.inProgressOnDeadline(key: key) {
+                    try await Self.wait(for: flight, ticket: ticket, deadline: deadline)
+                }
+                return (try outcome.result.get(), true)
+            case .ending(let flight, let ticket):
+                // Its end may have committed the effect (then its record is replayed) or not
+                // (then this call runs it anew): look again once it has ended.
+                _ = try await Self.inProgressOnDeadline(key: key) {
+                    try await Self.wait(for: flight, ticket: ticket, deadline: deadline)
+                }
+            }
         }
-        switch role {
-        case .conflict:
-            throw Self.conflict(method: method, key: key)
-        case .leader(let task):
-            let outcome = await withTaskCancellationHandler {
-                await task.value
-            } onCancel: {
-                task.cancel()
-            }
-            return (try outcome.result.get(), outcome.fromRecord)
-        case .follower(let task):
-            let outcome: Outcome
-            do {
-                outcome = try await withDeadline(deadline) { await task.value }
-            } catch let error as RolloutError where error.code == .deadlineExceeded {
-                throw RolloutError(
-                    .inProgress, "idempotencyKey \"\(key)\" is still executing elsewhere and did not finish in time"
-                )
-            }
-            return (try outcome.result.get(), true)
+    }
+
+    /// Waits for `flight`'s outcome until `deadline` (DeadlineExceeded); a cancelled caller stops
+    /// waiting at once (RequestCancelled) and leaves the flight to the others.
+    private static func wait(for flight: Flight, ticket: Flight.Ticket, deadline: ContinuousClock.Instant?) async throws -> Outcome {
+        let outcome = try await withDeadline(deadline) { await flight.outcome(for: ticket) }
+        guard let outcome else { throw RolloutError.cancelled }
+        return outcome
+    }
+
+    private static func inProgressOnDeadline<T>(key: String, _ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as RolloutError where error.code == .deadlineExceeded {
+            throw RolloutError(.inProgress, "idempotencyKey \"\(key)\" is still executing elsewhere and did not finish in time")
         }
+    }
+
+    /// The body of a flight's task: runs the call, then hands the outcome to every waiter.
+    private func fly(_ flight: Flight, _ flightKey: FlightKey, operation: @escaping @Sendable () async throws -> JSONValue) async {
+        let outcome = await lead(flightKey, fingerprint: flight.fingerprint, operation: operation)
+        // Removed before the waiters wake, so a caller that waited for a cancelled flight to end
+        // finds it gone when it looks again.
+        flights.withLock { flights in
+            if flights[flightKey] === flight { flights.removeValue(forKey: flightKey) }
+        }
+        flight.land(outcome)
     }
 
     private func lead(
         _ flightKey: FlightKey, fingerprint: [UInt8], operation: @escaping @Sendable () async throws -> JSONValue
     ) async -> Outcome {
-        defer { _ = flights.withLock { $0.removeValue(forKey: flightKey) } }
+        let call: IdempotentCall
         do {
-            if let stored = try await lookup(flightKey) {
-                guard stored.fingerprint == fingerprint else {
-                    return Outcome(result: .failure(Self.conflict(method: flightKey.method, key: flightKey.key)), fromRecord: true)
-                }
-                return Outcome(result: stored.outcome, fromRecord: true)
+            switch try await claim(flightKey, fingerprint: fingerprint) {
+            case .finished(let outcome): return Outcome(result: outcome, fromRecord: true)
+            case .conflict: return Outcome(result: .failure(Self.conflict(method: flightKey.method, key: flightKey.key)), fromRecord: true)
+            case .started(let started): call = started
             }
+        } catch is CancellationError {
+            return Outcome(result: .failure(.cancelled), fromRecord: false)
         } catch {
             return Outcome(result: .failure(.internalError("idempotency store unavailable")), fromRecord: false)
         }
-        let outcome: Result<JSONValue, RolloutError>
+        let result: Result<JSONValue, RolloutError>
         do {
-            outcome = .success(try await operation())
+            result = .success(try await IdempotentCall.$current.withValue(call) { try await operation() })
         } catch let error as RolloutError {
-            outcome = .failure(error)
+            result = .failure(error)
         } catch is CancellationError {
-            outcome = .failure(.cancelled)
+            result = .failure(.cancelled)
         } catch {
-            outcome = .failure(.internalError("internal error"))
-        }
-        if case .failure(let error) = outcome, error.code.kind == .recoverable {
-            return Outcome(result: outcome, fromRecord: false)
+            result = .failure(.internalError("internal error"))
         }
         do {
-            try await record(flightKey, fingerprint: fingerprint, outcome: outcome)
+            // In a task of its own: GRDB refuses work in a cancelled task, and the record must
+            // say what happened even when every waiter has gone.
+            return try await Task { try await self.settle(call, result) }.value
         } catch {
-            // The effect happened; losing the record only weakens replay, so answer anyway.
+            // The operation's outcome stands; its record may be missing or still "started", which
+            // a retry resolves as after a crash.
+            return Outcome(result: result, fromRecord: false)
         }
-        return Outcome(result: outcome, fromRecord: false)
     }
 
-    private struct Stored {
-        var fingerprint: [UInt8]
-        var outcome: Result<JSONValue, RolloutError>
+    // MARK: - Records
+
+    private enum Claim: Sendable {
+        case finished(Result<JSONValue, RolloutError>)
+        case conflict
+        case started(IdempotentCall)
     }
 
-    private func lookup(_ flightKey: FlightKey) async throws -> Stored? {
+    /// Reads the record of (method, key); when there is none (or it expired), writes it
+    /// "started", in the same transaction.
+    private func claim(_ flightKey: FlightKey, fingerprint: [UInt8]) async throws -> Claim {
         let now = Self.now()
-        let record: (fingerprint: Data, outcome: String)? = try await store.pool.read { db in
+        let expires = now + ttlSeconds
+        return try await store.pool.write { db -> Claim in
             let row = try Row.fetchOne(
-                db, sql: "SELECT fingerprint, outcome FROM idempotency WHERE method = ? AND key = ? AND expires_at > ?",
+                db,
+                sql: """
+                    SELECT fingerprint, outcome, created_at, expires_at FROM idempotency
+                    WHERE method = ? AND key = ? AND expires_at > ?
+                    """,
                 arguments: [flightKey.method, flightKey.key, now]
             )
-            return row.map { ($0["fingerprint"], $0["outcome"]) }
+            if let row {
+                let stored: Data = row["fingerprint"]
+                guard [UInt8](stored) == fingerprint else { return .conflict }
+                if let text: String = row["outcome"] {
+                    return .finished(try Self.decode(text))
+                }
+                // Started, and this daemon has no flight for it (the caller holds the flight):
+                // the daemon that started it died.
+                return .started(
+                    IdempotentCall(
+                        method: flightKey.method, key: flightKey.key, fingerprint: fingerprint, createdAt: row["created_at"],
+                        expiresAt: row["expires_at"], resuming: true
+                    )
+                )
+            }
+            try db.execute(
+                sql: """
+                    INSERT OR REPLACE INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
+                    VALUES (?, ?, ?, NULL, ?, ?)
+                    """,
+                arguments: [flightKey.method, flightKey.key, Data(fingerprint), now, expires]
+            )
+            return .started(
+                IdempotentCall(
+                    method: flightKey.method, key: flightKey.key, fingerprint: fingerprint, createdAt: now, expiresAt: expires,
+                    resuming: false
+                )
+            )
         }
-        guard let record else { return nil }
-        let fingerprintData = [UInt8](record.fingerprint)
-        let text = record.outcome
+    }
+
+    /// Records the operation's outcome, unless the operation finished the record itself (its
+    /// effect committed with it: that record is the truth, also when the operation then failed).
+    /// A recoverable failure removes the started record.
+    private func settle(_ call: IdempotentCall, _ result: Result<JSONValue, RolloutError>) async throws -> Outcome {
+        try await store.pool.write { db -> Outcome in
+            if let text = try String.fetchOne(
+                db, sql: "SELECT outcome FROM idempotency WHERE method = ? AND key = ? AND outcome IS NOT NULL",
+                arguments: [call.method, call.key]
+            ) {
+                if case .success = result { return Outcome(result: result, fromRecord: false) }
+                return Outcome(result: try Self.decode(text), fromRecord: false)
+            }
+            if case .failure(let error) = result, error.code.kind == .recoverable {
+                try db.execute(
+                    sql: "DELETE FROM idempotency WHERE method = ? AND key = ? AND outcome IS NULL",
+                    arguments: [call.method, call.key]
+                )
+            } else {
+                try Self.finish(call, outcome: result, in: db)
+            }
+            return Outcome(result: result, fromRecord: false)
+        }
+    }
+
+    /// Writes `outcome` into the record of `call`, inserting it when it is gone; throws when the
+    /// record already holds an outcome (the call's effect happened already: the caller's
+    /// transaction must not commit a second one).
+    static func finish(_ call: IdempotentCall, outcome: Result<JSONValue, RolloutError>, in db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (method, key) DO UPDATE SET outcome = excluded.outcome WHERE idempotency.outcome IS NULL
+                """,
+            arguments: [call.method, call.key, Data(call.fingerprint), encode(outcome), call.createdAt, call.expiresAt]
+        )
+        guard db.changesCount > 0 else {
+            throw RolloutError.internalError("idempotencyKey \"\(call.key)\" of \(call.method) already has an outcome")
+        }
+    }
+
+    private static func encode(_ outcome: Result<JSONValue, RolloutError>) -> String {
+        switch outcome {
+        case .success(let value):
+            return JSONValue.object(["result": value]).jsonString
+        case .failure(let error):
+            return JSONValue.object([
+                "error": .object([
+                    "code": .number(JSONNumber(error.code.rawValue)), "message": .string(error.message),
+                    "data": .object(error.data),
+                ])
+            ]).jsonString
+        }
+    }
+
+    private static func decode(_ text: String) throws -> Result<JSONValue, RolloutError> {
         let json = try JSONParser.parse(text)
         if let result = json["result"] {
-            return Stored(fingerprint: fingerprintData, outcome: .success(result))
+            return .success(result)
         }
         let error = json["error"]
         let code = ErrorCode(rawValue: Int(error?["code"]?.int64Value ?? Int64(ErrorCode.internalError.rawValue)))
@@ -164,34 +287,12 @@ public final class IdempotencyRecords: IdempotencyGate {
         data.removeValue(forKey: "kind")
         data.removeValue(forKey: "reason")
         let message = error?["message"]?.stringValue ?? code.reason
-        return Stored(fingerprint: fingerprintData, outcome: .failure(RolloutError(code, message, data: data)))
+        return .failure(RolloutError(code, message, data: data))
     }
 
-    private func record(_ flightKey: FlightKey, fingerprint: [UInt8], outcome: Result<JSONValue, RolloutError>) async throws {
-        let stored: JSONValue
-        switch outcome {
-        case .success(let value):
-            stored = .object(["result": value])
-        case .failure(let error):
-            stored = .object([
-                "error": .object([
-                    "code": .number(JSONNumber(error.code.rawValue)), "message": .string(error.message),
-                    "data": .object(error.data),
-                ])
-            ])
-        }
-        let now = Self.now()
-        let expires = now + ttlSeconds
-        let text = stored.jsonString
-        try await store.pool.write { db in
-            try db.execute(
-                sql: """
-                    INSERT OR REPLACE INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
-                    """,
-                arguments: [flightKey.method, flightKey.key, Data(fingerprint), text, now, expires]
-            )
-        }
+    /// How many callers wait for the running execution of (method, key); nil when none runs.
+    func waiters(method: String, key: String) -> Int? {
+        flights.withLock { $0[FlightKey(method: method, key: key)]?.memberCount }
     }
 
     /// Deletes expired records; returns how many.
@@ -215,5 +316,134 @@ public final class IdempotencyRecords: IdempotencyGate {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
+    }
+}
+
+extension IdempotentCall {
+    /// Finishes this call's started record with `result`, the method's wire result (encoded as
+    /// the method's handler answers it), inside the caller's transaction `db`: the effect and
+    /// its record commit together, or neither does.
+    ///
+    /// - Throws: when the record already holds an outcome (another execution of the call
+    ///   committed its effect; `db`'s transaction must roll back), or on SQLite errors.
+    public func recordResult(_ result: some Encodable, in db: Database) throws {
+        try IdempotencyRecords.finish(self, outcome: .success(JSONValueEncoder().encode(result)), in: db)
+    }
+}
+
+/// How one execution of a keyed call ended, as its waiters see it.
+struct Outcome: Sendable {
+    var result: Result<JSONValue, RolloutError>
+    /// True when the outcome came from a stored record rather than running the operation.
+    var fromRecord: Bool
+}
+
+/// One execution of (method, key), shared by every caller waiting for its outcome.
+///
+/// It runs while at least one member still waits; a member that stops waiting (cancelled, or
+/// past its deadline) leaves, and when the last one leaves the execution is cancelled and the
+/// flight is abandoned: later callers watch it end (without keeping it alive) and start over.
+final class Flight: Sendable {
+    typealias Ticket = UInt64
+
+    /// The ticket of the caller that created the flight; a member from the start.
+    static let founder: Ticket = 0
+
+    /// The fingerprint of the params it runs with.
+    let fingerprint: [UInt8]
+    private let state = Mutex(State())
+
+    private struct State {
+        /// Tickets of the callers who want the outcome.
+        var members: Set<Ticket> = [Flight.founder]
+        var waiting: [Ticket: CheckedContinuation<Outcome?, Never>] = [:]
+        /// Tickets that left before they started waiting.
+        var left: Set<Ticket> = []
+        var nextTicket: Ticket = Flight.founder + 1
+        var outcome: Outcome?
+        var task: Task<Void, Never>?
+        var abandoned = false
+    }
+
+    init(fingerprint: [UInt8]) {
+        self.fingerprint = fingerprint
+    }
+
+    /// Attaches the task that executes the call.
+    func start(_ task: Task<Void, Never>) {
+        let abandoned = state.withLock { state in
+            state.task = task
+            return state.abandoned
+        }
+        if abandoned { task.cancel() }
+    }
+
+    /// The callers that still want the outcome.
+    var memberCount: Int {
+        state.withLock { $0.members.count }
+    }
+
+    /// A new member, or nil when the flight was abandoned.
+    func join() -> Ticket? {
+        state.withLock { state in
+            guard !state.abandoned else { return nil }
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            state.members.insert(ticket)
+            return ticket
+        }
+    }
+
+    /// A ticket that waits for the flight to end without keeping it alive.
+    func watch() -> Ticket {
+        state.withLock { state in
+            let ticket = state.nextTicket
+            state.nextTicket += 1
+            return ticket
+        }
+    }
+
+    /// The outcome, or nil when the calling task was cancelled first (it then leaves at once).
+    func outcome(for ticket: Ticket) async -> Outcome? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Outcome?, Never>) in
+                enum Now {
+                    case resume(Outcome?)
+                    case wait
+                }
+                let now: Now = state.withLock { state in
+                    if let outcome = state.outcome { return .resume(outcome) }
+                    if state.left.remove(ticket) != nil { return .resume(nil) }
+                    state.waiting[ticket] = continuation
+                    return .wait
+                }
+                if case .resume(let outcome) = now { continuation.resume(returning: outcome) }
+            }
+        } onCancel: {
+            leave(ticket)
+        }
+    }
+
+    private func leave(_ ticket: Ticket) {
+        let (continuation, abandonedTask) = state.withLock { state -> (CheckedContinuation<Outcome?, Never>?, Task<Void, Never>?) in
+            guard state.outcome == nil else { return (nil, nil) }
+            let continuation = state.waiting.removeValue(forKey: ticket)
+            if continuation == nil { state.left.insert(ticket) }
+            guard state.members.remove(ticket) != nil, state.members.isEmpty else { return (continuation, nil) }
+            state.abandoned = true
+            return (continuation, state.task)
+        }
+        continuation?.resume(returning: nil)
+        abandonedTask?.cancel()
+    }
+
+    /// Hands the outcome to every waiter.
+    func land(_ outcome: Outcome) {
+        let waiting = state.withLock { state in
+            state.outcome = outcome
+            defer { state.waiting = [:] }
+            return state.waiting
+        }
+        for continuation in waiting.values { continuation.resume(returning: outcome) }
     }
 }

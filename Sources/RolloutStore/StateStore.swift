@@ -2,8 +2,8 @@ public import GRDB
 import Glibc
 
 /// The daemon's one SQLite database (`state.sqlite` in `state_dir`): WAL mode, schema
-/// migrations, and the tables for idempotency records, upload journals, queue leases and
-/// rollout state.
+/// migrations, and the tables for idempotency records, upload journals, queue leases,
+/// rollout state and the `local` provider's object index and queue.
 ///
 /// All access goes through GRDB's `DatabasePool`, whose own dispatch queues run SQLite off
 /// the cooperative thread pool.
@@ -96,6 +96,67 @@ public final class StateStore: Sendable {
                         sent_at REAL NOT NULL,
                         PRIMARY KEY (deployment_id, event)
                     );
+                    """
+            )
+        }
+        migrator.registerMigration("v3: started idempotency records (outcome NULL)") { db in
+            // SQLite cannot drop a NOT NULL constraint in place: the table is rebuilt.
+            try db.execute(
+                sql: """
+                    CREATE TABLE idempotency_v3 (
+                        method TEXT NOT NULL,
+                        key TEXT NOT NULL,
+                        fingerprint BLOB NOT NULL,
+                        outcome TEXT,                   -- JSON: {"result": ...} or {"error": {...}}; NULL while started
+                        created_at REAL NOT NULL,
+                        expires_at REAL NOT NULL,
+                        PRIMARY KEY (method, key)
+                    );
+                    INSERT INTO idempotency_v3 (method, key, fingerprint, outcome, created_at, expires_at)
+                        SELECT method, key, fingerprint, outcome, created_at, expires_at FROM idempotency;
+                    DROP TABLE idempotency;
+                    ALTER TABLE idempotency_v3 RENAME TO idempotency;
+                    CREATE INDEX idempotency_expiry ON idempotency (expires_at);
+                    """
+            )
+        }
+        migrator.registerMigration("v4: local provider: objects, blob journal, messages, dedup") { db in
+            // The `local` provider's data lives here, next to the idempotency records, so that an
+            // effect and its record commit in one transaction (SPEC §3.2). Unused by provider `aws`.
+            try db.execute(
+                sql: """
+                    CREATE TABLE objects (
+                        key TEXT PRIMARY KEY NOT NULL,
+                        blob TEXT NOT NULL,             -- file name under [cloud.local].root/objects
+                        size INTEGER NOT NULL,
+                        etag TEXT NOT NULL,             -- hex MD5
+                        content_id TEXT NOT NULL,       -- SPEC §4.2
+                        content_type TEXT,
+                        metadata TEXT NOT NULL,         -- JSON object of strings
+                        last_modified INTEGER NOT NULL  -- milliseconds since the epoch
+                    );
+                    CREATE INDEX objects_blob ON objects (blob);
+                    CREATE TABLE blob_journal (
+                        blob TEXT PRIMARY KEY NOT NULL  -- may be on disk without an objects row
+                    );
+                    CREATE TABLE messages (
+                        id TEXT PRIMARY KEY NOT NULL,
+                        body TEXT NOT NULL,
+                        attributes TEXT NOT NULL,       -- JSON object of strings
+                        group_id TEXT,
+                        sent_at REAL NOT NULL,          -- seconds since the epoch
+                        visible_at REAL NOT NULL,
+                        receive_count INTEGER NOT NULL DEFAULT 0,
+                        receipt TEXT UNIQUE             -- NULL until received
+                    );
+                    CREATE INDEX messages_visible ON messages (visible_at);
+                    CREATE INDEX messages_group ON messages (group_id) WHERE group_id IS NOT NULL;
+                    CREATE TABLE message_dedup (
+                        dedup_id TEXT PRIMARY KEY NOT NULL,
+                        message_id TEXT NOT NULL,
+                        sent_at REAL NOT NULL
+                    );
+                    CREATE INDEX message_dedup_age ON message_dedup (sent_at);
                     """
             )
         }

@@ -3,6 +3,7 @@ import GRDB
 import RolloutCore
 import RolloutCrypto
 import RolloutLocal
+import RolloutStore
 import Synchronization
 import Testing
 
@@ -349,17 +350,19 @@ struct ObjectStoreTests {
     @Test("objects and their bodies survive reopening the provider")
     func reopen() async throws {
         try await withTemporaryDirectory { directory in
-            func open() throws -> LocalProvider {
-                try LocalProvider(
-                    root: directory + "/root", secretsAllowlist: [], visibilityTimeoutSecs: 30,
+            func open() throws -> (LocalProvider, StateStore) {
+                let store = try StateStore(directory: directory + "/state")
+                let provider = try LocalProvider(
+                    root: directory + "/root", store: store, secretsAllowlist: [], visibilityTimeoutSecs: 30,
                     multipartChunkBytes: 1 << 20, maxObjectBytes: 1 << 20
                 )
+                return (provider, store)
             }
-            let first = try open()
+            let (first, firstStore) = try open()
             let put = try await first.objects.put(PutObjectRequest(key: "kept", source: .bytes([9, 9])), progress: .none)
-            try first.close()
-            let second = try open()
-            defer { try? second.close() }
+            try firstStore.close()
+            let (second, secondStore) = try open()
+            defer { try? secondStore.close() }
             let got = try await second.objects.get(GetObjectRequest(key: "kept", destination: .memory(limit: 10)), progress: .none)
             #expect(got.data == [9, 9])
             #expect(got.info.etag == put.etag)
@@ -371,29 +374,31 @@ struct ObjectStoreTests {
     func journalRecovery() async throws {
         try await withTemporaryDirectory { directory in
             let root = directory + "/root"
-            func open() throws -> LocalProvider {
-                try LocalProvider(
-                    root: root, secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
+            func open() throws -> (LocalProvider, StateStore) {
+                let store = try StateStore(directory: directory + "/state")
+                let provider = try LocalProvider(
+                    root: root, store: store, secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
                     maxObjectBytes: 1 << 20
                 )
+                return (provider, store)
             }
-            let first = try open()
+            let (first, firstStore) = try open()
             _ = try await first.objects.put(PutObjectRequest(key: "kept", source: .bytes([1])), progress: .none)
-            try first.close()
+            try firstStore.close()
 
             // What a crash mid-put leaves: a journalled blob, renamed or still a temp file.
             let orphan = "ab" + String(repeating: "0", count: 30)
             try FileManager.default.createDirectory(atPath: root + "/objects/ab", withIntermediateDirectories: true)
             try Data([7]).write(to: URL(fileURLWithPath: root + "/objects/ab/" + orphan))
             try Data([7]).write(to: URL(fileURLWithPath: root + "/objects/ab/" + orphan + ".tmp"))
-            let database = try DatabaseQueue(path: root + "/local.sqlite")
+            let database = try DatabaseQueue(path: directory + "/state/state.sqlite")
             try await database.write { db in
                 try db.execute(sql: "INSERT INTO blob_journal (blob) VALUES (?)", arguments: [orphan])
             }
             try database.close()
 
-            let second = try open()
-            defer { try? second.close() }
+            let (second, secondStore) = try open()
+            defer { try? secondStore.close() }
             #expect(regularFiles(under: root + "/objects").count == 1)
             let got = try await second.objects.get(GetObjectRequest(key: "kept", destination: .memory(limit: 10)), progress: .none)
             #expect(got.data == [1])

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 import RolloutCore
 import RolloutLocal
+import RolloutStore
 import Synchronization
 import Testing
 
@@ -18,18 +19,35 @@ func withTemporaryDirectory<Result>(_ body: (String) async throws -> Result) asy
 }
 
 /// Runs `body` with a provider rooted in a fresh temp directory (`root` is `<dir>/root`), and
-/// the temp directory itself for scratch files.
+/// the temp directory itself for scratch files. Its state database lives in a second temp
+/// directory.
 func withProvider<Result>(
     chunkBytes: Int = 16 << 20, maxObjectBytes: Int64 = 1 << 30, allowlist: [String] = [], visibility: Int = 30,
     _ body: (LocalProvider, _ directory: String) async throws -> Result
 ) async throws -> Result {
-    try await withTemporaryDirectory { directory in
-        let provider = try LocalProvider(
-            root: directory + "/root", secretsAllowlist: allowlist, visibilityTimeoutSecs: visibility,
-            multipartChunkBytes: chunkBytes, maxObjectBytes: maxObjectBytes
-        )
-        defer { try? provider.close() }
-        return try await body(provider, directory)
+    try await withProviderAndStore(
+        chunkBytes: chunkBytes, maxObjectBytes: maxObjectBytes, allowlist: allowlist, visibility: visibility
+    ) { provider, _, directory in
+        try await body(provider, directory)
+    }
+}
+
+/// ``withProvider(chunkBytes:maxObjectBytes:allowlist:visibility:_:)`` that also hands `body`
+/// the provider's state database.
+func withProviderAndStore<Result>(
+    chunkBytes: Int = 16 << 20, maxObjectBytes: Int64 = 1 << 30, allowlist: [String] = [], visibility: Int = 30,
+    _ body: (LocalProvider, StateStore, _ directory: String) async throws -> Result
+) async throws -> Result {
+    try await withTemporaryDirectory { stateDirectory in
+        try await withTemporaryDirectory { directory in
+            let store = try StateStore(directory: stateDirectory)
+            defer { try? store.close() }
+            let provider = try LocalProvider(
+                root: directory + "/root", store: store, secretsAllowlist: allowlist, visibilityTimeoutSecs: visibility,
+                multipartChunkBytes: chunkBytes, maxObjectBytes: maxObjectBytes
+            )
+            return try await body(provider, store, directory)
+        }
     }
 }
 

@@ -1,4 +1,5 @@
 public import RolloutCore
+import RolloutCrypto
 
 /// What rolloutd keeps about a CodeDeploy deployment, next to its id, to describe it later:
 /// CodeDeploy itself knows only the AppSpec, not the request that made it.
@@ -110,7 +111,12 @@ public struct CodeDeployRollouts: Sendable {
     ///    PreconditionFailed.
     /// 4. `CreateDeployment` with the AppSpec, every auto-rollback event and `request.alarms`
     ///    (at most 10) as the alarm configuration.
-    public func start(_ request: RolloutRequest, fromVersion: String, toVersion: String) async throws(RolloutError) -> String {
+    ///
+    /// - Parameter marker: put at the start of the deployment's description (a keyed start's
+    ///   ``marker(for:)``), so that ``deployment(marked:createdSince:)`` finds it again.
+    public func start(
+        _ request: RolloutRequest, fromVersion: String, toVersion: String, marker: String? = nil
+    ) async throws(RolloutError) -> String {
         let appSpec = try AppSpec(
             function: request.function, alias: request.alias, currentVersion: fromVersion, targetVersion: toVersion,
             hooks: request.hooks
@@ -131,7 +137,7 @@ public struct CodeDeployRollouts: Sendable {
         if case .custom(let name, let routing) = config {
             try await ensureConfig(name: name, trafficRouting: routing)
         }
-        let description = "rolloutd: \(request.function):\(request.alias) \(fromVersion) -> \(toVersion) (\(request.strategy.typeName))"
+        let description = "rolloutd\(marker.map { " " + $0 } ?? ""): \(request.function):\(request.alias) \(fromVersion) -> \(toVersion) (\(request.strategy.typeName))"
         do throws(RolloutError) {
             return try await codeDeploy.createDeployment(
                 applicationName: application, deploymentGroupName: deploymentGroup, deploymentConfigName: config.name,
@@ -144,6 +150,50 @@ public struct CodeDeployRollouts: Sendable {
             guard let activeId = raced?.first else { throw error }
             throw conflict(activeDeploymentId: activeId)
         }
+    }
+
+    // MARK: Keyed starts
+
+    /// What a keyed `rollout.start` writes into its deployment's description (`k=` and 16 hex
+    /// digits of the SHA-256 of ``IdempotentCall/identity``). CodeDeploy chooses deployment ids
+    /// itself and takes no client token, so the description is where a retry after a crash
+    /// finds the deployment the killed daemon created.
+    public static func marker(for call: IdempotentCall) -> String {
+        "k=" + Digest.sha256(call.identity).hexString.prefix(16)
+    }
+
+    /// The group's deployment whose description starts with `rolloutd <marker>:`, looking at
+    /// deployments newest first (`ListDeployments`, then `GetDeployment` each) down to those
+    /// created before `since`; with the versions its AppSpec moves between.
+    public func deployment(
+        marked marker: String, createdSince since: Double
+    ) async throws(RolloutError) -> (deploymentId: String, fromVersion: String, toVersion: String)? {
+        let prefix = "rolloutd \(marker):"
+        var token: String?
+        repeat {
+            let page = try await codeDeploy.listDeployments(
+                applicationName: application, deploymentGroupName: deploymentGroup, includeOnlyStatuses: [], nextToken: token
+            )
+            for id in page.deploymentIds {
+                let info = try await codeDeploy.getDeployment(id)
+                if info.description?.hasPrefix(prefix) == true, let versions = Self.versions(appSpec: info.appSpecContent) {
+                    return (id, versions.from, versions.to)
+                }
+                if let created = info.createTime, created < since { return nil }
+            }
+            token = page.nextToken
+        } while token != nil
+        return nil
+    }
+
+    /// `CurrentVersion` and `TargetVersion` of the AppSpec's one resource.
+    static func versions(appSpec: String?) -> (from: String, to: String)? {
+        guard let appSpec, let document = try? JSONParser.parse(appSpec),
+              let resource = document["Resources"]?.arrayValue?.first?.objectValue?.values.first,
+              let from = resource["Properties"]?["CurrentVersion"]?.stringValue,
+              let to = resource["Properties"]?["TargetVersion"]?.stringValue
+        else { return nil }
+        return (from, to)
     }
 
     private func conflict(activeDeploymentId: String) -> RolloutError {

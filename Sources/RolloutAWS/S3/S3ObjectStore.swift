@@ -105,7 +105,9 @@ public struct S3ObjectStore: ObjectStore {
 
     // MARK: put
 
-    /// Stores an object: one PutObject up to ``multipartChunkBytes``, multipart above.
+    /// Stores an object: one PutObject up to ``multipartChunkBytes``, multipart above. A keyed
+    /// put that a killed daemon had started (``IdempotentCall/resuming``) is done, without
+    /// uploading, when the key already holds an object of its content id and size.
     public func put(_ request: PutObjectRequest, progress: ProgressReporter) async throws -> PutObjectResult {
         let size: Int64
         switch request.source {
@@ -122,6 +124,15 @@ public struct S3ObjectStore: ObjectStore {
                 "the object is \(size) bytes: \(partCount) parts of \(multipartChunkBytes) bytes, over S3's \(Self.maxParts); raise multipart_chunk_bytes"
             )
         }
+        // A keyed put that a killed daemon had started: done when the key already holds these
+        // bytes. Only then is the source hashed ahead of the upload (to compare contentIds).
+        if IdempotentCall.current(for: "object.put")?.resuming == true,
+           let resumed = try await resumedPut(request, size: size)
+        {
+            progress.bytes(done: size, total: size, final: true)
+            return resumed
+        }
+
         var headers: [(name: String, value: String)] = []
         if let contentType = request.contentType { headers.append((name: "content-type", value: contentType)) }
         for (name, value) in request.metadata.sorted(by: { $0.key < $1.key })
@@ -280,12 +291,39 @@ public struct S3ObjectStore: ObjectStore {
             )
         } catch {
             guard error.code == .notFound, error.data["upstream"]?["code"]?.stringValue == "NoSuchUpload",
-                  let existing = try? await head(key: key), existing.contentId == contentId, existing.size == size
+                  let existing = await existingObject(key: key, contentId: contentId, size: size)
             else { throw error }
             return existing.etag
         }
         let etag = (try? AWSXML.parse(completed.body))?.childText("ETag") ?? completed.header("etag") ?? ""
         return S3Support.unquote(etag)
+    }
+
+    /// The result of a resumed keyed put whose object is already there: the key holds an
+    /// object of `size` bytes whose contentId is the source's. Nil otherwise (upload it).
+    private func resumedPut(_ request: PutObjectRequest, size: Int64) async throws(RolloutError) -> PutObjectResult? {
+        guard let existing = try? await head(key: request.key), existing.size == size, existing.contentId != nil else {
+            return nil
+        }
+        var content = ContentID()
+        var offset: Int64 = 0
+        var parts = 0
+        repeat {
+            let length = min(multipartChunkBytes, size - offset)
+            content.append(chunkDigest: try await S3Support.chunkDigestOffPool(source: request.source, offset: offset, length: length))
+            offset += length
+            parts += 1
+        } while offset < size
+        let contentId = content.finalize()
+        guard existing.contentId == contentId else { return nil }
+        return PutObjectResult(key: request.key, size: size, etag: existing.etag, contentId: contentId, parts: parts)
+    }
+
+    /// The object at `key` when it holds exactly the bytes of `contentId` and `size` (HeadObject);
+    /// nil when it is absent, holds other bytes, or the HEAD fails.
+    func existingObject(key: String, contentId: String, size: Int64) async -> ObjectInfo? {
+        guard let existing = try? await head(key: key), existing.contentId == contentId, existing.size == size else { return nil }
+        return existing
     }
 
     private final class ByteCounter: Sendable {

@@ -1,5 +1,6 @@
 public import CurlHTTP
 public import RolloutCore
+import RolloutCrypto
 
 /// The `aws` provider's Queue (SPEC §4.3): one SQS queue over the AWS JSON 1.0 protocol
 /// (`X-Amz-Target: AmazonSQS.<Op>`, `x-amzn-query-mode: true`), through an ``AWSClient`` for
@@ -72,6 +73,7 @@ public final class SQSQueue: MessageQueue {
 
     /// ``send(_:)`` with its typed error.
     public func sendMessage(_ message: OutgoingMessage) async throws(RolloutError) -> String {
+        let message = keyed(message, IdempotentCall.current(for: "queue.send"), index: nil)
         try validate(message, field: "body")
         var body = Self.entry(message)
         body["QueueUrl"] = .string(queueURL)
@@ -91,6 +93,8 @@ public final class SQSQueue: MessageQueue {
 
     /// ``sendBatch(_:)`` with its typed error.
     public func sendMessages(_ messages: [OutgoingMessage]) async throws(RolloutError) -> [Result<String, RolloutError>] {
+        let keyedCall = IdempotentCall.current(for: "queue.sendBatch")
+        let messages = messages.enumerated().map { index, message in keyed(message, keyedCall, index: index) }
         var results = [Result<String, RolloutError>?](repeating: nil, count: messages.count)
         var sizes: [Int] = []
         var sendable: [Int] = []
@@ -288,6 +292,39 @@ public final class SQSQueue: MessageQueue {
         } catch {
             throw Self.remapUnknownReceipt(error)
         }
+    }
+
+    // MARK: Idempotency
+
+    /// The message attribute that carries the idempotency key on a standard queue.
+    public static let idempotencyKeyAttribute = "rolloutd-idempotency-key"
+
+    /// Whether the queue is FIFO (SQS requires FIFO queue names to end in `.fifo`).
+    public var isFIFO: Bool { queueURL.hasSuffix(".fifo") }
+
+    /// `message` as a keyed call sends it (SPEC §3.2), so that a retry after a crash does not
+    /// deliver it twice where SQS can prevent that:
+    /// - FIFO queue: a `MessageDeduplicationId` derived from the call (SHA-256 hex of
+    ///   ``IdempotentCall/identity`` and the message's position in a batch: 64 characters,
+    ///   within SQS's 128) unless the caller gave one. SQS drops a resend with that id for
+    ///   five minutes.
+    /// - Standard queue: it cannot deduplicate; the message carries the attribute
+    ///   ``idempotencyKeyAttribute`` (the key, or `key#position` in a batch) so that consumers
+    ///   can, and a crash between the send and its record can deliver it twice.
+    func keyed(_ message: OutgoingMessage, _ call: IdempotentCall?, index: Int?) -> OutgoingMessage {
+        guard let call else { return message }
+        var message = message
+        if isFIFO {
+            if message.deduplicationId == nil {
+                let identity = index.map { call.identity + "\u{0}\($0)" } ?? call.identity
+                message.deduplicationId = Digest.sha256(identity).hexString
+            }
+        } else {
+            var attributes = message.attributes ?? [:]
+            attributes[Self.idempotencyKeyAttribute] = index.map { "\(call.key)#\($0)" } ?? call.key
+            message.attributes = attributes
+        }
+        return message
     }
 
     // MARK: Helpers

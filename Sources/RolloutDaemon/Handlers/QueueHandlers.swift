@@ -18,12 +18,7 @@ extension Services {
                 try Self.validate(message, field: "messages[\(index)].", queue: queue, checkSize: false)
             }
             let results = try await health.track(.queue) { try await queue.sendBatch(params.messages) }
-            return QueueSendBatch.Result(results: results.map { result in
-                switch result {
-                case .success(let id): QueueSendBatch.Entry(messageId: id)
-                case .failure(let error): QueueSendBatch.Entry(error: Self.errorObject(error))
-                }
-            })
+            return QueueSendBatch.Result(outcomes: results)
         }
         registry.register(QueueReceive.self) { params, context in
             let queue = try require(queue, "Queue")
@@ -54,7 +49,7 @@ extension Services {
             for receipt in params.receipts { leases?.settled(receipt) }
             let errors = try await health.track(.queue) { try await queue.ackBatch(receipts: params.receipts) }
             return QueueAckBatch.Result(results: zip(params.receipts, errors).map { receipt, error in
-                QueueAckBatch.Entry(receipt: receipt, error: error.map(Self.errorObject))
+                QueueAckBatch.Entry(receipt: receipt, error: error.map(Outgoing.errorObject))
             })
         }
         registry.register(QueueNack.self) { params, _ in
@@ -94,11 +89,5 @@ extension Services {
                 throw RolloutError.invalidParams("param '\(field)\(name)' must be 1–128 characters")
             }
         }
-    }
-
-    static func errorObject(_ error: RolloutError) -> JSONValue {
-        .object([
-            "code": .number(JSONNumber(error.code.rawValue)), "message": .string(error.message), "data": .object(error.wireData),
-        ])
     }
 }

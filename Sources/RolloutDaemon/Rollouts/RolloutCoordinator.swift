@@ -2,6 +2,7 @@
 import Logging
 import RolloutAWS
 import RolloutCore
+import RolloutCrypto
 import RolloutEngine
 import RolloutRPC
 import ServiceLifecycle
@@ -76,6 +77,10 @@ actor RolloutCoordinator: RolloutService {
                 "param 'notifyTopicArn' works with the native engine only; CodeDeploy notifies through the deployment group's triggers"
             )
         }
+        let call = IdempotentCall.current(for: RolloutStart.name)
+        if let call, call.resuming, let started = try await startedBefore(call, request, codeDeploy: codeDeploy) {
+            return started
+        }
         let key = request.function + "\u{0}" + request.alias
         guard starting.insert(key).inserted else {
             throw RolloutError(.conflict, "another rollout.start for \(request.function):\(request.alias) is being processed")
@@ -101,14 +106,53 @@ actor RolloutCoordinator: RolloutService {
             throw RolloutError.internalError("no target version after the preflight")
         }
         if let codeDeploy {
-            return try await startOnCodeDeploy(codeDeploy, request, fromVersion: fromVersion, toVersion: toVersion)
+            return try await startOnCodeDeploy(
+                codeDeploy, request, fromVersion: fromVersion, toVersion: toVersion, marker: call.map(CodeDeployRollouts.marker(for:))
+            )
         }
-        let started = try await native.start(request, fromVersion: fromVersion, toVersion: toVersion, revisionId: report.revisionId)
+        let started = try await native.start(
+            request, fromVersion: fromVersion, toVersion: toVersion, revisionId: report.revisionId,
+            deploymentId: call.map(Self.deploymentId(for:))
+        )
         return RolloutStatusResult(deploymentId: started.deploymentId, status: started.status)
     }
 
+    /// The native deployment id of a keyed start, derived from the call (SPEC §3.2).
+    static func deploymentId(for call: IdempotentCall) -> String {
+        NativeRolloutEngine.deploymentId(from: Digest.sha256(call.identity))
+    }
+
+    /// The deployment a keyed start that a killed daemon had begun already created, looked up
+    /// before anything else (it would otherwise be this start's conflict): on the native engine
+    /// by the id derived from the key (the record is saved before the alias is touched, and
+    /// the deployment resumed at startup); on CodeDeploy, which chooses ids itself, by the
+    /// marker derived from the key in the deployment's description (its record is saved here
+    /// when the daemon died between `CreateDeployment` and saving it). Nil: nothing was
+    /// created, the start runs.
+    private func startedBefore(
+        _ call: IdempotentCall, _ request: RolloutRequest, codeDeploy: CodeDeployRollouts?
+    ) async throws(RolloutError) -> RolloutStatusResult? {
+        guard let codeDeploy else {
+            let deploymentId = Self.deploymentId(for: call)
+            guard try await store.load(deploymentId) != nil else { return nil }
+            return RolloutStatusResult(deploymentId: deploymentId, status: try await deployment(deploymentId).status)
+        }
+        // A minute of slack for clocks: the record's time is ours, createTime is CodeDeploy's.
+        guard let found = try await codeDeploy.deployment(marked: CodeDeployRollouts.marker(for: call), createdSince: call.createdAt - 60)
+        else { return nil }
+        if try await store.load(found.deploymentId) == nil {
+            try await store.save(
+                RolloutRecord(
+                    deploymentId: found.deploymentId, engine: .codedeploy, request: request, fromVersion: found.fromVersion,
+                    toVersion: found.toVersion, createdAt: call.createdAt, status: .created
+                )
+            )
+        }
+        return RolloutStatusResult(deploymentId: found.deploymentId, status: try await deployment(found.deploymentId).status)
+    }
+
     private func startOnCodeDeploy(
-        _ codeDeploy: CodeDeployRollouts, _ request: RolloutRequest, fromVersion: String, toVersion: String
+        _ codeDeploy: CodeDeployRollouts, _ request: RolloutRequest, fromVersion: String, toVersion: String, marker: String?
     ) async throws(RolloutError) -> RolloutStatusResult {
         let createdAt = now()
         if fromVersion == toVersion {
@@ -118,7 +162,7 @@ actor RolloutCoordinator: RolloutService {
                 "the alias is already on version \(toVersion); CodeDeploy cannot deploy a version onto itself (the native engine reports this as skipped)"
             )
         }
-        let deploymentId = try await codeDeploy.start(request, fromVersion: fromVersion, toVersion: toVersion)
+        let deploymentId = try await codeDeploy.start(request, fromVersion: fromVersion, toVersion: toVersion, marker: marker)
         let record = RolloutRecord(
             deploymentId: deploymentId, engine: .codedeploy, request: request, fromVersion: fromVersion, toVersion: toVersion,
             createdAt: createdAt, status: .created
@@ -229,6 +273,8 @@ actor RolloutCoordinator: RolloutService {
         }
     }
 
+    /// `rollout.stop`. Idempotent by nature, also for a keyed stop retried after a crash: the
+    /// deployment is looked up first, and one that already ended answers its status.
     func stop(_ deploymentId: String) async throws(RolloutError) -> RolloutStatusResult {
         let record = try await record(deploymentId)
         switch record.engine {
@@ -241,6 +287,8 @@ actor RolloutCoordinator: RolloutService {
         }
     }
 
+    /// `rollout.promote`. Idempotent by nature, also for a keyed promote retried after a
+    /// crash: an ended deployment answers its status, and a promoted one ignores a second promote.
     func promote(_ deploymentId: String) async throws(RolloutError) -> RolloutStatusResult {
         try await nativeOnly(deploymentId, "promote") { engine async throws(RolloutError) -> DeploymentStatus in
             try await engine.promote(deploymentId)

@@ -90,8 +90,12 @@ public actor NativeRolloutEngine {
 
     /// Records and starts a deployment whose preflight passed; returns its id and the status
     /// after the first step (`InProgress`, or `Succeeded` when skipped).
+    ///
+    /// - Parameter deploymentId: the id to give it (a keyed start derives it from its
+    ///   idempotency key, so a retry after a crash can look the deployment up); a new random id
+    ///   when nil.
     public func start(
-        _ request: RolloutRequest, fromVersion: String, toVersion: String, revisionId: String?
+        _ request: RolloutRequest, fromVersion: String, toVersion: String, revisionId: String?, deploymentId: String? = nil
     ) async throws(RolloutError) -> (deploymentId: String, status: DeploymentStatus) {
         guard state == .running else { throw RolloutError(.unavailable, "the daemon is shutting down") }
         let hooks = Set(Hook.allCases.filter { request.hooks?.function(for: $0) != nil })
@@ -102,7 +106,7 @@ public actor NativeRolloutEngine {
         )
         let machine = try RolloutStateMachine(configuration)
         let record = RolloutRecord(
-            deploymentId: Self.newDeploymentId(), engine: .native, request: request, fromVersion: fromVersion,
+            deploymentId: deploymentId ?? Self.newDeploymentId(), engine: .native, request: request, fromVersion: fromVersion,
             toVersion: toVersion, createdAt: dependencies.now(), status: .created, snapshot: machine.snapshot
         )
         try await dependencies.store.save(record)
@@ -249,8 +253,15 @@ public actor NativeRolloutEngine {
 
     /// `d-` and 12 characters from [A-Z0-9], as CodeDeploy's ids look.
     static func newDeploymentId() -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
         var generator = SystemRandomNumberGenerator()
-        return "d-" + String((0..<12).map { _ in alphabet[Int(generator.next(upperBound: UInt64(alphabet.count)))] })
+        return "d-" + String((0..<12).map { _ in idAlphabet[Int(generator.next(upperBound: UInt64(idAlphabet.count)))] })
     }
+
+    /// A deployment id made of 12 bytes of a digest (a keyed start's id, derived from its key):
+    /// `d-` and one character from [A-Z0-9] per byte.
+    public static func deploymentId(from digest: [UInt8]) -> String {
+        "d-" + String(digest.prefix(12).map { idAlphabet[Int($0) % idAlphabet.count] })
+    }
+
+    private static let idAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 }

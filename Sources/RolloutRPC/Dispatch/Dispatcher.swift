@@ -100,16 +100,15 @@ public struct Dispatcher: Sendable {
             id: id, method: method, peer: connection.peer, connectionID: connection.id, progress: progress, deadline: deadline
         )
         let params = object
-        let operation: @Sendable () async throws -> JSONValue = {
-            try await withDeadline(deadline) { try await entry.run(params, context) }
-        }
         guard let idempotencyKey, let gate else {
-            return try await operation()
+            return try await withDeadline(deadline) { try await entry.run(params, context) }
         }
-        // The gate applies the deadline itself: a caller waiting on another caller's flight
-        // gets InProgress rather than DeadlineExceeded.
+        // The execution may outlive this caller (others may wait for it), so the gate applies
+        // each caller's deadline to that caller's wait: DeadlineExceeded for the caller that
+        // started it, InProgress for one that waited on another's.
         let (result, replayed) = try await gate.run(
-            method: method, key: idempotencyKey, params: params, deadline: deadline, operation: operation
+            method: method, key: idempotencyKey, params: params, deadline: deadline,
+            operation: { try await entry.run(params, context) }
         )
         guard replayed, case .object(var resultObject) = result else { return result }
         resultObject["replayed"] = true

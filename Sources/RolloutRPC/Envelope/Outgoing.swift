@@ -9,12 +9,17 @@ public enum Outgoing {
 
     /// `{"jsonrpc":"2.0","id":ID,"error":{"code","message","data"}}`.
     public static func error(id: RequestID, _ error: RolloutError) -> JSONValue {
-        let body: JSONObject = [
+        .object(["jsonrpc": "2.0", "id": id.value, "error": errorObject(error)])
+    }
+
+    /// The wire form of an error: `{"code","message","data"}` (also used for one failed entry of
+    /// a batch result).
+    public static func errorObject(_ error: RolloutError) -> JSONValue {
+        .object([
             "code": .number(JSONNumber(error.code.rawValue)),
             "message": .string(error.message),
             "data": .object(error.wireData),
-        ]
-        return .object(["jsonrpc": "2.0", "id": id.value, "error": .object(body)])
+        ])
     }
 
     /// `{"jsonrpc":"2.0","method":M,"params":P}`.

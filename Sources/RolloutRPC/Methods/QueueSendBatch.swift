@@ -39,5 +39,16 @@ public enum QueueSendBatch: RPCMethod {
         public init(results: [Entry]) {
             self.results = results
         }
+
+        /// The result of a queue's per-message outcomes, in input order: `{messageId}` or
+        /// `{error: {code, message, data}}`.
+        public init(outcomes: [Swift.Result<String, RolloutError>]) {
+            self.results = outcomes.map { outcome in
+                switch outcome {
+                case .success(let id): Entry(messageId: id)
+                case .failure(let error): Entry(error: Outgoing.errorObject(error))
+                }
+            }
+        }
     }
 }

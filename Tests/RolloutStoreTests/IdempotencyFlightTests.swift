@@ -1,0 +1,349 @@
+import Foundation
+import GRDB
+import RolloutCore
+import RolloutRPC
+@testable import RolloutStore
+import Synchronization
+import Testing
+
+/// Opens once; `wait()` ignores cancellation, like an effect that cannot be interrupted.
+final class Latch: Sendable {
+    private let state = Mutex<(open: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.open = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLock { state in
+                if !state.open { state.waiters.append(continuation) }
+                return state.open
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    var isOpen: Bool { state.withLock { $0.open } }
+}
+
+/// Polls `condition` for up to ten seconds (a loaded machine can be slow to start a task).
+func eventually(_ condition: () -> Bool) async throws -> Bool {
+    for _ in 0..<1000 {
+        if condition() { return true }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    return condition()
+}
+
+/// The error a finished task threw, if any.
+func thrownError<T>(_ task: Task<T, any Error>) async -> RolloutError? {
+    switch await task.result {
+    case .success: nil
+    case .failure(let error): error as? RolloutError
+    }
+}
+
+@Suite("Idempotency: waiters share one execution (SPEC §3.2)")
+struct IdempotencyWaiterTests {
+    @Test("a caller waiting on another's execution gets its result when that caller is cancelled")
+    func followerOutlivesLeader() async throws {
+        try await withStateDirectory { directory in
+            let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
+            let runs = Counter()
+            let started = Latch()
+            let release = Latch()
+            let sawCancellation = Latch()
+            let leader = Task {
+                try await records.run(method: "object.put", key: "k", params: ["v": 1], deadline: nil) {
+                    _ = runs.increment()
+                    started.open()
+                    await withTaskCancellationHandler {
+                        await release.wait()
+                    } onCancel: {
+                        sawCancellation.open()
+                        release.open()
+                    }
+                    try Task.checkCancellation()
+                    return .object(["done": true])
+                }
+            }
+            await started.wait()
+            let follower = Task {
+                try await records.run(method: "object.put", key: "k", params: ["v": 1], deadline: nil) {
+                    _ = runs.increment()
+                    return .object(["second": true])
+                }
+            }
+            #expect(try await eventually { records.waiters(method: "object.put", key: "k") == 2 })
+            leader.cancel()
+            // The cancelled caller stops waiting at once; the execution goes on.
+            #expect(await thrownError(leader)?.code == .requestCancelled)
+            #expect(records.waiters(method: "object.put", key: "k") == 1)
+            #expect(!sawCancellation.isOpen)
+            release.open()
+            let (result, replayed) = try await follower.value
+            #expect(result == .object(["done": true]))
+            #expect(replayed)
+            #expect(runs.count == 1)
+        }
+    }
+
+    @Test("the execution is cancelled once every waiter has gone, and leaves no record")
+    func cancelledWhenEveryoneLeft() async throws {
+        try await withStateDirectory { directory in
+            let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
+            let runs = Counter()
+            let started = Latch()
+            let sawCancellation = Latch()
+            let operation: @Sendable () async throws -> JSONValue = {
+                _ = runs.increment()
+                started.open()
+                do {
+                    try await Task.sleep(for: .seconds(30))
+                } catch {
+                    sawCancellation.open()
+                    throw error
+                }
+                return .object([:])
+            }
+            let first = Task { try await records.run(method: "m", key: "k", params: [:], deadline: nil, operation: operation) }
+            await started.wait()
+            let second = Task { try await records.run(method: "m", key: "k", params: [:], deadline: nil, operation: operation) }
+            #expect(try await eventually { records.waiters(method: "m", key: "k") == 2 })
+            first.cancel()
+            #expect(await thrownError(first)?.code == .requestCancelled)
+            #expect(records.waiters(method: "m", key: "k") == 1)
+            #expect(!sawCancellation.isOpen, "one caller still waits")
+            second.cancel()
+            #expect(await thrownError(second)?.code == .requestCancelled)
+            #expect(try await eventually { sawCancellation.isOpen })
+            // Nothing was recorded: the same key runs again.
+            let again = try await records.run(method: "m", key: "k", params: [:], deadline: nil) { .object(["ran": true]) }
+            #expect(again.result == .object(["ran": true]))
+            #expect(!again.replayed)
+            #expect(runs.count == 1)
+        }
+    }
+
+    @Test("a caller arriving while an abandoned execution winds down waits for its end, then replays it")
+    func abandonedFlight() async throws {
+        try await withStateDirectory { directory in
+            let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
+            let runs = Counter()
+            let started = Latch()
+            let release = Latch()
+            let first = Task {
+                try await records.run(method: "m", key: "k", params: [:], deadline: nil) {
+                    _ = runs.increment()
+                    started.open()
+                    await release.wait()  // an effect that completes despite the cancellation
+                    return .object(["v": 1])
+                }
+            }
+            await started.wait()
+            first.cancel()
+            #expect(await thrownError(first)?.code == .requestCancelled)
+            #expect(records.waiters(method: "m", key: "k") == 0)
+            let late = Task {
+                try await records.run(method: "m", key: "k", params: [:], deadline: nil) {
+                    _ = runs.increment()
+                    return .object(["v": 2])
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))  // the late caller watches the abandoned execution
+            release.open()
+            let (result, replayed) = try await late.value
+            #expect(result == .object(["v": 1]))
+            #expect(replayed)
+            #expect(runs.count == 1)
+        }
+    }
+
+    @Test("the first caller's deadline ends its wait, not an execution another caller waits for")
+    func leaderDeadline() async throws {
+        try await withStateDirectory { directory in
+            let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
+            let started = Latch()
+            let release = Latch()
+            let leader = Task {
+                try await records.run(method: "m", key: "k", params: [:], deadline: .now.advanced(by: .seconds(3))) {
+                    started.open()
+                    await withTaskCancellationHandler { await release.wait() } onCancel: { release.open() }
+                    try Task.checkCancellation()
+                    return .object(["done": true])
+                }
+            }
+            await started.wait()
+            let follower = Task {
+                try await records.run(method: "m", key: "k", params: [:], deadline: nil) { .object(["second": true]) }
+            }
+            #expect(try await eventually { records.waiters(method: "m", key: "k") == 2 })
+            #expect(await thrownError(leader)?.code == .deadlineExceeded)
+            release.open()
+            let (result, replayed) = try await follower.value
+            #expect(result == .object(["done": true]))
+            #expect(replayed)
+        }
+    }
+}
+
+@Suite("Idempotency: started records and crash consistency (SPEC §3.2)")
+struct IdempotencyStartedRecordTests {
+    private static func row(_ store: StateStore, method: String, key: String) async throws -> (exists: Bool, outcome: String?) {
+        try await store.pool.read { db in
+            let row = try Row.fetchOne(db, sql: "SELECT outcome FROM idempotency WHERE method = ? AND key = ?", arguments: [method, key])
+            return (row != nil, row?["outcome"])
+        }
+    }
+
+    @Test("the record is written started before the operation runs, which sees it as IdempotentCall.current")
+    func startedFirst() async throws {
+        try await withStateDirectory { directory in
+            let store = try StateStore(directory: directory)
+            let records = IdempotencyRecords(store: store, ttlSeconds: 60)
+            let seen = Mutex<IdempotentCall?>(nil)
+            let during = Mutex<(Bool, String?)>((false, nil))
+            _ = try await records.run(method: "queue.send", key: "k", params: ["body": "x"], deadline: nil) {
+                seen.withLock { $0 = IdempotentCall.current(for: "queue.send") }
+                let row = try await Self.row(store, method: "queue.send", key: "k")
+                during.withLock { $0 = row }
+                return .object(["messageId": "m1"])
+            }
+            let call = try #require(seen.withLock { $0 })
+            #expect(call.key == "k" && call.method == "queue.send" && !call.resuming)
+            #expect(call.fingerprint == IdempotencyRecords.fingerprint(["body": "x"]))
+            #expect(during.withLock { $0 } == (true, nil))
+            #expect(try await Self.row(store, method: "queue.send", key: "k").outcome?.contains("m1") == true)
+        }
+    }
+
+    @Test("a recoverable failure removes the started record; a fatal one records it")
+    func failures() async throws {
+        try await withStateDirectory { directory in
+            let store = try StateStore(directory: directory)
+            let records = IdempotencyRecords(store: store, ttlSeconds: 60)
+            _ = try? await records.run(method: "m", key: "soft", params: [:], deadline: nil) { throw RolloutError(.unavailable, "down") }
+            #expect(try await Self.row(store, method: "m", key: "soft").exists == false)
+            _ = try? await records.run(method: "m", key: "hard", params: [:], deadline: nil) { throw RolloutError(.notFound, "gone") }
+            #expect(try await Self.row(store, method: "m", key: "hard").outcome?.contains("gone") == true)
+        }
+    }
+
+    @Test("a started record left by a dead daemon runs again, resuming, with the record's creation time")
+    func resumesAfterCrash() async throws {
+        try await withStateDirectory { directory in
+            do {
+                // What a daemon killed mid-call leaves behind.
+                let store = try StateStore(directory: directory)
+                try await store.pool.write { db in
+                    try db.execute(
+                        sql: """
+                            INSERT INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
+                            VALUES ('rollout.start', 'k', ?, NULL, 1000.25, 1e12)
+                            """,
+                        arguments: [Data(IdempotencyRecords.fingerprint(["function": "f"]))]
+                    )
+                }
+                try store.close()
+            }
+            let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
+            await #expect(throws: RolloutError.self) {
+                _ = try await records.run(method: "rollout.start", key: "k", params: ["function": "g"], deadline: nil) { .object([:]) }
+            }
+            let seen = Mutex<IdempotentCall?>(nil)
+            let first = try await records.run(method: "rollout.start", key: "k", params: ["function": "f"], deadline: nil) {
+                seen.withLock { $0 = IdempotentCall.current }
+                return .object(["deploymentId": "d-1"])
+            }
+            let call = try #require(seen.withLock { $0 })
+            #expect(call.resuming)
+            #expect(call.createdAt == 1000.25)
+            #expect(!first.replayed)
+            let again = try await records.run(method: "rollout.start", key: "k", params: ["function": "f"], deadline: nil) {
+                Issue.record("ran again")
+                return .object([:])
+            }
+            #expect(again.replayed && again.result == .object(["deploymentId": "d-1"]))
+        }
+    }
+
+    @Test("a result the operation recorded in its own transaction stands, even when the operation then fails")
+    func recordedInsideTheEffect() async throws {
+        try await withStateDirectory { directory in
+            let store = try StateStore(directory: directory)
+            let records = IdempotencyRecords(store: store, ttlSeconds: 60)
+            let answer = try await records.run(method: "queue.send", key: "k", params: [:], deadline: nil) {
+                let call = try #require(IdempotentCall.current(for: "queue.send"))
+                try await store.pool.write { db in try call.recordResult(QueueSend.Result(messageId: "m1"), in: db) }
+                // The effect committed; a cancellation arriving now must not hide it.
+                throw RolloutError.cancelled
+            }
+            #expect(answer.result == .object(["messageId": "m1"]))
+            let replay = try await records.run(method: "queue.send", key: "k", params: [:], deadline: nil) { .object([:]) }
+            #expect(replay.replayed && replay.result == .object(["messageId": "m1"]))
+        }
+    }
+
+    @Test("recording a second outcome for one call throws, so the second effect's transaction rolls back")
+    func secondOutcomeRefused() async throws {
+        try await withStateDirectory { directory in
+            let store = try StateStore(directory: directory)
+            let call = IdempotentCall(method: "m", key: "k", fingerprint: [1], createdAt: 1, expiresAt: 1e12, resuming: false)
+            try await store.pool.write { db in
+                try db.execute(sql: "CREATE TABLE effects (n INTEGER)")
+                try db.execute(sql: "INSERT INTO effects VALUES (1)")
+                try call.recordResult(QueueSend.Result(messageId: "first"), in: db)
+            }
+            await #expect(throws: RolloutError.self) {
+                try await store.pool.write { db in
+                    try db.execute(sql: "INSERT INTO effects VALUES (2)")
+                    try call.recordResult(QueueSend.Result(messageId: "second"), in: db)
+                }
+            }
+            let effects = try await store.pool.read { db in try Int.fetchAll(db, sql: "SELECT n FROM effects") }
+            #expect(effects == [1])
+        }
+    }
+
+    @Test("records written before started records existed (outcome NOT NULL) survive the migration")
+    func migrationKeepsRecords() async throws {
+        try await withStateDirectory { directory in
+            // A state database as the previous schema (v2) left it, holding one finished record.
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let old = try DatabaseQueue(path: directory + "/state.sqlite")
+            try await old.write { db in
+                try db.execute(
+                    sql: """
+                        CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                        INSERT INTO grdb_migrations VALUES ('v1: idempotency, upload journal, leases'),
+                            ('v2: rollouts and their sent notifications');
+                        CREATE TABLE idempotency (
+                            method TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL, outcome TEXT NOT NULL,
+                            created_at REAL NOT NULL, expires_at REAL NOT NULL, PRIMARY KEY (method, key)
+                        );
+                        CREATE INDEX idempotency_expiry ON idempotency (expires_at);
+                        """
+                )
+                try db.execute(
+                    sql: "INSERT INTO idempotency VALUES ('queue.send', 'old', ?, '{\"result\":{\"messageId\":\"m0\"}}', 1, 1e12)",
+                    arguments: [Data(IdempotencyRecords.fingerprint([:]))]
+                )
+            }
+            try old.close()
+            let store = try StateStore(directory: directory)
+            let records = IdempotencyRecords(store: store, ttlSeconds: 60)
+            let replay = try await records.run(method: "queue.send", key: "old", params: [:], deadline: nil) { .object([:]) }
+            #expect(replay.replayed && replay.result == .object(["messageId": "m0"]))
+            let notNull = try await store.pool.read { db in
+                try Row.fetchAll(db, sql: "PRAGMA table_info(idempotency)").first { ($0["name"] as String) == "outcome" }.map { $0["notnull"] as Int }
+            }
+            #expect(notNull == 0)
+        }
+    }
+}
