@@ -195,7 +195,7 @@ struct ParsingTests {
             found.map(\.description) == [
                 "rollout.toml: unknown key \"server.sockett\" (known keys in [server]: socket, socket_mode, "
                     + "allowed_uids, state_dir, file_roots, max_request_bytes, max_inflight_per_connection, "
-                    + "max_batch_items, shutdown_grace_secs, idempotency_ttl_secs)"
+                    + "max_batch_items, shutdown_grace_secs, idempotency_ttl_secs, log_level, slow_request_ms)"
             ]
         )
         #expect(
