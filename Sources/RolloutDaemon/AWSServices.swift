@@ -26,10 +26,10 @@ struct AWSServices {
         let aws = configuration.cloud.aws
         let profile = SharedConfigFile.activeProfileName(configuredProfile: aws.profile, environment: environment)
         let configFile: SharedConfigFile
-        let credentialsFile: SharedConfigFile
         do {
             configFile = try SharedConfigFile.read(.config, environment: environment)
-            credentialsFile = try SharedConfigFile.read(.credentials, environment: environment)
+            // Checked at startup; the credential chain reads it again whenever it looks.
+            _ = try SharedConfigFile.read(.credentials, environment: environment)
         } catch {
             throw Daemon.StartupError(description: "cannot read the AWS shared config files: \(error)")
         }
@@ -40,9 +40,11 @@ struct AWSServices {
         }
         let http = CurlHTTPClient()
         let sts = STSEndpoint(resolver.endpoint(for: .sts)) ?? STSEndpoint(url: "https://sts.amazonaws.com", region: "us-east-1")
+        // Reads the shared files again whenever it looks for credentials, so a profile written
+        // (or an `aws sso login`) after startup is found without a restart.
         credentials = CredentialChain(
-            environment: environment, profileName: profile, configFile: configFile, credentialsFile: credentialsFile,
-            httpClient: http, sts: sts, imdsSession: nil
+            environment: environment, profileName: profile, explicitProfile: aws.profile?.isEmpty == false,
+            httpClient: http, sts: sts
         )
         let retry = RetryPolicy.standard(maxAttempts: aws.maxAttempts)
         let secretsEndpoint = resolver.endpoint(for: .secretsManager)
@@ -138,9 +140,14 @@ struct AWSServices {
         }
     }
 
-    /// `sys.health.credentials`.
-    var credentialStatus: (source: String, expiresAt: Double?)? {
-        credentials.currentSource.map { ($0, credentials.expiresAt) }
+    /// `sys.health.credentials`, or the chain's error while no credentials can be had (looked
+    /// up at most once a second, sharing any fetch under way).
+    func credentialStatus() async -> CredentialReport {
+        switch await credentials.health() {
+        case .available(let source, let expiresAt): CredentialReport(source: source, expiresAt: expiresAt)
+        case .unavailable(let error): CredentialReport(error: error.description)
+        case .pending: CredentialReport()
+        }
     }
 }
 
