@@ -25,16 +25,16 @@ struct AWSServices {
     init(_ configuration: RolloutCore.Configuration, environment: [String: String], store: StateStore, logger: Logger) throws {
         let aws = configuration.cloud.aws
         let profile = SharedConfigFile.activeProfileName(configuredProfile: aws.profile, environment: environment)
-        let configFile: SharedConfigFile
+        let sharedConfig: SharedConfigFile
         do {
-            configFile = try SharedConfigFile.read(.config, environment: environment)
-            // Checked at startup; the credential chain reads it again whenever it looks.
-            _ = try SharedConfigFile.read(.credentials, environment: environment)
+            // Merged, as botocore's full_config: a profile may live in the credentials file
+            // alone. The credential chain reads both files again whenever it looks.
+            sharedConfig = try SharedConfigFile.load(environment: environment)
         } catch {
             throw Daemon.StartupError(description: "cannot read the AWS shared config files: \(error)")
         }
         do {
-            resolver = try EndpointResolver(configuration: configuration, environment: environment, sharedConfig: configFile)
+            resolver = try EndpointResolver(configuration: configuration, environment: environment, sharedConfig: sharedConfig)
         } catch {
             throw Daemon.StartupError(description: "cannot resolve AWS endpoints: \(error)")
         }
