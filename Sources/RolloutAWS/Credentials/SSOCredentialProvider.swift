@@ -88,7 +88,7 @@ public struct SSOCredentialProvider: CredentialProvider {
     /// A valid access token for `configuration`, refreshed and cached again when it is close
     /// to expiry and the cache allows it.
     private func accessToken(_ configuration: SSOConfiguration) async throws -> String {
-        let cache = SSOTokenCache(environment: settings.environment)
+        let cache = await SSOTokenCache.forUser(environment: settings.environment)
         let key = configuration.sessionName ?? configuration.startURL
         let described = configuration.sessionName.map { "sso-session \($0)" } ?? "start URL \(configuration.startURL)"
         guard let token = await cache.load(key) else {

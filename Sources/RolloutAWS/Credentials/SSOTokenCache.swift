@@ -15,13 +15,19 @@ struct SSOTokenCache: Sendable {
     /// `~/.aws/sso/cache`.
     let directory: String
 
-    /// The cache of the user `environment` belongs to: `$HOME`, else the password database's
-    /// home of this process's user (what Python's `expanduser` does).
-    init(environment: [String: String]) {
-        let home = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? Self.passwordDatabaseHome() ?? "/"
+    /// The cache under `home`.
+    init(home: String) {
         var base = Substring(home)
         while base.hasSuffix("/") { base = base.dropLast() }
         directory = base + "/.aws/sso/cache"
+    }
+
+    /// The cache of the user `environment` belongs to: under `$HOME`, else under this process's
+    /// user's home from the password database (what Python's `expanduser` does), looked up off
+    /// the cooperative pool (NSS may ask a directory service).
+    static func forUser(environment: [String: String]) async -> SSOTokenCache {
+        if let home = environment["HOME"], !home.isEmpty { return SSOTokenCache(home: home) }
+        return SSOTokenCache(home: await CredentialIO.shared.run { _ in passwordDatabaseHome() } ?? "/")
     }
 
     /// The file that holds `key`'s token.
