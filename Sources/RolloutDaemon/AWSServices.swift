@@ -145,7 +145,7 @@ struct AWSServices {
     func credentialStatus() async -> CredentialReport {
         switch await credentials.health() {
         case .available(let source, let expiresAt): CredentialReport(source: source, expiresAt: expiresAt)
-        case .unavailable(let error): CredentialReport(error: error.description)
+        case .unavailable(let error): CredentialReport(error: error)
         case .pending: CredentialReport()
         }
     }

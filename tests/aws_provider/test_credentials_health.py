@@ -82,17 +82,26 @@ def test_credential_process_source_and_expiry(moto, secrets, tmp_path):  # noqa:
     assert "process-secret-value" not in d.log.read_text()
 
 
-def test_failing_credential_process_is_degraded_without_echoing_output(moto, tmp_path):
+def test_failing_credential_process_is_degraded_without_echoing_output_then_recovers(moto, secrets, tmp_path):  # noqa: F811
     (tmp_path / "config").write_text(f"[default]\ncredential_process = {sys.executable} {PROCESS} fail\n")
     d = AWSDaemon(no_credentials_env(moto, tmp_path)).start()
     try:
         with d.connect() as c:
+            # A call that fails for want of credentials (recoverably) is remembered by the
+            # capability too...
+            err = c.error("secret.get", {"name": "app/db"})
+            assert err["data"]["reason"] == "Unavailable" and "exited with status 3" in err["message"]
             health = c.result("sys.health")
             assert health["status"] == "degraded"
             message = health["capabilities"]["secrets"]["lastError"]
             assert message.startswith("Unavailable: the credential_process of AWS profile default")
             assert "exited with status 3" in message
-            assert "secret-value" not in json.dumps(health)
+            assert "secret-value" not in json.dumps(health) + json.dumps(err)
+            # ... and cleared with the credential error once the program works.
+            (tmp_path / "config").write_text(f"[default]\ncredential_process = {sys.executable} {PROCESS} ok\n")
+            health = wait_for_health(c, "ok")
+            assert health["status"] == "ok", health
+            assert health["credentials"] == {"source": "process"}
     finally:
         assert d.stop() == 0
     assert "secret-value" not in d.log.read_text()

@@ -18,7 +18,7 @@ extension Services {
             guard available else {
                 return Health.Capability(ok: false, lastError: nil, detail: "not available with provider \(provider.rawValue)")
             }
-            let lastError = (name.needsCredentials ? credentials?.error : nil) ?? health.lastError(name)
+            let lastError = (name.needsCredentials ? credentials?.error?.description : nil) ?? health.lastError(name)
             return Health.Capability(ok: lastError == nil, lastError: lastError, detail: health.details[name.rawValue])
         }
         let capabilities = Health.Capabilities(

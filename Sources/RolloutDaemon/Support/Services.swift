@@ -40,7 +40,7 @@ struct CredentialReport: Sendable {
     /// When they expire, in seconds since the epoch; nil when they do not.
     var expiresAt: Double?
     /// The credential chain's error while no credentials can be had.
-    var error: String?
+    var error: RolloutError?
 }
 
 /// Remembers the last outcome of each capability for `sys.health`.
@@ -53,7 +53,7 @@ final class HealthBoard: Sendable {
     }
 
     private let lastErrors = Mutex<[String: String]>([:])
-    private let credentialError = Mutex<String?>(nil)
+    private let credentialError = Mutex<RolloutError?>(nil)
     let details: [String: String]
 
     init(details: [Capability: String]) {
@@ -79,14 +79,15 @@ final class HealthBoard: Sendable {
     }
 
     /// Records the credential chain's error as `sys.health` last saw it (nil: credentials are
-    /// at hand). When an error clears, the capability errors that were that same error (calls
-    /// that failed for want of credentials) clear with it, so health recovers by itself.
-    func updateCredentialError(_ message: String?) {
+    /// at hand). When an error clears, the capability errors that carried it (calls that failed
+    /// for want of credentials, whatever context their capability added) clear with it, so
+    /// health recovers by itself.
+    func updateCredentialError(_ error: RolloutError?) {
         let previous = credentialError.withLock { current in
-            defer { current = message }
+            defer { current = error }
             return current
         }
-        guard let previous, previous != message else { return }
-        lastErrors.withLock { $0 = $0.filter { $0.value != previous } }
+        guard let previous, previous != error else { return }
+        lastErrors.withLock { $0 = $0.filter { !$0.value.contains(previous.message) } }
     }
 }
