@@ -1,6 +1,6 @@
 internal import CCrypto
 
-/// A streaming message digest over OpenSSL's EVP interface (SHA-256 or MD5).
+/// A streaming message digest over OpenSSL's EVP interface (SHA-256, MD5 or SHA-1).
 ///
 /// A `final class` owns the `EVP_MD_CTX` and frees it in `deinit`. Not thread-safe: one owner
 /// feeds it, which is how every caller uses it (one per part, one per upload).
@@ -11,11 +11,15 @@ public final class Digest {
         case sha256
         /// MD5: the `local` provider's etags, as S3 computes them for single-part uploads.
         case md5
+        /// SHA-1: only to name files as the AWS CLI names them (the IAM Identity Center token
+        /// cache), never for integrity or security.
+        case sha1
 
         fileprivate var evp: OpaquePointer? {
             switch self {
             case .sha256: EVP_sha256()
             case .md5: EVP_md5()
+            case .sha1: EVP_sha1()
             }
         }
 
@@ -24,6 +28,7 @@ public final class Digest {
             switch self {
             case .sha256: 32
             case .md5: 16
+            case .sha1: 20
             }
         }
     }

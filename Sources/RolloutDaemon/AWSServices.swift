@@ -25,24 +25,26 @@ struct AWSServices {
     init(_ configuration: RolloutCore.Configuration, environment: [String: String], store: StateStore, logger: Logger) throws {
         let aws = configuration.cloud.aws
         let profile = SharedConfigFile.activeProfileName(configuredProfile: aws.profile, environment: environment)
-        let configFile: SharedConfigFile
-        let credentialsFile: SharedConfigFile
+        let sharedConfig: SharedConfigFile
         do {
-            configFile = try SharedConfigFile.read(.config, environment: environment)
-            credentialsFile = try SharedConfigFile.read(.credentials, environment: environment)
+            // Merged, as botocore's full_config: a profile may live in the credentials file
+            // alone. The credential chain reads both files again whenever it looks.
+            sharedConfig = try SharedConfigFile.load(environment: environment)
         } catch {
             throw Daemon.StartupError(description: "cannot read the AWS shared config files: \(error)")
         }
         do {
-            resolver = try EndpointResolver(configuration: configuration, environment: environment, sharedConfig: configFile)
+            resolver = try EndpointResolver(configuration: configuration, environment: environment, sharedConfig: sharedConfig)
         } catch {
             throw Daemon.StartupError(description: "cannot resolve AWS endpoints: \(error)")
         }
         let http = CurlHTTPClient()
         let sts = STSEndpoint(resolver.endpoint(for: .sts)) ?? STSEndpoint(url: "https://sts.amazonaws.com", region: "us-east-1")
+        // Reads the shared files again whenever it looks for credentials, so a profile written
+        // (or an `aws sso login`) after startup is found without a restart.
         credentials = CredentialChain(
-            environment: environment, profileName: profile, configFile: configFile, credentialsFile: credentialsFile,
-            httpClient: http, sts: sts, imdsSession: nil
+            environment: environment, profileName: profile, explicitProfile: aws.profile?.isEmpty == false,
+            httpClient: http, sts: sts
         )
         let retry = RetryPolicy.standard(maxAttempts: aws.maxAttempts)
         let secretsEndpoint = resolver.endpoint(for: .secretsManager)
@@ -138,9 +140,14 @@ struct AWSServices {
         }
     }
 
-    /// `sys.health.credentials`.
-    var credentialStatus: (source: String, expiresAt: Double?)? {
-        credentials.currentSource.map { ($0, credentials.expiresAt) }
+    /// `sys.health.credentials`, or the chain's error while no credentials can be had (looked
+    /// up at most once a second, sharing any fetch under way).
+    func credentialStatus() async -> CredentialReport {
+        switch await credentials.health() {
+        case .available(let source, let expiresAt): CredentialReport(source: source, expiresAt: expiresAt)
+        case .unavailable(let error): CredentialReport(error: error)
+        case .pending: CredentialReport()
+        }
     }
 }
 

@@ -171,7 +171,7 @@ public enum Daemon {
                 rollouts: aws.rollouts,
                 health: HealthBoard(details: aws.details),
                 startedAt: startedAt, version: version, openRPCDocument: document,
-                credentialStatus: { aws.credentialStatus }
+                credentialStatus: { await aws.credentialStatus() }
             )
             #else
             throw StartupError(

@@ -37,7 +37,10 @@ struct CredentialsUnitTests {
                 "AWS_ACCESS_KEY_ID": "AKIDENV", "AWS_SECRET_ACCESS_KEY": "env-secret-value",
             ], directory: directory)
         let chain = try credentialsChain(environment)
-        #expect(chain.sources == ["env", "web-identity", "profile", "container", "imds"])
+        #expect(
+            chain.sources == [
+                "env", "assume-role", "web-identity", "sso", "shared-credentials-file", "process", "config-file", "container", "imds",
+            ])
         #expect(chain.currentSource == nil)
         let credentials = try await chain.credentials()
         #expect(credentials.accessKeyId == "AKIDENV")
@@ -49,7 +52,7 @@ struct CredentialsUnitTests {
         withoutEnv["AWS_SECRET_ACCESS_KEY"] = nil
         let profileChain = try credentialsChain(withoutEnv)
         #expect(try await profileChain.credentials().accessKeyId == "AKIDPROFILE")
-        #expect(profileChain.currentSource == "profile")
+        #expect(profileChain.currentSource == "shared-credentials-file")
     }
 
     @Test("profile static keys: credentials file first, then config file; named profiles; partial keys refused")
@@ -77,32 +80,29 @@ struct CredentialsUnitTests {
             """)
         let environment = credentialsIsolatedEnvironment(
             ["AWS_CONFIG_FILE": config, "AWS_SHARED_CREDENTIALS_FILE": credentials], directory: directory)
-        let files = try credentialsSharedFiles(environment)
-        let sts = STSClient(endpoint: STSEndpoint(url: "http://127.0.0.1:1", region: "us-east-1"), httpClient: CurlHTTPClient())
-        func provider(_ name: String) -> ProfileCredentialProvider {
-            ProfileCredentialProvider(
-                profileName: name, configFile: files.config, credentialsFile: files.credentials, sts: sts)
+        func chain(_ name: String) throws -> CredentialChain {
+            var named = environment
+            named["AWS_PROFILE"] = name
+            return try credentialsChain(named)
         }
-        let defaultProfile = try await provider("default").load()
-        #expect(defaultProfile?.accessKeyId == "AKIDCREDSDEFAULT")
-        #expect(defaultProfile?.secretAccessKey == "creds-default-secret")
-        #expect(provider("default").source == "profile")
-        let dev = try await provider("dev").load()
-        #expect(dev?.accessKeyId == "AKIDCONFIGDEV")
-        #expect(dev?.sessionToken == "config-dev-token")
+        let defaultChain = try chain("default")
+        let defaultProfile = try await defaultChain.credentials()
+        #expect(defaultProfile.accessKeyId == "AKIDCREDSDEFAULT")
+        #expect(defaultProfile.secretAccessKey == "creds-default-secret")
+        #expect(defaultChain.currentSource == "shared-credentials-file")
 
         // AWS_PROFILE selects the profile in the chain.
-        var devEnvironment = environment
-        devEnvironment["AWS_PROFILE"] = "dev"
-        let chain = try credentialsChain(devEnvironment)
-        #expect(try await chain.credentials().accessKeyId == "AKIDCONFIGDEV")
-        #expect(chain.currentSource == "profile")
+        let devChain = try chain("dev")
+        let dev = try await devChain.credentials()
+        #expect(dev.accessKeyId == "AKIDCONFIGDEV")
+        #expect(dev.sessionToken == "config-dev-token")
+        #expect(devChain.currentSource == "config-file")
 
-        let partial = await expectRolloutError { _ = try await provider("half").load() }
+        let partial = await expectRolloutError { _ = try await chain("half").credentials() }
         #expect(partial?.code == .configInvalid)
         #expect(partial?.message.contains("aws_secret_access_key") == true)
 
-        let missing = await expectRolloutError { _ = try await provider("nope").load() }
+        let missing = await expectRolloutError { _ = try await chain("nope").credentials() }
         #expect(missing?.code == .configInvalid)
         #expect(missing?.message.contains("nope") == true)
         for error in [partial, missing].compactMap({ $0 }) {
@@ -172,7 +172,7 @@ struct CredentialsUnitTests {
         let files = try credentialsSharedFiles(environment)
         let sts = STSClient(endpoint: STSEndpoint(url: "http://127.0.0.1:1", region: "us-east-1"), httpClient: recorder)
         func load(_ name: String) async -> RolloutError? {
-            let provider = ProfileCredentialProvider(
+            let provider = AssumeRoleCredentialProvider(
                 profileName: name, configFile: files.config, credentialsFile: files.credentials, sts: sts)
             #expect(provider.source == "assume-role")
             return await expectRolloutError { _ = try await provider.load() }

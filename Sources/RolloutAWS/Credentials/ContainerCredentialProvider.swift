@@ -1,6 +1,7 @@
 public import AWSSigV4
 public import CurlHTTP
 import RolloutCore
+import RolloutSystem
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -101,7 +102,7 @@ public struct ContainerCredentialProvider: CredentialProvider {
             return nil
         }
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
-        if let authorization = try authorizationHeader() {
+        if let authorization = try await authorizationHeader() {
             headers.append(("Authorization", authorization))
         }
         let origin = CredentialURL(url)?.origin ?? "the container credentials endpoint"
@@ -144,12 +145,15 @@ public struct ContainerCredentialProvider: CredentialProvider {
         }
     }
 
-    /// The `Authorization` value: the token file's content (re-read now), else the variable.
-    private func authorizationHeader() throws -> String? {
+    /// The `Authorization` value: the token file's content (re-read now, off the cooperative
+    /// pool), else the variable.
+    private func authorizationHeader() async throws -> String? {
         let value: String
         let origin: String
         if let path = environment["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"], !path.isEmpty {
-            guard let bytes = readFile(path), let text = String(validating: bytes, as: UTF8.self) else {
+            let readFile = self.readFile
+            let contents = await CredentialIO.shared.run { _ in readFile(path) }
+            guard let bytes = contents, let text = String(validating: bytes, as: UTF8.self) else {
                 throw RolloutError(
                     .configInvalid,
                     "cannot read the container authorization token file \(path) (AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE)")

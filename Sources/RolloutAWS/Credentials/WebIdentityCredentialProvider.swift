@@ -1,5 +1,6 @@
 public import AWSSigV4
 import RolloutCore
+import RolloutSystem
 
 /// Web identity credentials (EKS IRSA, SPEC §2.2 step 2): an OIDC token file and a role,
 /// exchanged through STS `AssumeRoleWithWebIdentity` (unsigned).
@@ -7,7 +8,8 @@ import RolloutCore
 /// Each setting comes from the environment first, then the active profile, as botocore reads
 /// them: `AWS_WEB_IDENTITY_TOKEN_FILE` / `web_identity_token_file`, `AWS_ROLE_ARN` /
 /// `role_arn`, `AWS_ROLE_SESSION_NAME` / `role_session_name` (default `rolloutd-<epoch>`).
-/// The token file is read again on every ``load()``, since the kubelet rotates it.
+/// The token file is read again on every ``load()`` (off the cooperative pool), since the
+/// kubelet rotates it.
 /// Not configured (nil) when no token file is named; a token file without a role ARN, or an
 /// unreadable token file, is `ConfigInvalid`.
 public struct WebIdentityCredentialProvider: CredentialProvider {
@@ -70,7 +72,9 @@ public struct WebIdentityCredentialProvider: CredentialProvider {
                 "web identity is configured (\(tokenFileSource) names a token file) but no role is:"
                     + " set AWS_ROLE_ARN or the profile's role_arn")
         }
-        guard let bytes = readFile(tokenFile), let token = String(validating: bytes, as: UTF8.self), !token.isEmpty else {
+        let readFile = self.readFile
+        let contents = await CredentialIO.shared.run { _ in readFile(tokenFile) }
+        guard let bytes = contents, let token = String(validating: bytes, as: UTF8.self), !token.isEmpty else {
             throw RolloutError(
                 .configInvalid,
                 "cannot read the web identity token file \(tokenFile) (from \(tokenFileSource)): missing, empty or unreadable")

@@ -58,10 +58,15 @@ enum DefaultEndpoint {
         case (.s3, "us-east-1"), (.s3, "aws-global"), (.sts, "aws-global"):
             return globalURL(service)
         default:
-            let labels = region.split(separator: "-", omittingEmptySubsequences: false)
-            let partition = partitions.first { $0.owns(labels) } ?? aws
-            return "https://\(service.endpointPrefix).\(region).\(partition.dnsSuffix)"
+            return url(endpointPrefix: service.endpointPrefix, region: region)
         }
+    }
+
+    /// `https://<endpointPrefix>.<region>.<dnsSuffix>` in `region`'s partition.
+    static func url(endpointPrefix: String, region: String) -> String {
+        let labels = region.split(separator: "-", omittingEmptySubsequences: false)
+        let partition = partitions.first { $0.owns(labels) } ?? aws
+        return "https://\(endpointPrefix).\(region).\(partition.dnsSuffix)"
     }
 
     private static func globalURL(_ service: AWSService) -> String {

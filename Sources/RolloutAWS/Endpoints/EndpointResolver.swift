@@ -138,23 +138,46 @@ private struct Inputs {
         ]) {
             return programmatic
         }
+        return try ConfiguredEndpointLookup(
+            environment: environment, sharedConfig: sharedConfig, profileName: profileName, profile: profile
+        ).endpoint(variable: service.endpointURLVariable, sectionKey: service.servicesSectionKey, service: service)
+    }
+
+    /// The first candidate with a non-empty value.
+    private func firstSet(_ candidates: [Candidate]) -> Candidate? {
+        candidates.first { $0.value?.isEmpty == false }
+    }
+}
+
+/// Steps 2–5 for one service: what the environment and the shared config file say about its
+/// endpoint URL.
+private struct ConfiguredEndpointLookup {
+    var environment: [String: String]
+    var sharedConfig: SharedConfigFile
+    var profileName: String
+    var profile: SharedConfigSection
+
+    /// `variable` (`AWS_ENDPOINT_URL_<SERVICE_ID>`), `AWS_ENDPOINT_URL`, the `sectionKey`
+    /// sub-section of the profile's `[services NAME]`, the profile's `endpoint_url`; nil when
+    /// none is set or configured endpoints are ignored. `service` is named in errors.
+    func endpoint(variable: String, sectionKey: String, service: AWSService?) throws(EndpointResolutionError) -> Candidate? {
         if ignoresConfiguredEndpoints { return nil }
-        let variable = service.endpointURLVariable
-        if let fromEnvironment = firstSet([
+        let candidates: [Candidate] = [
             (environment[variable], .environment(variable: variable)),
             (environment["AWS_ENDPOINT_URL"], .environment(variable: "AWS_ENDPOINT_URL")),
-        ]) {
+        ]
+        if let fromEnvironment = candidates.first(where: { $0.value?.isEmpty == false }) {
             return fromEnvironment
         }
-        return firstSet([
-            try servicesSectionEndpoint(for: service),
+        return [
+            try servicesSectionEndpoint(sectionKey: sectionKey, service: service),
             (profile.endpointURL, .profile(profileName)),
-        ])
+        ].first { $0.value?.isEmpty == false }
     }
 
     /// botocore's `_get_endpoint_url_config_service`: only reached when nothing above it is
     /// set, and only then does a dangling `services` reference fail.
-    private func servicesSectionEndpoint(for service: AWSService) throws(EndpointResolutionError) -> Candidate {
+    private func servicesSectionEndpoint(sectionKey: String, service: AWSService?) throws(EndpointResolutionError) -> Candidate {
         guard let name = profile.services else { return (nil, .unresolved) }
         guard let section = sharedConfig.services[name], !section.values.isEmpty else {
             throw EndpointResolutionError(
@@ -162,7 +185,7 @@ private struct Inputs {
                 message: "the AWS profile \(profileName) uses services = \(name),"
                     + " but there is no [services \(name)] section with settings")
         }
-        let url = section.subsection(service.servicesSectionKey)?["endpoint_url"]
+        let url = section.subsection(sectionKey)?["endpoint_url"]
         return (url, .profileServices(profile: profileName, section: name))
     }
 
@@ -170,10 +193,41 @@ private struct Inputs {
         if let flag = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] { return flag.lowercased() == "true" }
         return profile.ignoreConfiguredEndpointURLs ?? false
     }
+}
 
-    /// The first candidate with a non-empty value.
-    private func firstSet(_ candidates: [Candidate]) -> Candidate? {
-        candidates.first { $0.value?.isEmpty == false }
+extension EndpointResolver {
+    /// The endpoint URL of a service that only the credential chain calls and the TOML file
+    /// does not configure — IAM Identity Center's portal (service id `SSO`) and its OIDC
+    /// service (`SSO OIDC`) — resolved as SPEC §2.1 resolves the others from step 2 on:
+    /// `AWS_ENDPOINT_URL_<SERVICE_ID>`, `AWS_ENDPOINT_URL`, the profile's `[services]`
+    /// sub-section (`sso`, `sso_oidc`), the profile's `endpoint_url`, else
+    /// `https://<endpointPrefix>.<region>.<partition DNS suffix>`, as botocore creates those
+    /// clients for `profileName` with the region given (`sso_region`).
+    ///
+    /// - Throws: a dangling `services` reference, or a configured URL without a valid host.
+    public static func credentialServiceEndpoint(
+        serviceID: String,
+        endpointPrefix: String,
+        region: String,
+        environment: [String: String],
+        sharedConfig: SharedConfigFile,
+        profileName: String
+    ) throws(EndpointResolutionError) -> (url: String, source: EndpointSettingSource) {
+        let snakeCase = String(serviceID.map { $0 == " " ? "_" : $0 })
+        let variable = "AWS_ENDPOINT_URL_" + snakeCase.uppercased()
+        let lookup = ConfiguredEndpointLookup(
+            environment: environment, sharedConfig: sharedConfig, profileName: profileName,
+            profile: sharedConfig.profile(named: profileName) ?? SharedConfigSection())
+        guard let configured = try lookup.endpoint(variable: variable, sectionKey: snakeCase.lowercased(), service: nil),
+              let url = configured.value
+        else {
+            return (DefaultEndpoint.url(endpointPrefix: endpointPrefix, region: region), .default)
+        }
+        guard HostValidation.isValidEndpointURL(url) else {
+            throw EndpointResolutionError(
+                code: .invalidEndpointURL, message: "the \(serviceID) endpoint URL from \(configured.source) has no valid host")
+        }
+        return (url, configured.source)
     }
 }
 

@@ -6,15 +6,19 @@ extension Services {
         registry.register(Ping.self) { _, _ in EmptyResult() }
         let document = openRPCDocument
         registry.register(Discover.self) { _, _ in document }
-        registry.register(Health.self) { _, _ in healthReport() }
+        registry.register(Health.self) { _, _ in await healthReport() }
     }
 
-    func healthReport() -> Health.Result {
+    /// The report; while AWS credentials cannot be had, every capability that signs its calls
+    /// carries the credential chain's error and the status is `degraded`.
+    func healthReport() async -> Health.Result {
+        let credentials = await credentialStatus()
+        health.updateCredentialError(credentials?.error)
         func capability(_ name: HealthBoard.Capability, available: Bool) -> Health.Capability {
             guard available else {
                 return Health.Capability(ok: false, lastError: nil, detail: "not available with provider \(provider.rawValue)")
             }
-            let lastError = health.lastError(name)
+            let lastError = (name.needsCredentials ? credentials?.error?.description : nil) ?? health.lastError(name)
             return Health.Capability(ok: lastError == nil, lastError: lastError, detail: health.details[name.rawValue])
         }
         let capabilities = Health.Capabilities(
@@ -24,14 +28,15 @@ extension Services {
             compute: capability(.compute, available: true),
             rollout: capability(.rollout, available: rollouts != nil)
         )
-        let degraded = HealthBoard.Capability.allCases.contains { health.lastError($0) != nil }
+        let degraded = [capabilities.objectStore, capabilities.queue, capabilities.secrets, capabilities.compute, capabilities.rollout]
+            .contains { $0.lastError != nil }
         let uptime = ContinuousClock.now - startedAt
         return Health.Result(
             status: degraded ? "degraded" : "ok", version: version, provider: provider.rawValue,
             uptimeMs: uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000,
             capabilities: capabilities,
-            credentials: credentialStatus().map { status in
-                Health.Credentials(source: status.source, expiresAt: status.expiresAt.map(Timestamp.rfc3339))
+            credentials: credentials?.source.map { source in
+                Health.Credentials(source: source, expiresAt: credentials?.expiresAt.map(Timestamp.rfc3339))
             }
         )
     }

@@ -18,8 +18,9 @@ struct Services: Sendable {
     var startedAt: ContinuousClock.Instant
     var version: String
     var openRPCDocument: JSONValue
-    /// Where AWS credentials came from and when they expire (seconds since the epoch).
-    var credentialStatus: @Sendable () -> (source: String, expiresAt: Double?)?
+    /// Where AWS credentials came from and when they expire, or why none can be had; nil for
+    /// providers without credentials.
+    var credentialStatus: @Sendable () async -> CredentialReport?
 
     /// Inline `data`/`text` and inline `object.get` bodies stop at 8 MiB (SPEC §4.2).
     static let inlineLimit: Int64 = 8 * 1024 * 1024
@@ -32,13 +33,27 @@ struct Services: Sendable {
     }
 }
 
+/// What `sys.health` says about AWS credentials.
+struct CredentialReport: Sendable {
+    /// The source of the credentials in use (`env`, `sso`, ...); nil while there are none.
+    var source: String?
+    /// When they expire, in seconds since the epoch; nil when they do not.
+    var expiresAt: Double?
+    /// The credential chain's error while no credentials can be had.
+    var error: RolloutError?
+}
+
 /// Remembers the last outcome of each capability for `sys.health`.
 final class HealthBoard: Sendable {
     enum Capability: String, CaseIterable {
         case objectStore, queue, secrets, compute, rollout
+
+        /// Whether its calls are signed with AWS credentials (compute hints read IMDS unsigned).
+        var needsCredentials: Bool { self != .compute }
     }
 
     private let lastErrors = Mutex<[String: String]>([:])
+    private let credentialError = Mutex<RolloutError?>(nil)
     let details: [String: String]
 
     init(details: [Capability: String]) {
@@ -61,5 +76,18 @@ final class HealthBoard: Sendable {
 
     func lastError(_ capability: Capability) -> String? {
         lastErrors.withLock { $0[capability.rawValue] }
+    }
+
+    /// Records the credential chain's error as `sys.health` last saw it (nil: credentials are
+    /// at hand). When an error clears, the capability errors that carried it (calls that failed
+    /// for want of credentials, whatever context their capability added) clear with it, so
+    /// health recovers by itself.
+    func updateCredentialError(_ error: RolloutError?) {
+        let previous = credentialError.withLock { current in
+            defer { current = error }
+            return current
+        }
+        guard let previous, previous != error else { return }
+        lastErrors.withLock { $0 = $0.filter { !$0.value.contains(previous.message) } }
     }
 }
