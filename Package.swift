@@ -44,6 +44,8 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libcurl, wrapped once.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // glibc's malloc statistics (mallinfo2), for the tests that prove memory stays flat.
+        .systemLibrary(name: "CMalloc"),
         // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
         .target(name: "RolloutCore", swiftSettings: swiftSettings),
         // SHA-256, MD5, HMAC over libcrypto; contentId.
@@ -119,7 +121,7 @@ let package = Package(
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutLocalTests", dependencies: ["RolloutLocal", "RolloutCore", "RolloutCrypto", "CMalloc", grdb], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutDaemonTests",
             dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC"],

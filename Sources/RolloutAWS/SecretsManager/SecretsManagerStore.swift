@@ -213,11 +213,9 @@ public final class SecretsManagerStore: SecretStore {
     }
 
     private static func secretValue(name: String, _ fetched: Fetched, cached: Bool, age: Duration, stale: Bool) -> SecretValue {
-        let parts = age.components
-        let ageMs = max(0, parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)
-        return SecretValue(
+        SecretValue(
             name: name, value: fetched.value, binary: fetched.binary, versionId: fetched.versionId,
-            versionStages: fetched.versionStages, cached: cached, ageMs: ageMs, stale: stale
+            versionStages: fetched.versionStages, cached: cached, ageMs: SecretValue.milliseconds(age), stale: stale
         )
     }
 }

@@ -31,6 +31,12 @@ public struct SecretValue: Sendable, Hashable, Codable {
         self.ageMs = ageMs
         self.stale = stale
     }
+
+    /// `age` as ``ageMs``: whole milliseconds, never negative.
+    public static func milliseconds(_ age: Duration) -> Int64 {
+        let parts = age.components
+        return max(0, parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)
+    }
 }
 
 /// The read-only SecretStore capability. Implementations check their allowlist before any
@@ -38,6 +44,16 @@ public struct SecretValue: Sendable, Hashable, Codable {
 public protocol SecretStore: Sendable {
     /// Returns the secret `name` at `versionStage`, bypassing the cache when `refresh`.
     func get(name: String, versionStage: String, refresh: Bool) async throws -> SecretValue
+
+    /// A problem the store lives with while it keeps serving, for `sys.health` (for example a
+    /// secrets file that became invalid while its last good values are still served); nil
+    /// when there is none. Never contains a secret value.
+    func healthProblem() async -> String?
+}
+
+extension SecretStore {
+    /// No standing problem: failures show up on the calls that meet them.
+    public func healthProblem() async -> String? { nil }
 }
 
 /// The exact-match allowlist shared by every SecretStore.

@@ -6,16 +6,21 @@ extension Services {
         registry.register(Ping.self) { _, _ in EmptyResult() }
         let document = openRPCDocument
         registry.register(Discover.self) { _, _ in document }
-        registry.register(Health.self) { _, _ in healthReport() }
+        registry.register(Health.self) { _, _ in await healthReport() }
     }
 
-    func healthReport() -> Health.Result {
+    func healthReport() async -> Health.Result {
+        // A problem a capability lives with while it serves (a secrets file that became invalid).
+        let secretsProblem = await secrets?.healthProblem()
+        func lastError(_ name: HealthBoard.Capability) -> String? {
+            health.lastError(name) ?? (name == .secrets ? secretsProblem : nil)
+        }
         func capability(_ name: HealthBoard.Capability, available: Bool) -> Health.Capability {
             guard available else {
                 return Health.Capability(ok: false, lastError: nil, detail: "not available with provider \(provider.rawValue)")
             }
-            let lastError = health.lastError(name)
-            return Health.Capability(ok: lastError == nil, lastError: lastError, detail: health.details[name.rawValue])
+            let problem = lastError(name)
+            return Health.Capability(ok: problem == nil, lastError: problem, detail: health.details[name.rawValue])
         }
         let capabilities = Health.Capabilities(
             objectStore: capability(.objectStore, available: objects != nil),
@@ -24,7 +29,7 @@ extension Services {
             compute: capability(.compute, available: true),
             rollout: capability(.rollout, available: rollouts != nil)
         )
-        let degraded = HealthBoard.Capability.allCases.contains { health.lastError($0) != nil }
+        let degraded = HealthBoard.Capability.allCases.contains { lastError($0) != nil }
         let uptime = ContinuousClock.now - startedAt
         return Health.Result(
             status: degraded ? "degraded" : "ok", version: version, provider: provider.rawValue,
