@@ -34,6 +34,7 @@ public final class LocalSecretStore: SecretStore {
     private static let maxFileBytes = 1 << 20
     /// The only version stage the local provider keeps.
     private static let currentStage = "AWSCURRENT"
+
     /// A store for the file at `path`. For `racyInterval` after a modification, `stat` is not
     /// trusted to reveal the next one (file times are coarse: a same-size rewrite within one
     /// clock tick leaves them unchanged), so the file is read again and compared by digest.
@@ -185,7 +186,9 @@ public final class LocalSecretStore: SecretStore {
                 state.examined = nil
                 state.missing = true
             } else {
+                // Read again once stat works: the problem is the stat's, not the content's.
                 state.problem = RolloutError(.configInvalid, error.description)
+                state.examined = nil
                 state.missing = false
             }
             return
