@@ -52,6 +52,8 @@ let package = Package(
         // errno errors, mkdir -p, blocking-work runner, and the file roots that confine
         // client paths (openat2 beneath a held directory descriptor).
         .target(name: "RolloutSystem", dependencies: ["COpenat2"], swiftSettings: swiftSettings),
+        // glibc's malloc statistics (mallinfo2), for the tests that prove memory stays flat.
+        .systemLibrary(name: "CMalloc"),
         // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
         .target(name: "RolloutCore", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         // SHA-256, MD5, HMAC over libcrypto; contentId.
@@ -147,7 +149,7 @@ let package = Package(
         .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine", grdb], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutLocalTests",
-            dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", grdb],
+            dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", "CMalloc", grdb],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -107,6 +107,38 @@ struct SecretsManagerTests {
         #expect(try await fixture.proxy.total() == 1)
     }
 
+    @Test("Unicode look-alikes of a listed name (String == calls some equal) are ConfigInvalid and never reach AWS")
+    func lookAlikesRefused() async throws {
+        let fixture = try SecretsManagerFixture()
+        defer { fixture.proxy.stop() }
+        try fixture.seed([["op": "create", "name": "prod/API_KEY", "string": "allowlisted-value"]])
+        let store = try fixture.store(allowlist: ["prod/API_KEY"])
+        let lookAlikes = [
+            "prod/API_\u{212A}EY",  // KELVIN SIGN: canonically equivalent to K
+            "prod/API_\u{212A}EY ", "\u{FF50}\u{FF52}\u{FF4F}\u{FF44}/API_KEY",  // fullwidth "prod"
+            "prod/API_KEY\u{A0}", "prod/API_KEY ", "prod/api_key", "PROD/API_KEY", "prod/API_KE\u{301}Y",
+        ]
+        #expect("prod/API_\u{212A}EY" == "prod/API_KEY", "the premise: Swift String equality is canonical equivalence")
+        for name in lookAlikes {
+            for refresh in [false, true] {
+                let error = await #expect(throws: RolloutError.self, "\(name.debugDescription)") {
+                    _ = try await store.get(name: name, versionStage: "AWSCURRENT", refresh: refresh)
+                }
+                #expect(error?.code == .configInvalid, "\(name.debugDescription)")
+                #expect(error?.message.contains("[cloud.aws.secrets].allowlist") == true)
+                #expect(error?.message.contains("allowlisted-value") == false)
+            }
+        }
+        #expect(try await fixture.proxy.total() == 0, "no request reached the proxy")
+        #expect(store.upstreamCallCount == 0)
+        // A cached value of the listed name is not served under a look-alike either.
+        #expect(try await store.get(name: "prod/API_KEY", versionStage: "AWSCURRENT", refresh: false).value == "allowlisted-value")
+        await #expect(throws: RolloutError.self) {
+            _ = try await store.get(name: "prod/API_\u{212A}EY", versionStage: "AWSCURRENT", refresh: false)
+        }
+        #expect(try await fixture.proxy.total() == 1)
+    }
+
     @Test("cache: a second get is served from memory until the TTL passes; refresh bypasses it")
     func cacheHits() async throws {
         let fixture = try SecretsManagerFixture()

@@ -33,6 +33,38 @@ struct SecretStoreTests {
         }
     }
 
+    @Test("Unicode look-alikes of allowlisted names are refused, even when the file defines them")
+    func lookAlikesRefused() async throws {
+        // "caf\u{E9}" is listed precomposed and "nai\u{308}ve" decomposed: neither direction matches.
+        let listed = ["prod/API_KEY", "caf\u{E9}/token", "nai\u{308}ve"]
+        let lookAlikes = [
+            "prod/API_\u{212A}EY",  // KELVIN SIGN: String == calls it equal to the listed name
+            "cafe\u{301}/token",  // e + COMBINING ACUTE ACCENT for the listed U+00E9
+            "na\u{EF}ve",  // precomposed ï for the listed i + COMBINING DIAERESIS
+            "\u{FF50}\u{FF52}\u{FF4F}\u{FF44}/API_KEY",  // fullwidth "prod"
+            "prod/API_KEY ", "prod/API_KEY\u{A0}", " prod/API_KEY",  // trailing, no-break and leading space
+            "prod/api_key", "PROD/API_KEY", "Prod/API_Key",  // case
+        ]
+        try await withProvider(allowlist: listed) { provider, _ in
+            var text = "\"prod/API_KEY\" = \"real-key\"\n\"caf\u{E9}/token\" = \"nfc-token\"\n\"nai\u{308}ve\" = \"nfd-naive\"\n"
+            for name in lookAlikes {
+                text += "\"\(name)\" = \"look-alike-value\"\n"
+            }
+            try Self.writeSecrets(text, in: provider)
+            #expect(try await provider.secrets.get(name: "prod/API_KEY", versionStage: "AWSCURRENT", refresh: false).value == "real-key")
+            #expect(try await provider.secrets.get(name: "caf\u{E9}/token", versionStage: "AWSCURRENT", refresh: false).value == "nfc-token")
+            #expect(try await provider.secrets.get(name: "nai\u{308}ve", versionStage: "AWSCURRENT", refresh: false).value == "nfd-naive")
+            for name in lookAlikes {
+                let error = await #expect(throws: RolloutError.self, "\(name.debugDescription)") {
+                    _ = try await provider.secrets.get(name: name, versionStage: "AWSCURRENT", refresh: true)
+                }
+                #expect(error?.code == .configInvalid, "\(name.debugDescription)")
+                #expect(error?.message.contains(Self.allowlistKey) == true)
+                #expect(error?.message.contains("value") == false)
+            }
+        }
+    }
+
     @Test("an allowlisted name is read from secrets.toml, plain or quoted")
     func valueRead() async throws {
         try await withProvider(allowlist: ["demo/token", "plain"]) { provider, _ in

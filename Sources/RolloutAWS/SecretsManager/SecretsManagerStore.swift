@@ -5,8 +5,9 @@ import Synchronization
 /// The `aws` provider's SecretStore (SPEC §4.4): Secrets Manager `GetSecretValue`, read-only,
 /// behind the exact-match allowlist `[cloud.aws.secrets].allowlist`, with a cache.
 ///
-/// - The allowlist is checked before anything else: a name not listed exactly (ARNs, case or
-///   whitespace variants, partial names) is ConfigInvalid and no request is made.
+/// - The allowlist is checked before anything else: a name not listed byte for byte (ARNs,
+///   case or whitespace variants, partial names, Unicode look-alikes and other normalisations)
+///   is ConfigInvalid and no request is made.
 /// - Values are cached per (name, version stage) for `cacheTTL` (zero disables the cache and
 ///   the stale fallback: nothing is kept in memory).
 /// - One upstream fetch at a time per (name, stage): concurrent misses, and `refresh: true`
@@ -21,9 +22,11 @@ public final class SecretsManagerStore: SecretStore {
     /// The largest response accepted (secrets are at most 64 KiB, base64 grows binaries).
     static let responseLimit = 1 << 20
 
+    /// Compared as bytes, like the allowlist: two names that differ only in Unicode
+    /// normalisation are different secrets in AWS and must not share a cache entry.
     private struct CacheKey: Hashable {
-        var name: String
-        var stage: String
+        var name: ByteExactString
+        var stage: ByteExactString
     }
 
     private struct Fetched: Sendable {
@@ -92,7 +95,7 @@ public final class SecretsManagerStore: SecretStore {
         guard !versionStage.isEmpty else {
             throw .invalidParams("versionStage must be a non-empty version stage such as AWSCURRENT or AWSPREVIOUS")
         }
-        let key = CacheKey(name: name, stage: versionStage)
+        let key = CacheKey(name: ByteExactString(name), stage: ByteExactString(versionStage))
         if !refresh, cacheTTL > .zero {
             let now = now()
             let hit: (Fetched, Duration)? = state.withLock { state in
@@ -182,7 +185,7 @@ public final class SecretsManagerStore: SecretStore {
         do {
             response = try await client.jsonCall(
                 target: Self.getSecretValueTarget, jsonVersion: "1.1",
-                body: ["SecretId": .string(key.name), "VersionStage": .string(key.stage)],
+                body: ["SecretId": .string(key.name.string), "VersionStage": .string(key.stage.string)],
                 timeouts: timeouts, responseLimit: Self.responseLimit
             )
         } catch {
@@ -205,16 +208,14 @@ public final class SecretsManagerStore: SecretStore {
             value: value,
             binary: value == nil ? binary : nil,
             versionId: response["VersionId"]?.stringValue ?? "",
-            versionStages: response["VersionStages"]?.arrayValue?.compactMap(\.stringValue) ?? [key.stage]
+            versionStages: response["VersionStages"]?.arrayValue?.compactMap(\.stringValue) ?? [key.stage.string]
         )
     }
 
     private static func secretValue(name: String, _ fetched: Fetched, cached: Bool, age: Duration, stale: Bool) -> SecretValue {
-        let parts = age.components
-        let ageMs = max(0, parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)
-        return SecretValue(
+        SecretValue(
             name: name, value: fetched.value, binary: fetched.binary, versionId: fetched.versionId,
-            versionStages: fetched.versionStages, cached: cached, ageMs: ageMs, stale: stale
+            versionStages: fetched.versionStages, cached: cached, ageMs: SecretValue.milliseconds(age), stale: stale
         )
     }
 }

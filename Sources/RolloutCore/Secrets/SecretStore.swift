@@ -31,6 +31,12 @@ public struct SecretValue: Sendable, Hashable, Codable {
         self.ageMs = ageMs
         self.stale = stale
     }
+
+    /// `age` as ``ageMs``: whole milliseconds, never negative.
+    public static func milliseconds(_ age: Duration) -> Int64 {
+        let parts = age.components
+        return max(0, parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)
+    }
 }
 
 /// The read-only SecretStore capability. Implementations check their allowlist before any
@@ -38,27 +44,47 @@ public struct SecretValue: Sendable, Hashable, Codable {
 public protocol SecretStore: Sendable {
     /// Returns the secret `name` at `versionStage`, bypassing the cache when `refresh`.
     func get(name: String, versionStage: String, refresh: Bool) async throws -> SecretValue
+
+    /// A problem the store lives with while it keeps serving, for `sys.health` (for example a
+    /// secrets file that became invalid while its last good values are still served); nil
+    /// when there is none. Never contains a secret value.
+    func healthProblem() async -> String?
+}
+
+extension SecretStore {
+    /// No standing problem: failures show up on the calls that meet them.
+    public func healthProblem() async -> String? { nil }
 }
 
 /// The exact-match allowlist shared by every SecretStore.
+///
+/// Names are compared as UTF-8 bytes (``ByteExactString``): no Unicode normalisation and no
+/// case folding, so `"prod/API_\u{212A}EY"` (KELVIN SIGN), `"caf\u{E9}"` against
+/// `"cafe\u{301}"`, fullwidth letters, case and whitespace variants never match a listed name.
 public struct SecretAllowlist: Sendable, Hashable {
     /// Names served, compared byte for byte.
-    public let names: Set<String>
+    public let names: Set<ByteExactString>
     /// The config key users must edit, named in the error (`[cloud.aws.secrets].allowlist`).
     public let configKey: String
 
     /// Creates an allowlist.
     public init(_ names: [String], configKey: String) {
-        self.names = Set(names)
+        self.names = Set(names.map(ByteExactString.init))
         self.configKey = configKey
     }
 
-    /// Throws ConfigInvalid unless `name` is listed exactly.
+    /// Whether `name` is listed, byte for byte.
+    public func contains(_ name: String) -> Bool {
+        names.contains(ByteExactString(name))
+    }
+
+    /// Throws ConfigInvalid unless `name` is listed exactly. The message shows the name with
+    /// everything outside printable ASCII escaped, so a look-alike reads differently.
     public func check(_ name: String) throws(RolloutError) {
-        guard names.contains(name) else {
+        guard contains(name) else {
             throw RolloutError(
                 .configInvalid,
-                "secret \"\(name)\" is not in the allowlist; add it to \(configKey) to serve it"
+                "secret \(ByteExactString(name).escapedDescription) is not in the allowlist (names are compared byte for byte); add it to \(configKey) to serve it"
             )
         }
     }

@@ -5,7 +5,8 @@ extension Services {
     func registerSecrets(into registry: inout MethodRegistry) {
         registry.register(SecretGet.self) { params, _ in
             let stage = params.versionStage ?? "AWSCURRENT"
-            guard stage == "AWSCURRENT" || stage == "AWSPREVIOUS" else {
+            // Bytes, not String equality (canonical equivalence): the stage is sent to AWS as given.
+            guard ["AWSCURRENT", "AWSPREVIOUS"].map(ByteExactString.init).contains(ByteExactString(stage)) else {
                 throw RolloutError.invalidParams("param 'versionStage' must be \"AWSCURRENT\" or \"AWSPREVIOUS\"")
             }
             let store = try require(secrets, "SecretStore")

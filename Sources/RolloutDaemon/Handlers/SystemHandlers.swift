@@ -10,16 +10,22 @@ extension Services {
     }
 
     /// The report; while AWS credentials cannot be had, every capability that signs its calls
-    /// carries the credential chain's error and the status is `degraded`.
+    /// carries the credential chain's error and the status is `degraded`; a problem a
+    /// capability lives with while it serves (a secrets file that became invalid) shows too.
     func healthReport() async -> Health.Result {
         let credentials = await credentialStatus()
         health.updateCredentialError(credentials?.error)
+        let secretsProblem = await secrets?.healthProblem()
+        func lastError(_ name: HealthBoard.Capability) -> String? {
+            (name.needsCredentials ? credentials?.error?.description : nil) ?? health.lastError(name)
+                ?? (name == .secrets ? secretsProblem : nil)
+        }
         func capability(_ name: HealthBoard.Capability, available: Bool) -> Health.Capability {
             guard available else {
                 return Health.Capability(ok: false, lastError: nil, detail: "not available with provider \(provider.rawValue)")
             }
-            let lastError = (name.needsCredentials ? credentials?.error?.description : nil) ?? health.lastError(name)
-            return Health.Capability(ok: lastError == nil, lastError: lastError, detail: health.details[name.rawValue])
+            let problem = lastError(name)
+            return Health.Capability(ok: problem == nil, lastError: problem, detail: health.details[name.rawValue])
         }
         let capabilities = Health.Capabilities(
             objectStore: capability(.objectStore, available: objects != nil),
