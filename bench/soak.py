@@ -200,25 +200,32 @@ def mix_sequence(provider, seed):
     return sequence
 
 
-def client_main(socket_path, index, counters, scenario, provider, go, deadline, report_path):
-    """A client process: set up, wait for the start, run passes until the deadline, write a report."""
+def client_main(socket_path, index, counters, scenario, provider, ready, go, deadline, report_path):
+    """A client process: set up, say it is ready, wait for the start, run passes until the
+    deadline, write a report."""
     report = {"errors": {}, "crashed": None}
+    client = None
     try:
         client = Client(socket_path, index, counters)
         client.setup(provider)
         counters[index * COUNTERS] = 0
-        sequence = mix_sequence(provider, index) if scenario == "mix" else [scenario]
-        go.wait(60)
-        passes = 0
-        while time.monotonic() < deadline.value:
-            name = sequence[passes % len(sequence)]
-            if scenario == "mix" and passes % DISCOVER_EVERY == DISCOVER_EVERY - 1:
-                name = "rpc.discover"
-            SCENARIOS[name][1](client)
-            passes += 1
-        report["errors"] = {method: {"count": count, "first": first} for method, (count, first) in client.errors.items()}
+    except Exception as error:  # noqa: BLE001 - reported by the parent
+        report["crashed"] = f"setup: {error!r}"
+    try:
+        ready.wait(60)
+        if report["crashed"] is None and go.wait(60):
+            sequence = mix_sequence(provider, index) if scenario == "mix" else [scenario]
+            passes = 0
+            while time.monotonic() < deadline.value:
+                name = sequence[passes % len(sequence)]
+                if scenario == "mix" and passes % DISCOVER_EVERY == DISCOVER_EVERY - 1:
+                    name = "rpc.discover"
+                SCENARIOS[name][1](client)
+                passes += 1
     except Exception as error:  # noqa: BLE001 - reported by the parent
         report["crashed"] = repr(error)
+    if client is not None:
+        report["errors"] = {method: {"count": count, "first": first} for method, (count, first) in client.errors.items()}
     with open(report_path, "w") as f:
         json.dump(report, f)
 
@@ -272,17 +279,18 @@ def run(daemon, provider, scenario, seconds, clients, warmup_fraction):
     context = multiprocessing.get_context("fork")
     proc = benchlib.start_daemon(daemon, provider.config, provider.socket, provider.log, env=provider.env)
     counters = context.Array("q", clients * COUNTERS, lock=False)
+    ready = context.Barrier(clients + 1)
     go = context.Event()
     deadline = context.Value("d", time.monotonic() + 3600, lock=False)
     reports = [os.path.join(provider.root, f"client{i}.json") for i in range(clients)]
-    workers = [context.Process(target=client_main, args=(provider.socket, i, counters, scenario, provider.name, go,
-                                                         deadline, reports[i])) for i in range(clients)]
+    workers = [context.Process(target=client_main, args=(provider.socket, i, counters, scenario, provider.name, ready,
+                                                         go, deadline, reports[i])) for i in range(clients)]
     samples = []
     exit_status = None
     try:
         for worker in workers:
             worker.start()
-        time.sleep(0.5)  # the clients' setup calls
+        ready.wait(60)  # every client has made its setup calls
         start = time.monotonic()
         deadline.value = start + seconds
         go.set()
@@ -339,13 +347,22 @@ def run(daemon, provider, scenario, seconds, clients, warmup_fraction):
     }
 
 
-def ok(result, target):
-    return (result["slope_mib_per_million"] is not None and result["slope_mib_per_million"] <= target
-            and not result["unexpected_errors"] and not result["crashed"] and result["exit_status"] == 0)
+def verdict(result, target, noise_mib):
+    """"yes" when the slope is within the target, "NO" when it is over it, or "n/r" (not resolved)
+    when it is over it but the growth it stands for after warm-up (slope x requests) is under
+    `noise_mib`: too few requests in the run to tell such a slope from RSS noise. A run with
+    unexpected errors, a crashed client or an unclean daemon exit is "NO" whatever its slope."""
+    fitted = result["slope_mib_per_million"]
+    if result["unexpected_errors"] or result["crashed"] or result["exit_status"] != 0 or fitted is None:
+        return "NO"
+    if fitted <= target:
+        return "yes"
+    return "n/r" if fitted * result["warm_requests"] / 1e6 < noise_mib else "NO"
 
 
 def table(results, target):
-    header = ("provider", "run", "requests", "req/s", "RSS warm->end MiB", "slope MiB/M", "+-", "target", "met", "errors")
+    header = ("provider", "run", "requests", "req/s", "RSS warm->end MiB", "slope MiB/M", "+-", "target", "met", "errors",
+              "one pass sends")
     rows = []
     for r in results:
         s = r["slope_mib_per_million"]
@@ -353,9 +370,9 @@ def table(results, target):
             r["provider"], r["scenario"], f"{r['requests']:,}", f"{r['rate']:,.0f}",
             f"{r['rss_warm_mib'] or 0:.1f} -> {r['rss_end_mib']:.1f}", "-" if s is None else f"{s:.2f}",
             "-" if r["slope_stderr"] is None else f"{r['slope_stderr']:.2f}", f"<= {target:g}",
-            "yes" if ok(r, target) else "NO",
-            f"{r['unexpected_errors']} unexpected, {r['expected_errors']} expected"
-            + (f", exit {r['exit_status']}" if r["exit_status"] != 0 else "") + (", CLIENT CRASHED" if r["crashed"] else "")))
+            r["verdict"], f"{r['unexpected_errors']} unexpected, {r['expected_errors']} expected"
+            + (f", exit {r['exit_status']}" if r["exit_status"] != 0 else "") + (", CLIENT CRASHED" if r["crashed"] else ""),
+            r["sends"]))
     widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
@@ -377,6 +394,8 @@ def main():
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--warmup-fraction", type=float, default=0.2)
     parser.add_argument("--target", type=float, default=1.0, help="MiB per million requests")
+    parser.add_argument("--noise-mib", type=float, default=1.0,
+                        help="a slope over the target whose growth after warm-up is under this is 'n/r' (not resolved)")
     parser.add_argument("--only", help="comma-separated scenario names (and/or 'mix') to run")
     parser.add_argument("--moto-endpoint", help="a running moto server (default: start one)")
     parser.add_argument("--json-out")
@@ -410,6 +429,7 @@ def main():
             for scenario, seconds in plan:
                 progress(f"{name}: {scenario} for {seconds:g} s, {args.clients} clients")
                 result = run(args.daemon, provider, scenario, seconds, args.clients, args.warmup_fraction)
+                result["verdict"] = verdict(result, args.target, args.noise_mib)
                 results.append(result)
                 s = result["slope_mib_per_million"]
                 progress(f"{name}: {scenario}: {result['requests']:,} requests, {result['rate']:,.0f}/s, RSS "
@@ -425,7 +445,7 @@ def main():
         shutil.rmtree(root, ignore_errors=True)
     if args.json_out:
         with open(args.json_out, "w") as out:
-            json.dump({"target": args.target, "clients": args.clients, "warmup_fraction": args.warmup_fraction,
+            json.dump({"target": args.target, "noise_mib": args.noise_mib, "clients": args.clients, "warmup_fraction": args.warmup_fraction,
                        "runs": results}, out)
     print(table(results, args.target))
     return 0 if all(not r["unexpected_errors"] and not r["crashed"] and r["exit_status"] == 0 for r in results) else 1
