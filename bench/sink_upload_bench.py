@@ -8,8 +8,8 @@ Usage: python3 bench/sink_upload_bench.py --daemon .build/release/rolloutd --sin
            [--no-verify] [--json-out FILE]
 
 For each mode (unpaced, then paced) a fresh s3-sink and a fresh rolloutd (provider aws,
-`endpoint_url` = the sink, `force_path_style`, static test credentials) are started. In the
-unpaced mode the raw client first measures the sink's own ceiling with every part verified
+`endpoint_url` = the sink, `force_path_style`, static test credentials) are started. In each mode
+the raw client first measures the sink's own ceiling with every part verified
 (`raw_upload.py --checksum`: SHA-256s computed before the clock starts). Then each round runs the
 three uploaders in a rotating order with the file in the page cache, and one more rolloutd
 upload with the file evicted first (posix_fadvise DONTNEED): rolloutd's /proc/<pid>/io
@@ -130,14 +130,13 @@ def run_mode(args, pace_mbps, path, size, root):
     daemon = None
     mode = {"pace_mbps": pace_mbps, "runs": [], "cold": [], "ceiling": []}
     try:
-        if not pace_mbps:
-            for run in range(args.runs):
-                benchlib.warm_cache(path)
-                result = measure("raw --checksum", size, lambda: run_raw(
-                    sink_url, path, chunk, args.concurrency, "ceiling.bin", checksum=True), sink)
-                mode["ceiling"].append(result)
-                progress(f"{label}: sink ceiling run {run + 1}, every part verified: {result['mbps']:,.0f} MB/s "
-                         f"(sink CPU {result['sink_cpu']:.2f} s)")
+        for run in range(args.runs):
+            benchlib.warm_cache(path)
+            result = measure("raw --checksum", size, lambda: run_raw(
+                sink_url, path, chunk, args.concurrency, "ceiling.bin", checksum=True), sink)
+            mode["ceiling"].append(result)
+            progress(f"{label}: sink ceiling run {run + 1}, every part verified: {result['mbps']:,.0f} MB/s "
+                     f"(sink CPU {result['sink_cpu']:.2f} s)")
         daemon = Daemon(args.daemon, os.path.join(root, "unpaced" if not pace_mbps else "paced"), sink_url, chunk,
                         args.concurrency, os.path.dirname(path))
         uploads = {
@@ -180,9 +179,8 @@ def run_mode(args, pace_mbps, path, size, root):
     mode["median"]["rolloutd"]["rchar"] = benchlib.median([run["rolloutd"]["rchar"] for run in mode["runs"]])
     mode["median"]["rolloutd_cold"] = {
         name: benchlib.median([cold[name] for cold in mode["cold"]]) for name in ("wall", "mbps", "cpu", "sink_cpu", "read_bytes", "rchar")}
-    if mode["ceiling"]:
-        mode["median"]["ceiling_verified"] = {
-            name: benchlib.median([run[name] for run in mode["ceiling"]]) for name in ("wall", "mbps", "sink_cpu")}
+    mode["median"]["ceiling_verified"] = {
+        name: benchlib.median([run[name] for run in mode["ceiling"]]) for name in ("wall", "mbps", "sink_cpu")}
     return mode
 
 
@@ -196,9 +194,8 @@ def table(result):
     for mode in result["modes"]:
         name = f"paced {mode['pace_mbps']:g}" if mode["pace_mbps"] else "unpaced"
         medians = mode["median"]
-        if "ceiling_verified" in medians:
-            c = medians["ceiling_verified"]
-            rows.append((name, "raw, sink verifying", f"{c['wall']:.2f}", f"{c['mbps']:,.0f}", "-", f"{c['sink_cpu']:.2f}", "-", "-"))
+        c = medians["ceiling_verified"]
+        rows.append((name, "raw, sink verifying", f"{c['wall']:.2f}", f"{c['mbps']:,.0f}", "-", f"{c['sink_cpu']:.2f}", "-", "-"))
         for kind in UPLOADERS + ("rolloutd_cold",):
             m = medians[kind]
             rows.append((name, kind.replace("_", ", "), f"{m['wall']:.2f}", f"{m['mbps']:,.0f}", f"{m['cpu']:.2f}",
