@@ -5,6 +5,7 @@ import base64
 import hashlib
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -88,3 +89,34 @@ def test_paced_sink_holds_the_rate(sink_binary, tmp_path):
     # 20 MiB at 50 MB/s, less the 2 MiB burst: at least 0.37 s however fast the machine.
     assert result["wall"] >= ((20 << 20) - (2 << 20)) / 50e6 * 0.95
     assert result["parts"] == 4
+
+
+def test_aws_chunked_and_chunked_bodies_with_trailer_checksums(sink):
+    """What an SDK sends over https: aws-chunked bodies whose SHA-256 comes in a trailer."""
+    url = sink.split("//", 1)[1]
+    host, port = url.split(":")
+    digest = base64.b64encode(hashlib.sha256(b"hello world").digest()).decode()
+    wrong = base64.b64encode(hashlib.sha256(b"hello there").digest()).decode()
+
+    def put(key, framing, checksum):
+        body = f"6\r\nhello \r\n5\r\nworld\r\n0\r\nx-amz-checksum-sha256:{checksum}\r\n\r\n".encode()
+        if framing == "aws-chunked":
+            headers = (f"Content-Encoding: aws-chunked\r\nx-amz-decoded-content-length: 11\r\n"
+                       f"Content-Length: {len(body)}\r\nx-amz-content-sha256: STREAMING-UNSIGNED-PAYLOAD-TRAILER\r\n")
+        else:
+            headers = "Transfer-Encoding: chunked\r\n"
+        request = (f"PUT /b/{key} HTTP/1.1\r\nHost: {url}\r\nx-amz-trailer: x-amz-checksum-sha256\r\n{headers}"
+                   "Connection: close\r\n\r\n").encode() + body
+        with socket.create_connection((host, int(port))) as conn:
+            conn.sendall(request)
+            reply = b""
+            while chunk := conn.recv(65536):
+                reply += chunk
+        return int(reply.split(b" ", 2)[1])
+
+    assert put("a", "aws-chunked", digest) == 200
+    assert put("b", "chunked", digest) == 200
+    assert put("c", "aws-chunked", wrong) == 400
+    stats = benchlib.sink_stats(sink)
+    assert (stats["verified_sha256"], stats["bad_digest"], stats["chunked_bodies"]) == (2, 1, 3)
+    assert client(sink).head_object(Bucket="b", Key="a")["ContentLength"] == 11
