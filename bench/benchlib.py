@@ -199,6 +199,14 @@ def warm_cache(path):
             pass
 
 
+def format_table(header, rows):
+    """Lines of a plain-text table: the header, a rule, the rows; columns as wide as their widest cell."""
+    widths = [max(len(str(row[i])) for row in list(rows) + [header]) for i in range(len(header))]
+    lines = ["  ".join(str(cell).ljust(width) for cell, width in zip(header, widths)).rstrip(),
+             "  ".join("-" * width for width in widths)]
+    return lines + ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+
+
 def median(values):
     values = sorted(values)
     if not values:

@@ -32,7 +32,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import start_moto, stop  # noqa: E402
+from benchlib import format_table, start_moto, stop  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET_NAME = "bench/token"
@@ -94,10 +94,7 @@ def report(figures, upload, sink=None, soak=None):
         ratio = value / baseline if baseline else None
         verdict = "-" if met is None else met if isinstance(met, str) else ("yes" if met(value, ratio) else "NO")
         lines.append((name, _fmt(value), _fmt(baseline), f"{ratio:.2f}x" if ratio is not None else "-", target, verdict, source))
-    widths = [max(len(str(row[i])) for row in lines + [header]) for i in range(len(header))]
-    out = ["  ".join(str(cell).ljust(width) for cell, width in zip(header, widths)).rstrip()]
-    out.append("  ".join("-" * width for width in widths))
-    out += ["  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)).rstrip() for row in lines]
+    out = format_table(header, lines)
     settings = figures.get("settings", {})
     if settings:
         out.append("")

@@ -204,11 +204,7 @@ def table(result):
         cold = medians["rolloutd_cold"]
         lines.append(f"{name}: rolloutd cold cache read_bytes {cold['read_bytes'] / 2**20:,.1f} MiB, rchar "
                      f"{cold['rchar'] / 2**20:,.1f} MiB for a {size / 2**20:,.0f} MiB file (median)")
-    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
-    out = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(),
-           "  ".join("-" * w for w in widths)]
-    out += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines[:1] + out + lines[1:])
+    return "\n".join(lines[:1] + benchlib.format_table(header, rows) + lines[1:])
 
 
 def main():

@@ -380,9 +380,7 @@ def table(results, target):
             r["verdict"], f"{r['unexpected_errors']} unexpected, {r['expected_errors']} expected"
             + (f", exit {r['exit_status']}" if r["exit_status"] != 0 else "") + (", CLIENT CRASHED" if r["crashed"] else ""),
             r["sends"]))
-    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(header, widths)).rstrip(), "  ".join("-" * w for w in widths)]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    lines = benchlib.format_table(header, rows)
     for r in results:
         for method, entry in r["errors"].items():
             lines.append(f"{r['provider']} {r['scenario']}: {entry['count']} unexpected errors from {method}, first: "
