@@ -30,7 +30,7 @@ test-swift:
 test-python:
 	python3 -m pytest -q tests
 
-# Environment knobs (bench/README.md): UPLOAD_RUNS, FASTSINK=0, UPLOAD_SIZE_MIB, FASTSINK_PACE_MBPS,
+# Environment knobs (bench/README.md): UPLOAD_RUNS, FASTSINK=0, UPLOAD_SIZE_MIB, FASTSINK_PACE_MBPS, FASTSINK_MODES,
 # SOAK_SECONDS (0 skips the soak), SOAK_METHOD_SECONDS, SOAK_PROVIDERS.
 bench: deps sink
 	$(SWIFT) build -c release --product rolloutd

@@ -5,11 +5,14 @@ through rolloutd, through boto3 `upload_file`, and through the raw no-hash ceili
 
 Usage: python3 bench/sink_upload_bench.py --daemon .build/release/rolloutd --sink .build/bench/s3-sink
            [--size-mib 1024] [--chunk-mib 16] [--concurrency 4] [--runs 3] [--pace-mbps 1250]
-           [--no-verify] [--json-out FILE]
+           [--modes unpaced,paced,paced-noverify] [--json-out FILE]
 
-For each mode (unpaced, then paced) a fresh s3-sink and a fresh rolloutd (provider aws,
-`endpoint_url` = the sink, `force_path_style`, static test credentials) are started. In each mode
-the raw client first measures the sink's own ceiling with every part verified
+Modes: `unpaced` and `paced` (to --pace-mbps) with the sink verifying every checksum, and the same
+with `-noverify`: the sink run with --no-verify, which hashes nothing, to show the uploader without
+the sink's SHA-256 work competing for the same CPUs (diagnosis; the sink's own ceiling is not
+measured there). For each mode a fresh s3-sink and a fresh rolloutd (provider aws,
+`endpoint_url` = the sink, `force_path_style`, static test credentials) are started. In a
+verifying mode the raw client first measures the sink's own ceiling with every part verified
 (`raw_upload.py --checksum`: SHA-256s computed before the clock starts). Then each round runs the
 three uploaders in a rotating order with the file in the page cache, and one more rolloutd
 upload with the file evicted first (posix_fadvise DONTNEED): rolloutd's /proc/<pid>/io
@@ -121,23 +124,34 @@ def measure(kind, size, run_upload, sink):
     return result
 
 
-def run_mode(args, pace_mbps, path, size, root):
-    """One sink (paced or not) and one rolloutd; returns this mode's runs and medians."""
+MODES = ("unpaced", "paced", "unpaced-noverify", "paced-noverify")
+
+
+def mode_label(mode):
+    """"unpaced", "paced 1250 MB/s", "... , sink not verifying"."""
+    label = f"paced {mode['pace_mbps']:g} MB/s" if mode["pace_mbps"] else "unpaced"
+    return label if mode["verify"] else label + ", sink not verifying"
+
+
+def run_mode(args, name, path, size, root):
+    """One sink (paced or not, verifying or not) and one rolloutd; returns this mode's runs and medians."""
     chunk = args.chunk_mib << 20
-    label = f"paced {pace_mbps:g} MB/s" if pace_mbps else "unpaced"
-    sink_proc, sink_url = benchlib.start_sink(args.sink, pace_mbps=pace_mbps, verify=not args.no_verify)
+    pace_mbps = args.pace_mbps if name.startswith("paced") else 0
+    verify = not name.endswith("-noverify")
+    mode = {"name": name, "pace_mbps": pace_mbps, "verify": verify, "runs": [], "cold": [], "ceiling": []}
+    label = mode_label(mode)
+    sink_proc, sink_url = benchlib.start_sink(args.sink, pace_mbps=pace_mbps, verify=verify)
     sink = {"url": sink_url, "pid": sink_proc.pid}
     daemon = None
-    mode = {"pace_mbps": pace_mbps, "runs": [], "cold": [], "ceiling": []}
     try:
-        for run in range(args.runs):
+        for run in range(args.runs if verify else 0):
             benchlib.warm_cache(path)
             result = measure("raw --checksum", size, lambda: run_raw(
                 sink_url, path, chunk, args.concurrency, "ceiling.bin", checksum=True), sink)
             mode["ceiling"].append(result)
             progress(f"{label}: sink ceiling run {run + 1}, every part verified: {result['mbps']:,.0f} MB/s "
                      f"(sink CPU {result['sink_cpu']:.2f} s)")
-        daemon = Daemon(args.daemon, os.path.join(root, "unpaced" if not pace_mbps else "paced"), sink_url, chunk,
+        daemon = Daemon(args.daemon, os.path.join(root, name), sink_url, chunk,
                         args.concurrency, os.path.dirname(path))
         uploads = {
             "raw": lambda: run_raw(sink_url, path, chunk, args.concurrency, "raw.bin"),
@@ -179,8 +193,9 @@ def run_mode(args, pace_mbps, path, size, root):
     mode["median"]["rolloutd"]["rchar"] = benchlib.median([run["rolloutd"]["rchar"] for run in mode["runs"]])
     mode["median"]["rolloutd_cold"] = {
         name: benchlib.median([cold[name] for cold in mode["cold"]]) for name in ("wall", "mbps", "cpu", "sink_cpu", "read_bytes", "rchar")}
-    mode["median"]["ceiling_verified"] = {
-        name: benchlib.median([run[name] for run in mode["ceiling"]]) for name in ("wall", "mbps", "sink_cpu")}
+    if mode["ceiling"]:
+        mode["median"]["ceiling_verified"] = {
+            name: benchlib.median([run[name] for run in mode["ceiling"]]) for name in ("wall", "mbps", "sink_cpu")}
     return mode
 
 
@@ -192,10 +207,12 @@ def table(result):
     header = ("mode", "uploader", "wall s", "MB/s", "CPU s", "sink CPU s", "vs raw", "vs boto3")
     rows = []
     for mode in result["modes"]:
-        name = f"paced {mode['pace_mbps']:g}" if mode["pace_mbps"] else "unpaced"
+        name = mode["name"]
         medians = mode["median"]
-        c = medians["ceiling_verified"]
-        rows.append((name, "raw, sink verifying", f"{c['wall']:.2f}", f"{c['mbps']:,.0f}", "-", f"{c['sink_cpu']:.2f}", "-", "-"))
+        if "ceiling_verified" in medians:
+            c = medians["ceiling_verified"]
+            rows.append((name, "raw, sink verifying", f"{c['wall']:.2f}", f"{c['mbps']:,.0f}", "-", f"{c['sink_cpu']:.2f}",
+                         "-", "-"))
         for kind in UPLOADERS + ("rolloutd_cold",):
             m = medians[kind]
             rows.append((name, kind.replace("_", ", "), f"{m['wall']:.2f}", f"{m['mbps']:,.0f}", f"{m['cpu']:.2f}",
@@ -215,10 +232,16 @@ def main():
     parser.add_argument("--chunk-mib", type=int, default=16, help="part size of all three (rolloutd's default)")
     parser.add_argument("--concurrency", type=int, default=4, help="parts in flight, rolloutd and raw")
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--pace-mbps", type=float, default=1250, help="the paced mode's link; 0 skips it")
-    parser.add_argument("--no-verify", action="store_true", help="run the sink with --no-verify (diagnosis)")
+    parser.add_argument("--pace-mbps", type=float, default=1250, help="the paced modes' link (MB/s)")
+    parser.add_argument("--modes", default="unpaced,paced,paced-noverify",
+                        help=f"comma-separated, in order, from {', '.join(MODES)}")
     parser.add_argument("--json-out", help="also write every run and the medians as JSON here")
     args = parser.parse_args()
+    modes = [m for m in args.modes.split(",") if m]
+    if not modes or set(modes) - set(MODES):
+        parser.error(f"--modes takes a comma-separated list of {', '.join(MODES)}")
+    if args.pace_mbps <= 0 and any(m.startswith("paced") for m in modes):
+        parser.error("a paced mode needs --pace-mbps > 0")
     if args.size_mib * (1 << 20) <= args.chunk_mib << 20:
         parser.error("--size-mib must be larger than --chunk-mib (the benchmark is about multipart uploads)")
     root = tempfile.mkdtemp(prefix="sb", dir="/tmp")
@@ -229,9 +252,9 @@ def main():
         make_file(path, args.size_mib)
         size = os.path.getsize(path)
         result = {"size_mib": args.size_mib, "size_bytes": size, "chunk_mib": args.chunk_mib,
-                  "concurrency": args.concurrency, "runs": args.runs, "verify": not args.no_verify, "modes": []}
-        for pace in [0] + ([args.pace_mbps] if args.pace_mbps else []):
-            result["modes"].append(run_mode(args, pace, path, size, root))
+                  "concurrency": args.concurrency, "runs": args.runs, "modes": []}
+        for name in modes:
+            result["modes"].append(run_mode(args, name, path, size, root))
     finally:
         shutil.rmtree(root, ignore_errors=True)
     if args.json_out:
