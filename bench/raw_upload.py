@@ -34,6 +34,7 @@ import time
 import urllib.parse
 
 ACCESS_KEY, SECRET_KEY, REGION = "testing", "testing", "us-east-1"
+IO_TIMEOUT = 300  # seconds without progress on a connection before the upload fails
 
 
 def sign(method, host, path, query, headers):
@@ -63,7 +64,7 @@ class Connection:
 
     def __init__(self, host, port):
         self.host = f"{host}:{port}"
-        self.sock = socket.create_connection((host, port))
+        self.sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
 

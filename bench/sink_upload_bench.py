@@ -41,6 +41,7 @@ from upload_bench import BOTO3_UPLOAD  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUCKET = "bench"
 UPLOADERS = ("raw", "rolloutd", "boto3")
+UPLOAD_TIMEOUT = 900  # seconds: one upload that takes longer fails the benchmark
 
 
 def progress(message):
@@ -75,7 +76,7 @@ class Daemon:
                     f'multipart_chunk_bytes = {chunk}\nupload_concurrency = {concurrency}\n')
         self.log = os.path.join(root, "s.log")
         self.proc = benchlib.start_daemon(binary, config, self.socket, self.log, env=benchlib.aws_env())
-        self.rpc = benchlib.RPC(self.socket, timeout=900)
+        self.rpc = benchlib.RPC(self.socket, timeout=UPLOAD_TIMEOUT)
         self.count = 0
 
     def upload(self, path):
@@ -103,12 +104,12 @@ def run_raw(sink_url, path, chunk, concurrency, key, checksum=False):
                "--chunk-bytes", str(chunk), "--concurrency", str(concurrency)]
     if checksum:
         command.append("--checksum")
-    return json.loads(subprocess.check_output(command))
+    return json.loads(subprocess.check_output(command, timeout=UPLOAD_TIMEOUT))
 
 
 def run_boto3(sink_url, path, chunk):
     output = subprocess.check_output([sys.executable, "-c", BOTO3_UPLOAD, sink_url, BUCKET, path, str(chunk)],
-                                     env=benchlib.aws_env())
+                                     env=benchlib.aws_env(), timeout=UPLOAD_TIMEOUT)
     return json.loads(output)
 
 
