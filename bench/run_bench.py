@@ -228,6 +228,7 @@ def main():
                 bench, "--daemon", daemon, "--moto-endpoint", url, "--secret", SECRET_NAME,
                 "--python", sys.executable, "--json",
             ] + [arg for arg in sys.argv[1:] if arg != "--json"]
+            loads = [("rollout-bench", os.getloadavg()[0])]
             progress("running " + " ".join(command))
             result = subprocess.run(command, stdout=subprocess.PIPE, text=True)
             if result.returncode != 0:
@@ -235,11 +236,13 @@ def main():
                 return result.returncode
             figures = json.loads(result.stdout)
             progress("upload benchmark: rolloutd vs boto3 upload_file (its own lines go to stderr)")
+            loads.append(("moto upload", os.getloadavg()[0]))
             runs = os.environ.get("UPLOAD_RUNS", "3")
             status, upload = run_step(["upload_bench.py", daemon, url, "--runs", runs])
             sink = soak = None
             if os.environ.get("FASTSINK", "1") != "0":
                 progress("fast-sink upload benchmark: rolloutd vs boto3 vs the raw ceiling into s3-sink")
+                loads.append(("fast-sink upload", os.getloadavg()[0]))
                 sink_status, sink = run_step([
                     "sink_upload_bench.py", "--daemon", daemon, "--sink", os.environ.get("SINK", ".build/bench/s3-sink"),
                     "--size-mib", os.environ.get("UPLOAD_SIZE_MIB", "1024"), "--runs", runs,
@@ -248,6 +251,7 @@ def main():
                 status = status or sink_status
             if os.environ.get("SOAK_SECONDS", "300") != "0":
                 progress("soak: RSS per million requests, local provider and moto")
+                loads.append(("soak", os.getloadavg()[0]))
                 soak_status, soak = run_step([
                     "soak.py", "--daemon", daemon, "--moto-endpoint", url,
                     "--providers", os.environ.get("SOAK_PROVIDERS", "local,moto"),
@@ -257,7 +261,11 @@ def main():
             if "--json" in sys.argv[1:]:
                 print(json.dumps({"rollout_bench": figures, "upload": upload, "sink_upload": sink, "soak": soak}, indent=2))
             else:
+                loads.append(("end", os.getloadavg()[0]))
                 print(report(figures, upload, sink, soak))
+                print(f"load average (1 min) on {os.cpu_count()} CPUs, as each part started: "
+                      + ", ".join(f"{name} {load:.1f}" for name, load in loads)
+                      + " (other work on the machine shares the CPUs with every figure above)")
             return status
         except KeyboardInterrupt:
             progress("interrupted")
