@@ -258,10 +258,11 @@ def main():
                     "--mix-seconds", os.environ.get("SOAK_SECONDS", "300"),
                     "--method-seconds", os.environ.get("SOAK_METHOD_SECONDS", "30")])
                 status = status or soak_status
+            loads.append(("end", os.getloadavg()[0]))
             if "--json" in sys.argv[1:]:
-                print(json.dumps({"rollout_bench": figures, "upload": upload, "sink_upload": sink, "soak": soak}, indent=2))
+                print(json.dumps({"rollout_bench": figures, "upload": upload, "sink_upload": sink, "soak": soak,
+                                  "load_average_1min": dict(loads)}, indent=2))
             else:
-                loads.append(("end", os.getloadavg()[0]))
                 print(report(figures, upload, sink, soak))
                 print(f"load average (1 min) on {os.cpu_count()} CPUs, as each part started: "
                       + ", ".join(f"{name} {load:.1f}" for name, load in loads)
