@@ -8,7 +8,7 @@ PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]" pyyaml
 BUILD_FLAGS  ?=
 SINK         := .build/bench/s3-sink
 
-.PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench sink clean
+.PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench clean
 
 run: deps build
 	@mkdir -p .rollout/files .rollout/local
@@ -38,6 +38,7 @@ bench: deps sink
 	BIN_DIR=.build/release SINK=$(SINK) python3 bench/run_bench.py
 
 # The upload benchmark's S3 sink (bench/s3_sink.c), plain C over libcrypto.
+.PHONY: sink
 sink: $(SINK)
 
 $(SINK): bench/s3_sink.c
