@@ -164,7 +164,8 @@ def soak_rows(soak):
     rows = []
     target = soak["target"]
     for run in soak["runs"]:
-        clean = not run["unexpected_errors"] and not run["crashed"] and run["exit_status"] == 0
+        clean = (not run["unexpected_errors"] and not run["crashed"] and not run["daemon_died"]
+                 and run["exit_status"] in (None, 0))
         rows.append((f"soak {run['provider']} {run['scenario']}: RSS MiB/M req", run["slope_mib_per_million"], None,
                      f"- ({run['rate']:,.0f} req/s, {run['requests'] / 1e6:.2f} M req"
                      + (")" if clean else f"; {run['unexpected_errors']} unexpected errors)"),

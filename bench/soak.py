@@ -10,8 +10,11 @@ Usage: python3 bench/soak.py --daemon .build/release/rolloutd [--providers local
            [--mix-seconds 300] [--method-seconds 30] [--clients 4] [--warmup-fraction 0.2]
            [--only NAME[,NAME...]] [--moto-endpoint URL] [--json-out FILE]
 
-Each run starts a fresh rolloutd (--log-level warning) on the same state and data directories,
-lets each client set up what its scenarios need (one object to read), then starts the clock.
+One rolloutd (--log-level warning) per provider serves all its runs, the mix first (so the
+per-method runs start with a warmed-up daemon: allocator arenas, SQLite caches); it is stopped
+with SIGTERM after the provider's last run and must exit 0 (if it dies during a run, that run is
+NO and the next one starts a new rolloutd). Each run lets each client set up what its scenarios
+need (one object to read), then starts the clock.
 Each client is its own process with one connection and one request in flight: it answers its
 request and sends the next, until the run's deadline. Requests are counted when answered.
 A scenario that needs other calls to be repeatable (a receipt to ack, an object to delete)
@@ -278,10 +281,10 @@ def create_moto_resources(url):
     return boto3.client("sqs", **options).create_queue(QueueName="soak")["QueueUrl"]
 
 
-def run(daemon, provider, scenario, seconds, clients, warmup_fraction):
-    """One run: a fresh rolloutd, `clients` client processes, VmRSS every second; returns its figures."""
+def run(proc, provider, scenario, seconds, clients, warmup_fraction):
+    """One run against the running rolloutd `proc`: `clients` client processes, VmRSS every
+    second; returns its figures."""
     context = multiprocessing.get_context("fork")
-    proc = benchlib.start_daemon(daemon, provider.config, provider.socket, provider.log, env=provider.env)
     counters = context.Array("q", clients * COUNTERS, lock=False)
     ready = context.Barrier(clients + 1)
     go = context.Event()
@@ -290,7 +293,7 @@ def run(daemon, provider, scenario, seconds, clients, warmup_fraction):
     workers = [context.Process(target=client_main, args=(provider.socket, i, counters, scenario, provider.name, ready,
                                                          go, deadline, reports[i])) for i in range(clients)]
     samples = []
-    exit_status = None
+    hwm = None
     try:
         for worker in workers:
             worker.start()
@@ -319,7 +322,6 @@ def run(daemon, provider, scenario, seconds, clients, warmup_fraction):
         for worker in workers:
             if worker.is_alive():
                 worker.kill()
-        exit_status = benchlib.stop(proc, timeout=30)
     client_reports = []
     for path in reports:
         try:
@@ -340,14 +342,14 @@ def run(daemon, provider, scenario, seconds, clients, warmup_fraction):
         "provider": provider.name, "scenario": scenario,
         "sends": "every method, weighted" if scenario == "mix" else SCENARIOS[scenario][0],
         "seconds": elapsed, "requests": requests, "rate": requests / elapsed if elapsed else 0,
-        "rss_start_mib": samples[0][2] / 1024, "rss_warm_mib": warm[0][2] / 1024 if warm else None,
-        "rss_end_mib": samples[-1][2] / 1024, "hwm_mib": hwm / 1024 if hwm else None,
+        "rss_start_mib": samples[0][2] / 1024 if samples else None, "rss_warm_mib": warm[0][2] / 1024 if warm else None,
+        "rss_end_mib": samples[-1][2] / 1024 if samples else None, "hwm_mib": hwm / 1024 if hwm else None,
         "slope_mib_per_million": fitted, "slope_stderr": stderr, "warm_samples": len(warm),
         "warm_requests": (warm[-1][1] - warm[0][1]) if warm else 0,
         "unexpected_errors": sum(counters[i * COUNTERS + 1] for i in range(clients)),
         "expected_errors": sum(counters[i * COUNTERS + 2] for i in range(clients)),
         "errors": errors, "crashed": [r["crashed"] for r in client_reports if r["crashed"]],
-        "exit_status": exit_status, "samples": samples,
+        "daemon_died": proc.poll() is not None, "exit_status": proc.returncode, "samples": samples,
     }
 
 
@@ -356,9 +358,10 @@ def verdict(result, target, noise_mib):
     when it is over it but the growth it stands for after warm-up (slope x requests) is under
     `noise_mib`: too few requests in the run to tell such a slope from RSS noise (or too few
     samples to fit a line at all). A run with
-    unexpected errors, a crashed client or an unclean daemon exit is "NO" whatever its slope."""
+    unexpected errors, a crashed client, rolloutd dying during it or (the provider's last run)
+    rolloutd not exiting 0 on SIGTERM is "NO" whatever its slope."""
     fitted = result["slope_mib_per_million"]
-    if result["unexpected_errors"] or result["crashed"] or result["exit_status"] != 0:
+    if result["unexpected_errors"] or result["crashed"] or result["daemon_died"] or result["exit_status"] not in (None, 0):
         return "NO"
     if fitted is None:  # under 3 samples after warm-up: a run of a few seconds
         return "n/r"
@@ -375,10 +378,12 @@ def table(results, target):
         s = r["slope_mib_per_million"]
         rows.append((
             r["provider"], r["scenario"], f"{r['requests']:,}", f"{r['rate']:,.0f}",
-            f"{r['rss_warm_mib'] or 0:.1f} -> {r['rss_end_mib']:.1f}", "-" if s is None else f"{s:.2f}",
+            f"{r['rss_warm_mib'] or 0:.1f} -> {r['rss_end_mib'] or 0:.1f}", "-" if s is None else f"{s:.2f}",
             "-" if r["slope_stderr"] is None else f"{r['slope_stderr']:.2f}", f"<= {target:g}",
             r["verdict"], f"{r['unexpected_errors']} unexpected, {r['expected_errors']} expected"
-            + (f", exit {r['exit_status']}" if r["exit_status"] != 0 else "") + (", CLIENT CRASHED" if r["crashed"] else ""),
+            + (", ROLLOUTD DIED" if r["daemon_died"] and r["exit_status"] is None else "")
+            + (f", exit {r['exit_status']}" if r["exit_status"] not in (None, 0) else "")
+            + (", CLIENT CRASHED" if r["crashed"] else ""),
             r["sends"]))
     lines = benchlib.format_table(header, rows)
     for r in results:
@@ -431,15 +436,28 @@ def main():
             if args.method_seconds > 0:
                 plan += [(scenario, args.method_seconds) for scenario in provider.scenarios()]
             plan = [(s, t) for s, t in plan if only is None or s in only]
-            for scenario, seconds in plan:
-                progress(f"{name}: {scenario} for {seconds:g} s, {args.clients} clients")
-                result = run(args.daemon, provider, scenario, seconds, args.clients, args.warmup_fraction)
-                result["verdict"] = verdict(result, args.target, args.noise_mib)
-                results.append(result)
-                s = result["slope_mib_per_million"]
-                progress(f"{name}: {scenario}: {result['requests']:,} requests, {result['rate']:,.0f}/s, RSS "
-                         f"{result['rss_start_mib']:.1f} -> {result['rss_end_mib']:.1f} MiB, slope "
-                         f"{'-' if s is None else f'{s:.2f}'} MiB per million, {result['unexpected_errors']} unexpected errors")
+            daemon = None
+            try:
+                for scenario, seconds in plan:
+                    if daemon is None or daemon.poll() is not None:
+                        daemon = benchlib.start_daemon(args.daemon, provider.config, provider.socket, provider.log,
+                                                       env=provider.env)
+                    progress(f"{name}: {scenario} for {seconds:g} s, {args.clients} clients")
+                    result = run(daemon, provider, scenario, seconds, args.clients, args.warmup_fraction)
+                    results.append(result)
+                    s = result["slope_mib_per_million"]
+                    progress(f"{name}: {scenario}: {result['requests']:,} requests, {result['rate']:,.0f}/s, RSS "
+                             f"{result['rss_start_mib'] or 0:.1f} -> {result['rss_end_mib'] or 0:.1f} MiB, slope "
+                             f"{'-' if s is None else f'{s:.2f}'} MiB per million, {result['unexpected_errors']} unexpected errors"
+                             + (", ROLLOUTD DIED: " + benchlib.tail(provider.log, 500) if result["daemon_died"] else ""))
+            finally:
+                if daemon is not None and daemon.poll() is None:
+                    status = benchlib.stop(daemon, timeout=30)
+                    if results and results[-1]["provider"] == name:
+                        results[-1]["exit_status"] = status
+            for result in results:
+                if result["provider"] == name:
+                    result["verdict"] = verdict(result, args.target, args.noise_mib)
             if moto is not None:
                 benchlib.stop(moto)
                 moto = None
@@ -453,7 +471,8 @@ def main():
             json.dump({"target": args.target, "noise_mib": args.noise_mib, "clients": args.clients, "warmup_fraction": args.warmup_fraction,
                        "runs": results}, out)
     print(table(results, args.target))
-    return 0 if all(not r["unexpected_errors"] and not r["crashed"] and r["exit_status"] == 0 for r in results) else 1
+    return 0 if all(not r["unexpected_errors"] and not r["crashed"] and not r["daemon_died"]
+                    and r["exit_status"] in (None, 0) for r in results) else 1
 
 
 if __name__ == "__main__":
