@@ -457,9 +457,9 @@ static const char *check_digests(const struct request *r, const struct body_resu
     return NULL;
 }
 
-/* Whether the body must be hashed: a SHA-256 checksum (header or announced trailer) or a signed payload. */
 static bool verify = true;             /* --no-verify: hash nothing (diagnosis only) */
 
+/* Whether the body must be hashed: a SHA-256 checksum (header or announced trailer) or a signed payload. */
 static bool wants_hash(const struct request *r) {
     if (!verify) return false;
     if (header(r, "x-amz-checksum-sha256") || is_hex64(header(r, "x-amz-content-sha256"))) return true;
@@ -467,7 +467,7 @@ static bool wants_hash(const struct request *r) {
     return trailer && strcasestr(trailer, "x-amz-checksum-sha256");
 }
 
-/* "ETag: "..."\r\n" (+ the checksum echoed) for a stored body. */
+/* A stored body's etag (unquoted): the first 16 bytes of its SHA-256 in hex when it was hashed, else a serial number. */
 static void body_etag(const struct body_result *body, uint64_t serial, char *etag, size_t size) {
     if (body->hashed) {
         for (int i = 0; i < 16 && (size_t)(2 * i + 2) < size; i++) sprintf(etag + 2 * i, "%02x", body->digest[i]);
