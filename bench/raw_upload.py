@@ -28,6 +28,7 @@ import os
 import re
 import resource
 import socket
+import struct
 import sys
 import threading
 import time
@@ -65,6 +66,11 @@ class Connection:
     def __init__(self, host, port):
         self.host = f"{host}:{port}"
         self.sock = socket.create_connection((host, port), timeout=IO_TIMEOUT)
+        # A blocking socket (os.sendfile needs one) whose kernel timeouts bound every send and recv.
+        self.sock.settimeout(None)
+        limit = struct.pack("ll", IO_TIMEOUT, 0)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buffer = b""
 
