@@ -3,9 +3,10 @@
 
 SWIFT        ?= swift
 CONFIG       ?= config/local.toml
-APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux golang-go systemd strace
+APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux golang-go systemd strace gcc
 PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]" pyyaml
 BUILD_FLAGS  ?=
+SINK         := .build/bench/s3-sink
 
 .PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench fuzz clean
 
@@ -29,10 +30,20 @@ test-swift:
 test-python:
 	python3 -m pytest -q tests
 
-bench: deps
+# Environment knobs (bench/README.md): UPLOAD_RUNS, FASTSINK=0, UPLOAD_SIZE_MIB, FASTSINK_PACE_MBPS, FASTSINK_MODES,
+# SOAK_SECONDS (0 skips the soak), SOAK_METHOD_SECONDS, SOAK_PROVIDERS.
+bench: deps sink
 	$(SWIFT) build -c release --product rolloutd
 	$(SWIFT) build -c release --product rollout-bench
-	BIN_DIR=.build/release python3 bench/run_bench.py
+	BIN_DIR=.build/release SINK=$(SINK) python3 bench/run_bench.py
+
+# The upload benchmark's S3 sink (bench/s3_sink.c), plain C over libcrypto.
+.PHONY: sink
+sink: $(SINK)
+
+$(SINK): bench/s3_sink.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -pthread -o $@ bench/s3_sink.c -lcrypto
 
 # Coverage-guided fuzzing (libFuzzer, with AddressSanitizer) of the input path: line framer, JSON
 # parser, envelope, owed answers (Sources/rollout-fuzz). Runs FUZZ_SECONDS from the committed seeds

@@ -21,6 +21,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+from benchlib import median, proc_cpu_seconds  # noqa: E402
+
 CONCURRENCY = int(os.environ.get("UPLOAD_CONCURRENCY", "4"))
 
 BOTO3_UPLOAD = r"""
@@ -41,18 +45,9 @@ print(json.dumps({"wall": wall, "cpu": cpu, "rss_mib": after.ru_maxrss / 1024}))
 """
 
 
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def vm_hwm_mib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    kib = benchlib.proc_status_kib(pid, "VmHWM")
+    return kib / 1024 if kib is not None else float("nan")
 
 
 def rolloutd_upload(daemon, moto, bucket, path, chunk, root):
@@ -137,11 +132,6 @@ def main():
         raise
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    def median(values):
-        values = sorted(values)
-        middle = len(values) // 2
-        return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
     ours = {name: median([o[name] for o, _ in runs]) for name in ("wall", "cpu", "rss_mib")}
     boto = {name: median([b[name] for _, b in runs]) for name in ("wall", "cpu", "rss_mib")}
     ours["parts"] = runs[0][0]["parts"]
