@@ -186,8 +186,8 @@ func TestSecretsAndComputeHint(t *testing.T) {
 	}
 	err = exchange(t, s, func() (err error) { sec, err = c.SecretGet(ctx, "not/allowed", nil); return },
 		"secret.get", `{"name":"not/allowed"}`,
-		`error:{"code":-32012,"message":"not in the allowlist","data":{"kind":"fatal","reason":"AccessDenied"}}`)
-	if !errors.Is(err, ErrAccessDenied) || sec != nil {
+		`error:{"code":-32010,"message":"not in the allowlist","data":{"kind":"fatal","reason":"ConfigInvalid"}}`)
+	if !errors.Is(err, ErrConfigInvalid) || sec != nil {
 		t.Fatalf("denied secret %v", err)
 	}
 

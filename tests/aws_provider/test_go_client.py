@@ -66,10 +66,15 @@ def go_build(go):
 
 def test_go_unit_tests_vet_and_gofmt(go):
     """`go test ./...` (fake in-process server: out-of-order answers, progress, $/cancelRequest,
-    error mapping), plus `go vet` and gofmt. CI=true must change nothing."""
+    error mapping, every typed wrapper checked against proto-json/rollout.openrpc.json), plus
+    `go vet` and gofmt. CI=true must change nothing."""
     tests = run_go(go, "test", "-count=1", "./...")
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "ok  \tgithub.com/rolloutd/rolloutd/clients/go" in tests.stdout, tests.stdout
+    # The contract check must run, not skip (it skips only outside a checkout).
+    contract = run_go(go, "test", "-count=1", "-v", "-run", "^TestEveryDocumentedMethodHasAWrapper$", ".")
+    assert contract.returncode == 0 and "--- PASS: TestEveryDocumentedMethodHasAWrapper" in contract.stdout, \
+        contract.stdout + contract.stderr
     vet = run_go(go, "vet", "./...")
     assert vet.returncode == 0, vet.stdout + vet.stderr
     fmt = subprocess.run([str(Path(go).resolve().parent / "gofmt"), "-l", "."], cwd=GO_DIR, capture_output=True, text=True)
@@ -91,12 +96,17 @@ def run_integration(go_build, name, env):
 def test_go_client_against_the_local_daemon(go_build):
     """Ping, health, rpc.discover, out-of-order + cancel + deadline on a real connection,
     64 concurrent calls, idempotent sends, typed errors (rollout.* is Unsupported on local),
-    a file upload with progress."""
-    d = Daemon().start()
+    a file upload with progress; object head/list/delete, queue sendBatch/extend/ackBatch,
+    secret get/put and compute.hint through their typed wrappers."""
+    d = Daemon()
+    (d.local_root / "secrets.toml").write_text('"app/db" = "go-client-secret"\n')
+    d.start()
     try:
         output = run_integration(go_build, "TestIntegrationLocal", {
-            "ROLLOUTD_TEST_SOCKET": str(d.socket), "ROLLOUTD_TEST_FILES": str(d.files)})
-        for sub in ["out_of_order_and_cancel", "typed_errors", "concurrent_calls", "file_upload_with_progress"]:
+            "ROLLOUTD_TEST_SOCKET": str(d.socket), "ROLLOUTD_TEST_FILES": str(d.files),
+            "ROLLOUTD_TEST_SECRET": "app/db", "ROLLOUTD_TEST_SECRET_VALUE": "go-client-secret"})
+        for sub in ["out_of_order_and_cancel", "typed_errors", "concurrent_calls", "file_upload_with_progress",
+                    "objects,_batches,_secrets_and_compute"]:
             assert f"--- PASS: TestIntegrationLocal/{sub} " in output, output
     finally:
         assert d.stop() == 0, d.log.read_text()[-3000:]
