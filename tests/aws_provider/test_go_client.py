@@ -218,3 +218,55 @@ def test_example_conflict_is_fatal_and_sigint_stops_when_asked(go_build, aws_dae
     assert alias_state(lam) == ("1", {})
     (dep,) = deployments(aws_daemon, lam["name"])
     assert dep["status"] == "Stopped" and dep["error"]["code"] == "MANUAL_STOP"
+
+
+def test_another_module_depends_on_the_client_through_a_replace_directive(go, tmp_path):
+    """What the README tells a Go user of a checkout: require the module path, replace it with
+    the local directory. The program builds offline (GOPROXY=off) and talks to a daemon."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "go.mod").write_text(
+        "module example.com/app\n\ngo 1.19\n\n"
+        "require github.com/rolloutd/rolloutd/clients/go v0.0.0\n\n"
+        f"replace github.com/rolloutd/rolloutd/clients/go => {GO_DIR}\n")
+    (app / "main.go").write_text('''package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	rolloutd "github.com/rolloutd/rolloutd/clients/go"
+)
+
+func main() {
+	ctx := context.Background()
+	c, err := rolloutd.Dial(ctx, "") // $ROLLOUT_SOCKET
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	defer c.Close()
+	if err := c.Ping(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	hint, err := c.ComputeHint(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	fmt.Println("pong", hint.Provider, hint.CPUs > 0)
+}
+''')
+    built = subprocess.run([go, "build", "-o", str(tmp_path / "app-bin"), "."], cwd=app, env=go_env(),
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    assert not (GO_HOME / "no-home").exists(), "go wrote into $HOME"
+    d = Daemon().start()
+    try:
+        run = subprocess.run([str(tmp_path / "app-bin")], env=dict(go_env(), ROLLOUT_SOCKET=str(d.socket)),
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and run.stdout == "pong local true\n", run.stdout + run.stderr
+    finally:
+        assert d.stop() == 0, d.log.read_text()[-3000:]
