@@ -5,6 +5,8 @@ package rolloutd
 //
 //	ROLLOUTD_TEST_SOCKET    socket of a daemon on provider local (TestIntegrationLocal)
 //	ROLLOUTD_TEST_FILES     a directory inside that daemon's file_roots
+//	ROLLOUTD_TEST_SECRET + ROLLOUTD_TEST_SECRET_VALUE
+//	                        an allowlisted secret of that daemon and its value
 //	ROLLOUTD_TEST_AWS_SOCKET + ROLLOUTD_TEST_FUNCTION
 //	                        a daemon on provider aws (moto) and a function with versions 1
 //	                        and 2 and alias "live" on version 1 (TestIntegrationRollout)
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,6 +226,98 @@ func TestIntegrationLocal(t *testing.T) {
 		ranged, err := c.ObjectGet(ctx, "go/file.bin", &GetOptions{Range: &ByteRange{Start: 16, End: 31}})
 		if err != nil || string(ranged.Data) != "0123456789abcdef" {
 			t.Fatalf("range: %v %+v", err, ranged)
+		}
+	})
+
+	t.Run("objects, batches, secrets and compute", func(t *testing.T) {
+		prefix := "go/list/" + runID + "/"
+		for i := 0; i < 3; i++ {
+			if _, err := c.ObjectPutText(ctx, fmt.Sprintf("%s%d", prefix, i), strings.Repeat("x", i+1), nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		info, err := c.ObjectHead(ctx, prefix+"2")
+		if err != nil || info.Key != prefix+"2" || info.Size != 3 || info.ETag == "" || info.ContentID == "" ||
+			info.LastModified == nil || info.Metadata == nil {
+			t.Fatalf("head: %v %+v", err, info)
+		}
+		first, err := c.ObjectList(ctx, ListObjectsOptions{Prefix: prefix, Limit: 2})
+		if err != nil || len(first.Objects) != 2 || first.Cursor == "" || first.Objects[0].Key != prefix+"0" ||
+			first.Objects[1].Size != 2 || first.Objects[0].LastModified.IsZero() {
+			t.Fatalf("first page: %v %+v", err, first)
+		}
+		rest, err := c.ObjectList(ctx, ListObjectsOptions{Prefix: prefix, Limit: 2, Cursor: first.Cursor})
+		if err != nil || len(rest.Objects) != 1 || rest.Cursor != "" || rest.Objects[0].Key != prefix+"2" {
+			t.Fatalf("last page: %v %+v", err, rest)
+		}
+		idem := WithIdempotencyKey("go-it-delete-" + runID)
+		del, err := c.ObjectDelete(ctx, prefix+"0", idem)
+		if err != nil || !del.Deleted || del.Replayed || del.Key != prefix+"0" {
+			t.Fatalf("delete: %v %+v", err, del)
+		}
+		if again, err := c.ObjectDelete(ctx, prefix+"0", idem); err != nil || !again.Replayed {
+			t.Fatalf("replayed delete: %v %+v", err, again)
+		}
+		if _, err := c.ObjectHead(ctx, prefix+"0"); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("head after delete: %v", err)
+		}
+
+		batch := []OutgoingMessage{{Body: "batch-0"}, {Body: "batch-1", SendOptions: SendOptions{Attributes: map[string]string{"n": "1"}}}, {Body: "batch-2"}}
+		sent, err := c.QueueSendBatch(ctx, batch, WithIdempotencyKey("go-it-batch-"+runID))
+		if err != nil || len(sent.Results) != 3 || sent.Replayed {
+			t.Fatalf("sendBatch: %v %+v", err, sent)
+		}
+		for i, item := range sent.Results {
+			if item.Err() != nil || item.MessageID == "" {
+				t.Fatalf("item %d: %+v %v", i, item, item.Err())
+			}
+		}
+		if again, err := c.QueueSendBatch(ctx, batch, WithIdempotencyKey("go-it-batch-"+runID)); err != nil || !again.Replayed ||
+			again.Results[2].MessageID != sent.Results[2].MessageID {
+			t.Fatalf("replayed sendBatch: %v %+v", err, again)
+		}
+		msgs, err := c.QueueReceive(ctx, ReceiveOptions{Max: 10, WaitSeconds: 1})
+		if err != nil || len(msgs) != 3 {
+			t.Fatalf("receive: %v %+v", err, msgs)
+		}
+		if err := c.QueueExtend(ctx, msgs[0].Receipt, 120); err != nil {
+			t.Fatalf("extend: %v", err)
+		}
+		receipts := make([]string, len(msgs))
+		for i, m := range msgs {
+			receipts[i] = m.Receipt
+		}
+		acks, err := c.QueueAckBatch(ctx, receipts)
+		if err != nil || len(acks) != 3 {
+			t.Fatalf("ackBatch: %v %+v", err, acks)
+		}
+		for i, a := range acks {
+			if a.Receipt != receipts[i] || a.Err() != nil {
+				t.Fatalf("ack %d: %+v %v", i, a, a.Err())
+			}
+		}
+		if left, err := c.QueueReceive(ctx, ReceiveOptions{Max: 10}); err != nil || len(left) != 0 {
+			t.Fatalf("queue not empty after ackBatch: %v %+v", err, left)
+		}
+
+		if name := os.Getenv("ROLLOUTD_TEST_SECRET"); name != "" {
+			sec, err := c.SecretGet(ctx, name, nil)
+			if err != nil || sec.Name != name || sec.Value != os.Getenv("ROLLOUTD_TEST_SECRET_VALUE") || sec.Binary != nil || sec.Stale {
+				t.Fatalf("secret.get: %v %+v", err, sec)
+			}
+		} else {
+			t.Error("ROLLOUTD_TEST_SECRET is not set")
+		}
+		if _, err := c.SecretGet(ctx, "not/allowlisted", nil); !errors.Is(err, ErrConfigInvalid) || IsRecoverable(err) {
+			t.Fatalf("secret.get outside the allowlist: %v", err)
+		}
+		if err := c.SecretPut(ctx, "demo/token", "x"); !errors.Is(err, ErrReadOnly) || IsRecoverable(err) {
+			t.Fatalf("secret.put: %v", err)
+		}
+
+		hint, err := c.ComputeHint(ctx)
+		if err != nil || hint.Provider != "local" || hint.Source != "local" || hint.CPUs < 1 || hint.MemoryBytes <= 0 {
+			t.Fatalf("compute.hint: %v %+v", err, hint)
 		}
 	})
 }

@@ -160,6 +160,43 @@ func (c *Client) ObjectGet(ctx context.Context, key string, o *GetOptions, opts 
 	return &obj, nil
 }
 
+// ObjectHead calls object.head: the metadata of key without its body (ErrNotFound when
+// absent).
+func (c *Client) ObjectHead(ctx context.Context, key string, opts ...CallOption) (*ObjectInfo, error) {
+	var info ObjectInfo
+	if err := c.Call(ctx, "object.head", keyParams{key}, &info, opts...); err != nil {
+		return nil, err
+	}
+	return &info, nil
+}
+
+// ObjectDelete calls object.delete. Deleting an absent key succeeds. Option:
+// WithIdempotencyKey.
+func (c *Client) ObjectDelete(ctx context.Context, key string, opts ...CallOption) (*DeleteResult, error) {
+	var r DeleteResult
+	if err := c.Call(ctx, "object.delete", keyParams{key}, &r, opts...); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ObjectList calls object.list: one page of the keys under o.Prefix, in key order. While
+// the listing's Cursor is non-empty, pass it back in o.Cursor for the next page.
+func (c *Client) ObjectList(ctx context.Context, o ListObjectsOptions, opts ...CallOption) (*ObjectListing, error) {
+	var l ObjectListing
+	if err := c.Call(ctx, "object.list", o, &l, opts...); err != nil {
+		return nil, err
+	}
+	if l.Objects == nil {
+		l.Objects = []ObjectSummary{}
+	}
+	return &l, nil
+}
+
+type keyParams struct {
+	Key string `json:"key"`
+}
+
 // QueueSend sends one message. o may be nil. Option: WithIdempotencyKey.
 func (c *Client) QueueSend(ctx context.Context, body string, o *SendOptions, opts ...CallOption) (*SendResult, error) {
 	params := struct {
@@ -168,6 +205,23 @@ func (c *Client) QueueSend(ctx context.Context, body string, o *SendOptions, opt
 	}{body, o}
 	var r SendResult
 	if err := c.Call(ctx, "queue.send", params, &r, opts...); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// QueueSendBatch calls queue.sendBatch: any number of messages (sent in SQS batches of
+// 10). The call fails only as a whole (e.g. a deadline); a message that could not be sent
+// has an error in its result item (check each item's Err). Option: WithIdempotencyKey.
+func (c *Client) QueueSendBatch(ctx context.Context, messages []OutgoingMessage, opts ...CallOption) (*SendBatchResult, error) {
+	if messages == nil {
+		messages = []OutgoingMessage{}
+	}
+	params := struct {
+		Messages []OutgoingMessage `json:"messages"`
+	}{messages}
+	var r SendBatchResult
+	if err := c.Call(ctx, "queue.sendBatch", params, &r, opts...); err != nil {
 		return nil, err
 	}
 	return &r, nil
@@ -193,6 +247,69 @@ func (c *Client) QueueAck(ctx context.Context, receipt string) error {
 func (c *Client) QueueNack(ctx context.Context, receipt string, delaySeconds int) error {
 	params := map[string]any{"receipt": receipt, "delaySeconds": delaySeconds}
 	return c.Call(ctx, "queue.nack", params, nil)
+}
+
+// QueueAckBatch calls queue.ackBatch: deletes received messages, one result per receipt
+// in input order (check each item's Err).
+func (c *Client) QueueAckBatch(ctx context.Context, receipts []string, opts ...CallOption) ([]AckItem, error) {
+	if receipts == nil {
+		receipts = []string{}
+	}
+	params := struct {
+		Receipts []string `json:"receipts"`
+	}{receipts}
+	var out struct {
+		Results []AckItem `json:"results"`
+	}
+	if err := c.Call(ctx, "queue.ackBatch", params, &out, opts...); err != nil {
+		return nil, err
+	}
+	return out.Results, nil
+}
+
+// QueueExtend calls queue.extend: the received message stays invisible for
+// visibilitySeconds from now (0–43200; 0 makes it visible at once).
+func (c *Client) QueueExtend(ctx context.Context, receipt string, visibilitySeconds int, opts ...CallOption) error {
+	params := struct {
+		Receipt           string `json:"receipt"`
+		VisibilitySeconds int    `json:"visibilitySeconds"`
+	}{receipt, visibilitySeconds}
+	return c.Call(ctx, "queue.extend", params, nil, opts...)
+}
+
+// SecretGet calls secret.get: an allowlisted secret, from the daemon's cache when fresh.
+// o may be nil.
+func (c *Client) SecretGet(ctx context.Context, name string, o *SecretGetOptions, opts ...CallOption) (*Secret, error) {
+	params := struct {
+		Name string `json:"name"`
+		*SecretGetOptions
+	}{name, o}
+	var s Secret
+	if err := c.Call(ctx, "secret.get", params, &s, opts...); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// SecretPut calls secret.put, which the daemon documents and always refuses: the secret
+// store is read-only, so the error satisfies errors.Is(err, ErrReadOnly). It exists so that
+// every method of the protocol has a typed wrapper.
+func (c *Client) SecretPut(ctx context.Context, name, value string, opts ...CallOption) error {
+	params := struct {
+		Name  string `json:"name"`
+		Value string `json:"value"`
+	}{name, value}
+	return c.Call(ctx, "secret.put", params, nil, opts...)
+}
+
+// ComputeHint calls compute.hint: facts about the machine (EC2 instance metadata over
+// IMDSv2, else the OS's CPU count and memory).
+func (c *Client) ComputeHint(ctx context.Context, opts ...CallOption) (*ComputeHint, error) {
+	var h ComputeHint
+	if err := c.Call(ctx, "compute.hint", nil, &h, opts...); err != nil {
+		return nil, err
+	}
+	return &h, nil
 }
 
 // Discover calls rpc.discover and returns the OpenRPC document.

@@ -280,3 +280,140 @@ func DeriveIdempotencyKey(prefix string, inputs any) (string, error) {
 	sum := sha256.Sum256(b)
 	return prefix + "-" + hex.EncodeToString(sum[:]), nil
 }
+
+// ObjectInfo is the result of object.head: an object's metadata, without the body.
+type ObjectInfo struct {
+	Key          string            `json:"key"`
+	Size         int64             `json:"size"`
+	ETag         string            `json:"etag"`
+	ContentID    string            `json:"contentId,omitempty"`
+	ContentType  string            `json:"contentType,omitempty"`
+	Metadata     map[string]string `json:"metadata"`
+	LastModified *time.Time        `json:"lastModified,omitempty"`
+}
+
+// DeleteResult is the result of object.delete (Deleted is always true: deleting an absent
+// key succeeds).
+type DeleteResult struct {
+	Key      string `json:"key"`
+	Deleted  bool   `json:"deleted"`
+	Replayed bool   `json:"replayed,omitempty"`
+}
+
+// ListObjectsOptions are the params of object.list; the zero value lists the first page of
+// every key.
+type ListObjectsOptions struct {
+	Prefix string `json:"prefix,omitempty"`
+	Cursor string `json:"cursor,omitempty"` // ObjectListing.Cursor of the previous page
+	Limit  int    `json:"limit,omitempty"`  // page size, 1–1000 (default 1000)
+}
+
+// ObjectSummary is one entry of object.list.
+type ObjectSummary struct {
+	Key          string    `json:"key"`
+	Size         int64     `json:"size"`
+	ETag         string    `json:"etag"`
+	LastModified time.Time `json:"lastModified"`
+}
+
+// ObjectListing is one page of object.list. Cursor is non-empty when more objects follow:
+// pass it as ListObjectsOptions.Cursor to get the next page.
+type ObjectListing struct {
+	Objects []ObjectSummary `json:"objects"`
+	Cursor  string          `json:"cursor,omitempty"`
+}
+
+// OutgoingMessage is one message of queue.sendBatch: the params of queue.send.
+type OutgoingMessage struct {
+	Body string `json:"body"`
+	SendOptions
+}
+
+// BatchItemError is the error of one item of a batch (queue.sendBatch, queue.ackBatch),
+// shaped like a JSON-RPC error object. The items' Err methods turn it into an *Error for
+// errors.Is.
+type BatchItemError struct {
+	Code    int             `json:"code"`
+	Message string          `json:"message"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// SendBatchItem is the outcome of one message of queue.sendBatch: MessageID when it was
+// sent, else Error.
+type SendBatchItem struct {
+	MessageID string          `json:"messageId,omitempty"`
+	Error     *BatchItemError `json:"error,omitempty"`
+}
+
+// Err is nil when the message was sent, else the item's error as an *Error
+// (errors.Is(item.Err(), rolloutd.ErrTooLarge), IsRecoverable, ...).
+func (i SendBatchItem) Err() error { return i.Error.err("queue.sendBatch") }
+
+// SendBatchResult is the result of queue.sendBatch: one item per message, in input order.
+type SendBatchResult struct {
+	Results  []SendBatchItem `json:"results"`
+	Replayed bool            `json:"replayed,omitempty"`
+}
+
+// AckItem is the outcome of one receipt of queue.ackBatch; Error is set when it failed.
+type AckItem struct {
+	Receipt string          `json:"receipt"`
+	Error   *BatchItemError `json:"error,omitempty"`
+}
+
+// Err is nil when the message was deleted, else the item's error as an *Error.
+func (i AckItem) Err() error { return i.Error.err("queue.ackBatch") }
+
+func (b *BatchItemError) err(method string) error {
+	if b == nil {
+		return nil
+	}
+	return newError(method, &wireError{Code: b.Code, Message: b.Message, Data: b.Data})
+}
+
+// Secret version stages for SecretGetOptions.VersionStage.
+const (
+	VersionStageCurrent  = "AWSCURRENT"
+	VersionStagePrevious = "AWSPREVIOUS"
+)
+
+// SecretGetOptions are the optional params of secret.get.
+type SecretGetOptions struct {
+	VersionStage string `json:"versionStage,omitempty"` // VersionStageCurrent (default) or VersionStagePrevious
+	Refresh      bool   `json:"refresh,omitempty"`      // bypass the daemon's cache
+}
+
+// Secret is the result of secret.get: Value holds a SecretString, Binary (non-nil) a
+// SecretBinary. Stale is true when a refresh failed and the last good value was returned.
+type Secret struct {
+	Name          string   `json:"name"`
+	Value         string   `json:"value,omitempty"`
+	Binary        []byte   `json:"binary,omitempty"` // base64 on the wire
+	VersionID     string   `json:"versionId"`
+	VersionStages []string `json:"versionStages"`
+	Cached        bool     `json:"cached"`
+	AgeMs         int64    `json:"ageMs"`
+	Stale         bool     `json:"stale"`
+}
+
+// SpotInterruption is a spot instance's interruption notice (spot/instance-action).
+type SpotInterruption struct {
+	Action string    `json:"action"` // stop, terminate or hibernate
+	Time   time.Time `json:"time"`
+}
+
+// ComputeHint is the result of compute.hint: facts about the machine, from IMDSv2 on EC2
+// (Source "imdsv2"), else from the OS (Source "local", with only CPUs and MemoryBytes).
+type ComputeHint struct {
+	Provider               string            `json:"provider"` // "aws" | "local"
+	Source                 string            `json:"source"`   // "imdsv2" | "local"
+	Region                 string            `json:"region,omitempty"`
+	AvailabilityZone       string            `json:"availabilityZone,omitempty"`
+	InstanceID             string            `json:"instanceId,omitempty"`
+	InstanceType           string            `json:"instanceType,omitempty"`
+	Lifecycle              string            `json:"lifecycle,omitempty"` // "spot" | "on-demand"
+	Interruption           *SpotInterruption `json:"interruption,omitempty"`
+	RebalanceRecommendedAt *time.Time        `json:"rebalanceRecommendedAt,omitempty"`
+	CPUs                   int               `json:"cpus"`
+	MemoryBytes            int64             `json:"memoryBytes"`
+}

@@ -66,10 +66,15 @@ def go_build(go):
 
 def test_go_unit_tests_vet_and_gofmt(go):
     """`go test ./...` (fake in-process server: out-of-order answers, progress, $/cancelRequest,
-    error mapping), plus `go vet` and gofmt. CI=true must change nothing."""
+    error mapping, every typed wrapper checked against proto-json/rollout.openrpc.json), plus
+    `go vet` and gofmt. CI=true must change nothing."""
     tests = run_go(go, "test", "-count=1", "./...")
     assert tests.returncode == 0, tests.stdout + tests.stderr
     assert "ok  \tgithub.com/rolloutd/rolloutd/clients/go" in tests.stdout, tests.stdout
+    # The contract check must run, not skip (it skips only outside a checkout).
+    contract = run_go(go, "test", "-count=1", "-v", "-run", "^TestEveryDocumentedMethodHasAWrapper$", ".")
+    assert contract.returncode == 0 and "--- PASS: TestEveryDocumentedMethodHasAWrapper" in contract.stdout, \
+        contract.stdout + contract.stderr
     vet = run_go(go, "vet", "./...")
     assert vet.returncode == 0, vet.stdout + vet.stderr
     fmt = subprocess.run([str(Path(go).resolve().parent / "gofmt"), "-l", "."], cwd=GO_DIR, capture_output=True, text=True)
@@ -91,12 +96,17 @@ def run_integration(go_build, name, env):
 def test_go_client_against_the_local_daemon(go_build):
     """Ping, health, rpc.discover, out-of-order + cancel + deadline on a real connection,
     64 concurrent calls, idempotent sends, typed errors (rollout.* is Unsupported on local),
-    a file upload with progress."""
-    d = Daemon().start()
+    a file upload with progress; object head/list/delete, queue sendBatch/extend/ackBatch,
+    secret get/put and compute.hint through their typed wrappers."""
+    d = Daemon()
+    (d.local_root / "secrets.toml").write_text('"app/db" = "go-client-secret"\n')
+    d.start()
     try:
         output = run_integration(go_build, "TestIntegrationLocal", {
-            "ROLLOUTD_TEST_SOCKET": str(d.socket), "ROLLOUTD_TEST_FILES": str(d.files)})
-        for sub in ["out_of_order_and_cancel", "typed_errors", "concurrent_calls", "file_upload_with_progress"]:
+            "ROLLOUTD_TEST_SOCKET": str(d.socket), "ROLLOUTD_TEST_FILES": str(d.files),
+            "ROLLOUTD_TEST_SECRET": "app/db", "ROLLOUTD_TEST_SECRET_VALUE": "go-client-secret"})
+        for sub in ["out_of_order_and_cancel", "typed_errors", "concurrent_calls", "file_upload_with_progress",
+                    "objects,_batches,_secrets_and_compute"]:
             assert f"--- PASS: TestIntegrationLocal/{sub} " in output, output
     finally:
         assert d.stop() == 0, d.log.read_text()[-3000:]
@@ -208,3 +218,55 @@ def test_example_conflict_is_fatal_and_sigint_stops_when_asked(go_build, aws_dae
     assert alias_state(lam) == ("1", {})
     (dep,) = deployments(aws_daemon, lam["name"])
     assert dep["status"] == "Stopped" and dep["error"]["code"] == "MANUAL_STOP"
+
+
+def test_another_module_depends_on_the_client_through_a_replace_directive(go, tmp_path):
+    """What the README tells a Go user of a checkout: require the module path, replace it with
+    the local directory. The program builds offline (GOPROXY=off) and talks to a daemon."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "go.mod").write_text(
+        "module example.com/app\n\ngo 1.19\n\n"
+        "require github.com/rolloutd/rolloutd/clients/go v0.0.0\n\n"
+        f"replace github.com/rolloutd/rolloutd/clients/go => {GO_DIR}\n")
+    (app / "main.go").write_text('''package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	rolloutd "github.com/rolloutd/rolloutd/clients/go"
+)
+
+func main() {
+	ctx := context.Background()
+	c, err := rolloutd.Dial(ctx, "") // $ROLLOUT_SOCKET
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	defer c.Close()
+	if err := c.Ping(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	hint, err := c.ComputeHint(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	fmt.Println("pong", hint.Provider, hint.CPUs > 0)
+}
+''')
+    built = subprocess.run([go, "build", "-o", str(tmp_path / "app-bin"), "."], cwd=app, env=go_env(),
+                           capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr
+    assert not (GO_HOME / "no-home").exists(), "go wrote into $HOME"
+    d = Daemon().start()
+    try:
+        run = subprocess.run([str(tmp_path / "app-bin")], env=dict(go_env(), ROLLOUT_SOCKET=str(d.socket)),
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0 and run.stdout == "pong local true\n", run.stdout + run.stderr
+    finally:
+        assert d.stop() == 0, d.log.read_text()[-3000:]

@@ -326,7 +326,8 @@ class AsyncLease:
     def __init__(self, client: AsyncClient, *, max: int, wait_seconds: Optional[float],
                  visibility_seconds: Optional[int], nack_delay_seconds: int):
         self.client = client
-        self._receive = dict(max=max, wait_seconds=wait_seconds, visibility_seconds=visibility_seconds)
+        self._receive: Dict[str, Any] = dict(max=max, wait_seconds=wait_seconds,
+                                             visibility_seconds=visibility_seconds)
         self.nack_delay_seconds = nack_delay_seconds
         self.messages: List[Dict[str, Any]] = []
         self.settled: "set[str]" = set()

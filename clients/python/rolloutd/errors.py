@@ -247,7 +247,8 @@ _BY_CODE: Dict[int, Type[RolloutError]] = {
     -32017: Unsupported,
 }
 
-_BY_REASON: Dict[str, Type[RolloutError]] = {cls.default_reason: cls for cls in _BY_CODE.values()}
+_BY_REASON: Dict[str, Type[RolloutError]] = {
+    cls.default_reason: cls for cls in _BY_CODE.values() if cls.default_reason is not None}
 
 
 def error_class(code: Any, reason: Any) -> Type[RolloutError]:
@@ -265,6 +266,7 @@ def error_from_response(error: Any, method: Optional[str] = None) -> RolloutErro
     if not isinstance(error, dict):
         return RolloutError(f"malformed error object: {error!r}", None, None, method)
     code = error.get("code")
-    data = error.get("data") if isinstance(error.get("data"), dict) else {}
+    raw_data = error.get("data")
+    data: Dict[str, Any] = raw_data if isinstance(raw_data, dict) else {}
     cls = error_class(code, data.get("reason"))
     return cls(str(error.get("message", "")), code if isinstance(code, int) else None, data, method)
