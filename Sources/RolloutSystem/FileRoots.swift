@@ -107,7 +107,11 @@ public final class FileRoots: Sendable {
         let components = Self.components(absolute)
         var best: (root: Root, depth: Int)?
         for root in roots {
-            for spelling in root.spellings where spelling.count <= components.count && components.starts(with: spelling) {
+            // Byte-for-byte: String equality is canonical equivalence, and "é" and "e\u{301}"
+            // name different directories on disk.
+            for spelling in root.spellings where spelling.count <= components.count
+                && zip(spelling, components).allSatisfy({ $0.utf8.elementsEqual($1.utf8) })
+            {
                 if spelling.count > best?.depth ?? -1 { best = (root, spelling.count) }
             }
         }
