@@ -4,7 +4,7 @@
 SWIFT        ?= swift
 CONFIG       ?= config/local.toml
 APT_PACKAGES := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config socat util-linux golang-go systemd strace
-PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]" pyyaml
+PY_PACKAGES  := pytest jsonschema referencing boto3 "moto[server]" pyyaml prometheus_client
 BUILD_FLAGS  ?=
 
 .PHONY: run test build release deps deps-apt deps-pip test-swift test-python bench fuzz clean
