@@ -341,7 +341,9 @@ def test_service_sandbox_allows_everything_the_daemon_does(moto, aws_resources):
                 os.chown(path, NOBODY, NOBODY)
             prefix = [SETPRIV, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
         trace = root / "trace.txt"
-        command = [STRACE, "-f", "-qq", "-s", "256", "-o", str(trace), *prefix,
+        # -y: descriptors are shown with their paths, so *at calls relative to a directory
+        # descriptor (the daemon opens client paths beneath held file roots) resolve.
+        command = [STRACE, "-f", "-qq", "-y", "-s", "256", "-o", str(trace), *prefix,
                    *activate(sock, aws_env(moto), config, daemon)]
         with open(root / "daemon.log", "wb") as log:
             proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log, cwd=root)
@@ -395,7 +397,8 @@ def test_service_sandbox_allows_everything_the_daemon_does(moto, aws_resources):
                 path = quoted[1] if quoted else None
             if not path or path.startswith("/dev/") or "= -1" in args:
                 continue
-            resolved = Path(path) if path.startswith("/") else root / path
+            directory = re.match(r"\s*\d+<([^>]*)>", args) if name in ("openat", "renameat", "renameat2", "unlinkat", "mkdirat") else None
+            resolved = Path(path) if path.startswith("/") else (Path(directory[1]) if directory else root) / path
             assert any(resolved == w or w in resolved.parents for w in writable), \
                 f"{name} writes {path}, outside {[str(w) for w in writable]} (ProtectSystem=strict)"
     finally:
