@@ -76,13 +76,16 @@ let package = Package(
         .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging], swiftSettings: swiftSettings),
         // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
         .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
-        // SQLite: migrations, idempotency records, upload journal, leases, rollout records.
-        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutRPC", "RolloutCrypto", "RolloutEngine", grdb], swiftSettings: swiftSettings),
-        // The embedded `local` provider. Its tables live in RolloutStore's database, so that an
-        // effect and its idempotency record commit in one transaction.
+        // SQLite, the only module that speaks SQL (or imports GRDB): migrations, idempotency
+        // records, upload journal, leases, rollout rows, the `local` provider's tables. It
+        // implements ports declared in RolloutCore (RolloutCrypto only hashes fingerprints).
+        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        // The embedded `local` provider. Its tables live in RolloutStore's database (reached
+        // through RolloutCore's `LocalProviderTables` port), so that an effect and its
+        // idempotency record commit in one transaction.
         .target(
             name: "RolloutLocal",
-            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", grdb, "TOMLKit"],
+            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutRPC", "TOMLKit"],
             swiftSettings: swiftSettings
         ),
         // Wiring: config -> services -> ServiceGroup; method handlers.
@@ -96,7 +99,6 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
                 .target(name: "CurlHTTP", condition: .when(traits: ["AWS"])),
-                grdb,
             ],
             resources: [.embedInCode("Resources/rollout.openrpc.json")],
             swiftSettings: swiftSettings
@@ -146,10 +148,10 @@ let package = Package(
         .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine", grdb], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutLocalTests",
-            dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", "CMalloc", grdb],
+            dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", "CMalloc"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -7,7 +7,6 @@ import RolloutCore
 import RolloutEngine
 import RolloutLocal
 import RolloutStore
-import GRDB
 
 /// The AWS provider's capabilities, assembled from the configuration, the environment and the
 /// shared AWS config files: one credential chain, one libcurl client, one signed client per
@@ -63,7 +62,7 @@ struct AWSServices {
             objects = S3ObjectStore(
                 client: client, bucket: bucket, prefix: aws.s3.prefix ?? "", forcePathStyle: aws.s3.forcePathStyle,
                 multipartChunkBytes: Int64(aws.s3.multipartChunkBytes), maxObjectBytes: Int64(aws.s3.maxSnapshotPartBytes),
-                uploadConcurrency: aws.s3.uploadConcurrency, journal: SQLiteUploadJournal(store: store, bucket: bucket)
+                uploadConcurrency: aws.s3.uploadConcurrency, journal: SQLiteUploadJournal(store: store, storeName: "s3://\(bucket)")
             )
         } else {
             objects = nil
@@ -111,7 +110,7 @@ struct AWSServices {
         let lambda = LambdaClient(client: lambdaClient)
         let alarms = try client(.cloudWatch).map { CloudWatchAlarms(client: $0) }
         let publisher = try client(.sns).map { SNSPublisher(client: $0) }
-        let records = SQLiteRolloutRecords(store: store)
+        let records = RolloutRecords(rows: SQLiteRolloutRows(store: store))
         let now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
         let engine = NativeRolloutEngine(
             lambda: lambda, alarms: alarms, publisher: publisher, store: records,
@@ -148,38 +147,6 @@ struct AWSServices {
         case .unavailable(let error): CredentialReport(error: error)
         case .pending: CredentialReport()
         }
-    }
-}
-
-/// The multipart-upload journal in the state database: a row is written before the first part
-/// and removed after completion or abort.
-struct SQLiteUploadJournal: UploadJournal {
-    let store: StateStore
-    let bucket: String
-
-    func record(uploadId: String, key: String) async throws {
-        let row = (uploadId, "s3://\(bucket)", key, Date().timeIntervalSince1970)
-        try await store.pool.write { db in
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO upload_journal (id, store, object_key, upload_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [row.0, row.1, row.2, row.0, row.3]
-            )
-        }
-    }
-
-    func clear(uploadId: String) async throws {
-        try await store.pool.write { db in
-            try db.execute(sql: "DELETE FROM upload_journal WHERE id = ?", arguments: [uploadId])
-        }
-    }
-
-    func pending() async throws -> [(uploadId: String, key: String)] {
-        let storeName = "s3://\(bucket)"
-        let rows: [[String]] = try await store.pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT upload_id, object_key FROM upload_journal WHERE store = ?", arguments: [storeName])
-                .map { [$0["upload_id"], $0["object_key"]] }
-        }
-        return rows.map { ($0[0], $0[1]) }
     }
 }
 #endif

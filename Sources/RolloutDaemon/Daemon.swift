@@ -144,7 +144,7 @@ public enum Daemon {
         case .local:
             let local = configuration.cloud.local
             let provider = try LocalProvider(
-                root: local.root, store: store, secretsAllowlist: local.secretsAllowlist,
+                root: local.root, tables: SQLiteLocalTables(store: store), secretsAllowlist: local.secretsAllowlist,
                 visibilityTimeoutSecs: local.visibilityTimeoutSecs,
                 multipartChunkBytes: configuration.cloud.aws.s3.multipartChunkBytes,
                 maxObjectBytes: Int64(configuration.cloud.aws.s3.maxSnapshotPartBytes)
@@ -152,7 +152,8 @@ public enum Daemon {
             return Services(
                 provider: .local, objects: provider.objects, queue: provider.queue, secrets: provider.secrets,
                 compute: provider.compute, files: files,
-                leases: LeaseKeeper(queue: provider.queue, logger: logger), rollouts: nil,
+                leases: LeaseKeeper(queue: provider.queue, queueName: "local", journal: SQLiteLeaseJournal(store: store), logger: logger),
+                rollouts: nil,
                 health: HealthBoard(details: [
                     .objectStore: "\(local.root)/objects", .queue: store.path,
                     .secrets: "\(local.root)/secrets.toml", .compute: "local",
@@ -167,7 +168,13 @@ public enum Daemon {
             await aws.abortOrphanedUploads(logger: logger)
             return Services(
                 provider: .aws, objects: aws.objects, queue: aws.queue, secrets: aws.secrets, compute: aws.compute,
-                files: files, leases: aws.queue.map { LeaseKeeper(queue: $0, logger: logger) },
+                files: files,
+                leases: aws.queue.map { queue in
+                    LeaseKeeper(
+                        queue: queue, queueName: configuration.cloud.aws.sqs.queueURL ?? "sqs",
+                        journal: SQLiteLeaseJournal(store: store), logger: logger
+                    )
+                },
                 rollouts: aws.rollouts,
                 health: HealthBoard(details: aws.details),
                 startedAt: startedAt, version: version, openRPCDocument: document,

@@ -1,12 +1,14 @@
-import GRDB
+import RolloutCore
 
 /// Where object bodies live: `objects/ab/abcdef…`, one file per stored body, named by a random
-/// id with a two-character fan-out directory. Keys map to blobs through the `objects` table,
-/// so keys longer than `NAME_MAX`, and both `a` and `a/b`, need nothing special on disk.
+/// id with a two-character fan-out directory. Keys map to blobs through the object index
+/// (``LocalObjectIndex``), so keys longer than `NAME_MAX`, and both `a` and `a/b`, need nothing
+/// special on disk.
 ///
-/// A blob that may exist on disk without an `objects` row pointing at it (being written, or
-/// just replaced or deleted) is listed in `blob_journal`; ``collectGarbage(_:in:)`` removes
-/// such blobs, so a crash leaves no orphans behind after the next start.
+/// A blob that may exist on disk without an index row pointing at it (being written, or just
+/// replaced or deleted) is journalled in the index; ``LocalObjectIndex/collectBlobs(_:removing:)``
+/// removes such blobs (with ``removeFiles(of:)``), so a crash leaves no orphans behind after the
+/// next start.
 struct BlobDirectory: Sendable {
     /// `root/objects`.
     let path: String
@@ -26,29 +28,9 @@ struct BlobDirectory: Sendable {
         path(of: blob) + ".tmp"
     }
 
-    /// Records that `blob` may appear on disk before anything references it.
-    static func journal(_ blob: String, in db: Database) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO blob_journal (blob) VALUES (?)", arguments: [blob])
-    }
-
-    /// Drops `blob` from the journal: an object now references it, or it is gone.
-    static func forget(_ blob: String, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM blob_journal WHERE blob = ?", arguments: [blob])
-    }
-
-    /// Removes the journalled blobs among `blobs` (all of them when nil) that no object
-    /// references, files first, then their journal entries.
-    func collectGarbage(_ blobs: [String]?, in db: Database) throws {
-        let candidates = try blobs ?? String.fetchAll(db, sql: "SELECT blob FROM blob_journal")
-        for blob in candidates {
-            let referenced = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE blob = ?)", arguments: [blob]
-            ) ?? false
-            if !referenced {
-                try FileSystem.remove(temporaryPath(of: blob))
-                try FileSystem.remove(path(of: blob))
-            }
-            try Self.forget(blob, in: db)
-        }
+    /// Removes the files of `blob` (its temp file and its final file); absent files are fine.
+    func removeFiles(of blob: String) throws {
+        try FileSystem.remove(temporaryPath(of: blob))
+        try FileSystem.remove(path(of: blob))
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 import Glibc
 import RolloutSystem
 public import RolloutCore
@@ -49,9 +48,9 @@ extension LocalObjectStore {
     /// The index row of `key` and its open body. An open descriptor keeps a body readable
     /// after a concurrent put or delete unlinks it; when the unlink comes between the lookup
     /// and the open, the lookup is repeated.
-    private func openBody(of key: String) throws -> (StoredObject, FileDescriptor) {
+    private func openBody(of key: String) throws -> (IndexedObject, FileDescriptor) {
         for _ in 0..<Self.openAttempts {
-            guard let stored = try pool.read({ db in try StoredObject.find(key, in: db) }) else {
+            guard let stored = try index.lookup(key) else {
                 throw Self.notFound(key)
             }
             do throws(SystemError) {

@@ -1,4 +1,3 @@
-import GRDB
 public import RolloutCore
 
 extension LocalObjectStore {
@@ -12,22 +11,8 @@ extension LocalObjectStore {
         let after = try cursor.map(ListCursor.key(after:)) ?? ""
         let prefix = prefix ?? ""
         let upperBound = Self.upperBound(ofPrefix: prefix)
-        let rows = try await pool.read { db in
-            // SQLite compares TEXT with memcmp: byte order of the UTF-8 keys.
-            var sql = "SELECT key, size, etag, last_modified FROM objects WHERE key > ? AND key >= ?"
-            var arguments: StatementArguments = [after, prefix]
-            if let upperBound {
-                sql += " AND key < ?"
-                arguments += [upperBound]
-            }
-            sql += " ORDER BY key LIMIT ?"
-            arguments += [limit + 1]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                ObjectSummary(
-                    key: row["key"], size: row["size"], etag: row["etag"],
-                    lastModified: WallClock.rfc3339(milliseconds: row["last_modified"])
-                )
-            }
+        let rows = try await index.list(after: after, prefix: prefix, upperBound: upperBound, limit: limit + 1).map { row in
+            ObjectSummary(key: row.key, size: row.size, etag: row.etag, lastModified: WallClock.rfc3339(milliseconds: row.lastModified))
         }
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { ListCursor.make(after: $0.key) } : nil

@@ -1,9 +1,7 @@
-import GRDB
 import Glibc
 public import RolloutCore
 import RolloutCrypto
 import RolloutRPC
-import RolloutStore
 import RolloutSystem
 
 extension LocalObjectStore {
@@ -26,39 +24,32 @@ extension LocalObjectStore {
         let source = ObjectSourceReader(request.source)
         try checkSize(source.size)
         // Fail before writing a body that could not be stored; checked again at the swap.
-        try Self.checkPreconditions(of: request, against: pool.read { db in try StoredObject.find(request.key, in: db) })
+        try Self.checkPreconditions(of: request, against: index.lookup(request.key))
         let blob = RandomID.make()
-        try pool.write { db in try BlobDirectory.journal(blob, in: db) }
+        try index.journalBlob(blob)
         do {
             let body = try writeBody(blob, from: source, progress: progress, cancellation: cancellation)
-            let stored = StoredObject(
+            let stored = IndexedObject(
                 key: request.key, blob: blob, size: body.size, etag: body.etag, contentId: body.contentId,
                 contentType: request.contentType, metadata: request.metadata,
                 lastModified: WallClock.nowMilliseconds()
             )
             let result = PutObjectResult(key: request.key, size: body.size, etag: body.etag, contentId: body.contentId, parts: 1)
-            let replaced = try pool.write { db -> String? in
-                let current = try StoredObject.find(request.key, in: db)
-                try Self.checkPreconditions(of: request, against: current)
-                try stored.save(in: db)
-                try BlobDirectory.forget(blob, in: db)
-                if let current {
-                    try BlobDirectory.journal(current.blob, in: db)
-                }
-                try call?.recordResult(result, in: db)
-                return current?.blob
-            }
+            let replaced = try index.swapIn(
+                stored, check: { current in try Self.checkPreconditions(of: request, against: current) },
+                finishing: call.map { call in FinishRecord(call, encoding: { result }) }
+            )
             if let replaced {
                 // The put has succeeded. A replaced body that cannot be removed now stays in
                 // the journal and is collected at the next start.
-                try? pool.write { db in try blobs.collectGarbage([replaced], in: db) }
+                try? index.collectBlobs([replaced], removing: blobs.removeFiles(of:))
             }
             progress.bytes(done: body.size, total: body.size, final: true)
             return result
         } catch {
             // This thread is not a Swift task, so the clean-up runs even after cancellation.
             // If it fails, the blob stays journalled and is collected at the next start.
-            try? pool.write { db in try blobs.collectGarbage([blob], in: db) }
+            try? index.collectBlobs([blob], removing: blobs.removeFiles(of:))
             throw error
         }
     }
@@ -104,7 +95,7 @@ extension LocalObjectStore {
         }
     }
 
-    private static func checkPreconditions(of request: PutObjectRequest, against current: StoredObject?) throws(RolloutError) {
+    private static func checkPreconditions(of request: PutObjectRequest, against current: IndexedObject?) throws(RolloutError) {
         if request.ifNoneMatch, current != nil {
             throw RolloutError(.preconditionFailed, "object \"\(request.key)\" already exists (ifNoneMatch: \"*\")")
         }

@@ -1,18 +1,17 @@
 public import RolloutCore
-import GRDB
 import RolloutSystem
 import RolloutRPC
-import RolloutStore
 
 /// The `local` provider's ObjectStore (SPEC §5): bodies are files under `root/objects`, named
-/// by random ids (see ``BlobDirectory``), indexed by key in the `objects` table of the state
-/// database.
+/// by random ids (see ``BlobDirectory``), indexed by key in the state database
+/// (``LocalObjectIndex``).
 ///
 /// A body is written to a temp file, synced and renamed before the index row that points at
 /// it is committed, so a reader never sees a partial object. File I/O runs on ``BlockingIO``
-/// threads, SQLite on GRDB's own queues; neither blocks Swift's cooperative pool.
+/// threads, and the index's blocking calls are made from those threads too; neither blocks
+/// Swift's cooperative pool.
 public final class LocalObjectStore: ObjectStore {
-    let pool: DatabasePool
+    let index: any LocalObjectIndex
     let blobs: BlobDirectory
     let io: BlockingIO
     /// `multipart_chunk_bytes`: the chunk size of the content id.
@@ -23,8 +22,8 @@ public final class LocalObjectStore: ObjectStore {
     /// Progress is reported at most once per this many bytes (plus a final report).
     static let progressInterval: Int64 = 1 << 20
 
-    init(pool: DatabasePool, blobs: BlobDirectory, io: BlockingIO, chunkBytes: Int, maxObjectBytes: Int64) {
-        self.pool = pool
+    init(index: any LocalObjectIndex, blobs: BlobDirectory, io: BlockingIO, chunkBytes: Int, maxObjectBytes: Int64) {
+        self.index = index
         self.blobs = blobs
         self.io = io
         self.chunkBytes = chunkBytes
@@ -33,7 +32,7 @@ public final class LocalObjectStore: ObjectStore {
 
     /// Reads an object's metadata; NotFound when absent.
     public func head(key: String) async throws -> ObjectInfo {
-        guard let stored = try await pool.read({ db in try StoredObject.find(key, in: db) }) else {
+        guard let stored = try await index.object(key) else {
             throw Self.notFound(key)
         }
         return stored.info
@@ -42,22 +41,9 @@ public final class LocalObjectStore: ObjectStore {
     /// Deletes an object: the index row first, then its body. An absent key is not an error.
     /// In a keyed `object.delete`, the idempotency record commits with the index row's removal.
     public func delete(key: String) async throws {
-        let call = IdempotentCall.current(for: ObjectDelete.name)
-        try await pool.writeWithoutTransaction { db in
-            var removed: String?
-            try db.inTransaction {
-                removed = try String.fetchOne(db, sql: "SELECT blob FROM objects WHERE key = ?", arguments: [key])
-                if let removed {
-                    try db.execute(sql: "DELETE FROM objects WHERE key = ?", arguments: [key])
-                    try BlobDirectory.journal(removed, in: db)
-                }
-                try call?.recordResult(ObjectDelete.Result(key: key), in: db)
-                return .commit
-            }
-            if let removed {
-                try self.blobs.collectGarbage([removed], in: db)
-            }
-        }
+        let record = FinishRecord<Void>.current(for: ObjectDelete.name) { ObjectDelete.Result(key: key) }
+        let blobs = blobs
+        try await index.remove(key, finishing: record, removing: { blob in try blobs.removeFiles(of: blob) })
     }
 
     /// NotFound naming `key`.
@@ -69,5 +55,15 @@ public final class LocalObjectStore: ObjectStore {
     static func etag(_ given: String, matches etag: String) -> Bool {
         let bare = given.count >= 2 && given.hasPrefix("\"") && given.hasSuffix("\"") ? given.dropFirst().dropLast() : given[...]
         return bare == etag
+    }
+}
+
+extension IndexedObject {
+    /// What `object.head` reports.
+    var info: ObjectInfo {
+        ObjectInfo(
+            key: key, size: size, etag: etag, contentId: contentId, contentType: contentType, metadata: metadata,
+            lastModified: WallClock.rfc3339(milliseconds: lastModified)
+        )
     }
 }

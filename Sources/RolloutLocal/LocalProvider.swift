@@ -1,7 +1,5 @@
-import RolloutCore
+public import RolloutCore
 import RolloutSystem
-public import RolloutStore
-import GRDB
 
 /// The embedded `local` provider (SPEC §5): objects, a queue, secrets and a compute hint kept
 /// under one root directory, for development and for testing client code without AWS.
@@ -12,8 +10,9 @@ import GRDB
 ///   secrets.toml      name = "value" pairs, written by the user
 /// state_dir/
 ///   state.sqlite      the object index, blob journal and messages, next to the idempotency
-///                     records (the ``StateStore``), so that an effect and its record commit in
-///                     one transaction (SPEC §3.2)
+///                     records, so that an effect and its record commit in one transaction
+///                     (SPEC §3.2); reached only through ``LocalProviderTables`` (RolloutStore
+///                     implements it)
 /// ```
 public final class LocalProvider: Sendable {
     /// The ObjectStore capability.
@@ -28,13 +27,13 @@ public final class LocalProvider: Sendable {
     public let root: String
 
     /// Opens (creating when needed) the provider's files under `root`, keeping its tables in
-    /// `store`; bodies left behind by an interrupted put or delete are removed. A
-    /// `root/local.sqlite` left by an earlier version is imported into `store` once (then
+    /// `tables`; bodies left behind by an interrupted put or delete are removed. A
+    /// `root/local.sqlite` left by an earlier version is imported into `tables` once (then
     /// renamed `local.sqlite.imported`).
     ///
     /// - Parameters:
     ///   - root: `[cloud.local].root`.
-    ///   - store: the daemon's state database (already migrated: it owns the provider's tables).
+    ///   - tables: the provider's tables in the daemon's state database.
     ///   - secretsAllowlist: `[cloud.local].secrets_allowlist`: the only secret names served.
     ///   - visibilityTimeoutSecs: `[cloud.local].visibility_timeout_secs`: the queue's default.
     ///   - multipartChunkBytes: `[cloud.aws.s3].multipart_chunk_bytes`: the chunk size of
@@ -43,7 +42,7 @@ public final class LocalProvider: Sendable {
     /// - Throws: ConfigInvalid when `root` cannot be created or a size is not positive;
     ///   SQLite errors when the database cannot be read or written.
     public init(
-        root: String, store: StateStore, secretsAllowlist: [String], visibilityTimeoutSecs: Int, multipartChunkBytes: Int,
+        root: String, tables: any LocalProviderTables, secretsAllowlist: [String], visibilityTimeoutSecs: Int, multipartChunkBytes: Int,
         maxObjectBytes: Int64
     ) throws {
         guard multipartChunkBytes > 0 else {
@@ -56,16 +55,15 @@ public final class LocalProvider: Sendable {
         } catch {
             throw RolloutError(.configInvalid, "[cloud.local].root: \(error)")
         }
-        let pool = store.pool
-        try LegacyDatabase.importIfPresent(FileSystem.join(root, "local.sqlite"), into: pool)
-        try pool.write { db in try blobs.collectGarbage(nil, in: db) }
+        try LegacyDatabase.importIfPresent(FileSystem.join(root, "local.sqlite"), into: tables)
+        try tables.collectBlobs(nil, removing: blobs.removeFiles(of:))
 
         let io = BlockingIO(label: "rolloutd.local.io")
         self.root = root
         objects = LocalObjectStore(
-            pool: pool, blobs: blobs, io: io, chunkBytes: multipartChunkBytes, maxObjectBytes: maxObjectBytes
+            index: tables, blobs: blobs, io: io, chunkBytes: multipartChunkBytes, maxObjectBytes: maxObjectBytes
         )
-        queue = LocalQueue(pool: pool, defaultVisibilitySeconds: visibilityTimeoutSecs)
+        queue = LocalQueue(table: tables, defaultVisibilitySeconds: visibilityTimeoutSecs)
         secrets = LocalSecretStore(path: FileSystem.join(root, "secrets.toml"), allowlist: secretsAllowlist, io: io)
         compute = LocalComputeHint(io: io)
     }

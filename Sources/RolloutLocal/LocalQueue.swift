@@ -1,9 +1,7 @@
 public import RolloutCore
-import GRDB
 import RolloutRPC
-import RolloutStore
 
-/// The `local` provider's Queue (SPEC §5): the `messages` table of the state database, with
+/// The `local` provider's Queue (SPEC §5): messages in the state database (``LocalMessageTable``), with
 /// visibility timeouts, a new receipt on every receive, receive counts, per-group order for
 /// messages that carry a `groupId`, and a five-minute deduplication window.
 ///
@@ -16,7 +14,7 @@ public final class LocalQueue: MessageQueue {
     /// The largest body accepted: 1 MiB of UTF-8, as SQS allows.
     public let maxMessageBytes = 1_048_576
 
-    private let pool: DatabasePool
+    private let table: any LocalMessageTable
     private let signal = QueueSignal()
 
     /// How long a deduplication id suppresses resends, in seconds.
@@ -26,24 +24,27 @@ public final class LocalQueue: MessageQueue {
     private static let receiveMaxRange = 1...10
     private static let waitRange = 0...20
 
-    init(pool: DatabasePool, defaultVisibilitySeconds: Int) {
-        self.pool = pool
+    init(table: any LocalMessageTable, defaultVisibilitySeconds: Int) {
+        self.table = table
         self.defaultVisibilitySeconds = defaultVisibilitySeconds
     }
 
     /// Sends one message. A `deduplicationId` seen in the last five minutes returns the
     /// original message id without sending again. In a keyed `queue.send`, the idempotency
-    /// record commits with the message (``IdempotentCall/recordResult(_:in:)``).
+    /// record commits with the message (``FinishRecord``).
     public func send(_ message: OutgoingMessage) async throws -> String {
         try validate(message)
-        let call = IdempotentCall.current(for: QueueSend.name)
-        let id = try await pool.write { db in
-            let id = try Self.insert(message, now: WallClock.now(), in: db)
-            try call?.recordResult(QueueSend.Result(messageId: id), in: db)
-            return id
+        let record = IdempotentCall.current(for: QueueSend.name).map { call in
+            FinishRecord<[Result<String, RolloutError>]>(call) { results in
+                try JSONValueEncoder().encode(QueueSend.Result(messageId: results[0].get()))
+            }
         }
+        let results = try await table.insert(
+            [.success(message)], ids: [RandomID.make()], now: WallClock.now(), deduplicationWindow: Self.deduplicationWindow,
+            finishing: record
+        )
         signal.notify()
-        return id
+        return try results[0].get()
     }
 
     /// Sends many messages in one transaction; a message that is too large or invalid fails
@@ -56,18 +57,13 @@ public final class LocalQueue: MessageQueue {
                 return message
             }
         }
-        let call = IdempotentCall.current(for: QueueSendBatch.name)
-        let results = try await pool.write { db in
-            let now = WallClock.now()
-            let results = try checked.map { item -> Result<String, RolloutError> in
-                switch item {
-                case .success(let message): .success(try Self.insert(message, now: now, in: db))
-                case .failure(let error): .failure(error)
-                }
-            }
-            try call?.recordResult(QueueSendBatch.Result(outcomes: results), in: db)
-            return results
+        let record = FinishRecord<[Result<String, RolloutError>]>.current(for: QueueSendBatch.name) { results in
+            QueueSendBatch.Result(outcomes: results)
         }
+        let results = try await table.insert(
+            checked, ids: checked.map { _ in RandomID.make() }, now: WallClock.now(),
+            deduplicationWindow: Self.deduplicationWindow, finishing: record
+        )
         signal.notify()
         return results
     }
@@ -84,10 +80,17 @@ public final class LocalQueue: MessageQueue {
         while true {
             // Subscribe before looking, so a send between the look and the wait still wakes us.
             let subscription = signal.subscribe()
-            let taken = try await pool.write { db in
-                try Self.take(max, visibilitySeconds: visibilitySeconds, now: WallClock.now(), in: db)
+            let taken = try await table.take(
+                receipts: (0..<max).map { _ in RandomID.make() }, visibilitySeconds: visibilitySeconds, now: WallClock.now()
+            )
+            if !taken.messages.isEmpty {
+                return taken.messages.map { message in
+                    ReceivedMessage(
+                        messageId: message.id, body: message.body, attributes: message.attributes, receipt: message.receipt,
+                        receiveCount: message.receiveCount, sentAt: WallClock.rfc3339(seconds: message.sentAt)
+                    )
+                }
             }
-            if !taken.messages.isEmpty { return taken.messages }
             var timeout = deadline - clock.now
             guard timeout > .zero else { return [] }
             if let nextVisibleAt = taken.nextVisibleAt {
@@ -102,16 +105,15 @@ public final class LocalQueue: MessageQueue {
     /// Deletes a received message; NotFound when the receipt is unknown or was superseded by
     /// a later receive.
     public func ack(receipt: String) async throws {
-        let deleted = try await pool.write { db in try Self.delete(receipt: receipt, in: db) }
-        guard deleted else { throw Self.unknownReceipt(receipt) }
+        let deleted = try await table.delete(receipts: [receipt])
+        guard deleted.first == true else { throw Self.unknownReceipt(receipt) }
         signal.notify()
     }
 
     /// Deletes many received messages in one transaction; one optional error per receipt.
     public func ackBatch(receipts: [String]) async throws -> [RolloutError?] {
-        let results = try await pool.write { db in
-            try receipts.map { receipt in try Self.delete(receipt: receipt, in: db) ? nil : Self.unknownReceipt(receipt) }
-        }
+        let deleted = try await table.delete(receipts: receipts)
+        let results = zip(receipts, deleted).map { receipt, deleted in deleted ? nil : Self.unknownReceipt(receipt) }
         signal.notify()
         return results
     }
@@ -120,13 +122,7 @@ public final class LocalQueue: MessageQueue {
     /// visible at once and wakes waiting receivers.
     public func changeVisibility(receipt: String, seconds: Int) async throws {
         try Self.check("visibilitySeconds", seconds, in: Self.visibilityRange)
-        let changed = try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE messages SET visible_at = ? WHERE receipt = ?",
-                arguments: [WallClock.now() + Double(seconds), receipt]
-            )
-            return db.changesCount > 0
-        }
+        let changed = try await table.setVisibleAt(WallClock.now() + Double(seconds), receipt: receipt)
         guard changed else { throw Self.unknownReceipt(receipt) }
         signal.notify()
     }
@@ -151,81 +147,5 @@ public final class LocalQueue: MessageQueue {
 
     private static func unknownReceipt(_ receipt: String) -> RolloutError {
         .notFound("receipt \"\(receipt)\" is unknown or expired")
-    }
-
-    /// Inserts `message`, or returns the id of the message sent with the same deduplication
-    /// id inside the window.
-    private static func insert(_ message: OutgoingMessage, now: Double, in db: Database) throws -> String {
-        try db.execute(sql: "DELETE FROM message_dedup WHERE sent_at <= ?", arguments: [now - deduplicationWindow])
-        if let deduplicationId = message.deduplicationId,
-            let original = try String.fetchOne(
-                db, sql: "SELECT message_id FROM message_dedup WHERE dedup_id = ?", arguments: [deduplicationId]
-            )
-        {
-            return original
-        }
-        let id = RandomID.make()
-        try db.execute(
-            sql: """
-                INSERT INTO messages (id, body, attributes, group_id, sent_at, visible_at)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                id, message.body, StringMapColumn.encode(message.attributes ?? [:]), message.groupId, now,
-                now + Double(message.delaySeconds ?? 0),
-            ]
-        )
-        if let deduplicationId = message.deduplicationId {
-            try db.execute(
-                sql: "INSERT INTO message_dedup (dedup_id, message_id, sent_at) VALUES (?, ?, ?)",
-                arguments: [deduplicationId, id, now]
-            )
-        }
-        return id
-    }
-
-    /// Takes up to `max` visible messages, oldest first, skipping message groups that have a
-    /// message in flight. When there are none, also returns when the next one becomes visible.
-    private static func take(
-        _ max: Int, visibilitySeconds: Int, now: Double, in db: Database
-    ) throws -> (messages: [ReceivedMessage], nextVisibleAt: Double?) {
-        let rows = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT id, body, attributes, sent_at, receive_count FROM messages AS m
-                WHERE visible_at <= :now
-                  AND (group_id IS NULL OR NOT EXISTS (
-                      SELECT 1 FROM messages AS g
-                      WHERE g.group_id = m.group_id AND g.receipt IS NOT NULL AND g.visible_at > :now))
-                ORDER BY sent_at, rowid
-                LIMIT :max
-                """,
-            arguments: ["now": now, "max": max]
-        )
-        var messages: [ReceivedMessage] = []
-        for row in rows {
-            let id: String = row["id"]
-            let receipt = RandomID.make()
-            let receiveCount: Int = row["receive_count"] + 1
-            try db.execute(
-                sql: "UPDATE messages SET visible_at = ?, receive_count = ?, receipt = ? WHERE id = ?",
-                arguments: [now + Double(visibilitySeconds), receiveCount, receipt, id]
-            )
-            messages.append(
-                ReceivedMessage(
-                    messageId: id, body: row["body"],
-                    attributes: try StringMapColumn.decode(row["attributes"], column: "messages.attributes"),
-                    receipt: receipt, receiveCount: receiveCount, sentAt: WallClock.rfc3339(seconds: row["sent_at"])
-                )
-            )
-        }
-        guard messages.isEmpty else { return (messages, nil) }
-        let next = try Double.fetchOne(db, sql: "SELECT MIN(visible_at) FROM messages WHERE visible_at > ?", arguments: [now])
-        return ([], next)
-    }
-
-    private static func delete(receipt: String, in db: Database) throws -> Bool {
-        try db.execute(sql: "DELETE FROM messages WHERE receipt = ?", arguments: [receipt])
-        return db.changesCount > 0
     }
 }

@@ -1,7 +1,6 @@
-public import GRDB
 public import RolloutCore
-public import RolloutRPC
 import Foundation
+import GRDB
 import Glibc
 import RolloutCrypto
 import Synchronization
@@ -16,7 +15,7 @@ import Synchronization
 /// - Before the operation runs, its record is written "started" (fingerprint, no outcome), and
 ///   the operation sees it as ``IdempotentCall/current``. A provider whose effect commits in this
 ///   database finishes the record in the effect's own transaction
-///   (``IdempotentCall/recordResult(_:in:)``); otherwise the outcome is recorded when the
+///   (``FinishRecord``); otherwise the outcome is recorded when the
 ///   operation returns. A started record found by a later call, with no flight for it in this
 ///   process, was left by a daemon that died: the operation runs again with
 ///   ``IdempotentCall/resuming`` set, and resolves from its service whether the effect happened.
@@ -295,6 +294,26 @@ public final class IdempotencyRecords: IdempotencyGate {
         flights.withLock { $0[FlightKey(method: method, key: key)]?.memberCount }
     }
 
+    /// What a record holds.
+    public enum StoredRecord: Sendable, Hashable {
+        /// Written before the operation ran; no outcome yet.
+        case started
+        /// The outcome, as stored: `{"result": ...}` or `{"error": {...}}`.
+        case finished(JSONValue)
+    }
+
+    /// The record of (method, key), expired or not; nil when there is none. For inspection
+    /// (tests, diagnostics): ``run(method:key:params:deadline:operation:)`` is how calls use it.
+    public func storedRecord(method: String, key: String) async throws -> StoredRecord? {
+        let text: String?? = try await store.read("read an idempotency record") { db in
+            try Row.fetchOne(db, sql: "SELECT outcome FROM idempotency WHERE method = ? AND key = ?", arguments: [method, key])
+                .map { row -> String? in row["outcome"] }
+        }
+        guard let text else { return nil }
+        guard let text else { return .started }
+        return .finished(try JSONParser.parse(text))
+    }
+
     /// Deletes expired records; returns how many.
     @discardableResult
     public func collectGarbage() async throws -> Int {
@@ -319,15 +338,14 @@ public final class IdempotencyRecords: IdempotencyGate {
     }
 }
 
-extension IdempotentCall {
-    /// Finishes this call's started record with `result`, the method's wire result (encoded as
-    /// the method's handler answers it), inside the caller's transaction `db`: the effect and
-    /// its record commit together, or neither does.
+extension FinishRecord {
+    /// Finishes the call's started record with the result of `output` inside the caller's
+    /// transaction `db`: the effect and its record commit together, or neither does.
     ///
     /// - Throws: when the record already holds an outcome (another execution of the call
     ///   committed its effect; `db`'s transaction must roll back), or on SQLite errors.
-    public func recordResult(_ result: some Encodable, in db: Database) throws {
-        try IdempotencyRecords.finish(self, outcome: .success(JSONValueEncoder().encode(result)), in: db)
+    func finish(with output: Output, in db: Database) throws {
+        try IdempotencyRecords.finish(call, outcome: .success(result(output)), in: db)
     }
 }
 

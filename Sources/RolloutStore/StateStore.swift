@@ -1,15 +1,20 @@
-public import GRDB
+import GRDB
 import Glibc
+import RolloutCore
 
 /// The daemon's one SQLite database (`state.sqlite` in `state_dir`): WAL mode, schema
 /// migrations, and the tables for idempotency records, upload journals, queue leases,
 /// rollout state and the `local` provider's object index and queue.
 ///
-/// All access goes through GRDB's `DatabasePool`, whose own dispatch queues run SQLite off
-/// the cooperative thread pool.
+/// This module is the only one that speaks SQL: the other modules reach the tables through the
+/// ports of RolloutCore implemented here (``IdempotencyRecords``, ``SQLiteRolloutRows``,
+/// ``SQLiteUploadJournal``, ``SQLiteLeaseJournal``, ``SQLiteLocalTables``). All access goes
+/// through GRDB's `DatabasePool`, whose own dispatch queues run SQLite off the cooperative
+/// thread pool.
 public final class StateStore: Sendable {
-    /// The pool; other modules use it through `read`/`write` closures.
-    public let pool: DatabasePool
+    /// The pool. Only this module sees it: other modules reach the tables through the ports
+    /// of RolloutCore that this module implements.
+    let pool: DatabasePool
     /// The database file.
     public let path: String
 
@@ -18,7 +23,7 @@ public final class StateStore: Sendable {
     public init(directory: String) throws {
         try Self.makeDirectory(directory)
         path = directory.hasSuffix("/") ? directory + "state.sqlite" : directory + "/state.sqlite"
-        var configuration = Configuration()
+        var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(5)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
@@ -171,5 +176,36 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
     init(_ description: String) {
         self.description = description
+    }
+}
+
+extension StateStore {
+    /// Runs `body` in a read transaction; failures become InternalError naming `what`.
+    func read<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(RolloutError) -> T {
+        do {
+            return try await pool.read(body)
+        } catch let error as RolloutError {
+            throw error
+        } catch {
+            throw RolloutError.internalError("\(what): state database read failed: \(error)")
+        }
+    }
+
+    /// Runs `body` in a write transaction; failures become InternalError naming `what`.
+    func write<T: Sendable>(_ what: String, _ body: @escaping @Sendable (Database) throws -> T) async throws(RolloutError) -> T {
+        do {
+            return try await pool.write(body)
+        } catch let error as RolloutError {
+            throw error
+        } catch {
+            throw RolloutError.internalError("\(what): state database write failed: \(error)")
+        }
+    }
+
+    /// Now, in seconds since the epoch.
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 }

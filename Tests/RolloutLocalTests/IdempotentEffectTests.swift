@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import RolloutCore
 import RolloutLocal
 import RolloutRPC
@@ -19,10 +18,8 @@ struct IdempotentEffectTests {
         let seen = Mutex<JSONValue?>(nil)
         let (answered, _) = try await records.run(method: method, key: key, params: ["n": 1], deadline: nil) {
             let value = try await effect()
-            let text = try await store.pool.read { db in
-                try String.fetchOne(db, sql: "SELECT outcome FROM idempotency WHERE method = ? AND key = ?", arguments: [method, key])
-            }
-            let parsed = try text.map { try JSONParser.parse($0) }
+            let stored = try await records.storedRecord(method: method, key: key)
+            let parsed: JSONValue? = if case .finished(let outcome) = stored { outcome } else { nil }
             seen.withLock { $0 = parsed }
             return value
         }
@@ -99,30 +96,25 @@ struct IdempotentEffectTests {
             try FileManager.default.createDirectory(atPath: root + "/objects/ab", withIntermediateDirectories: true)
             let blob = "ab" + String(repeating: "1", count: 30)
             try Data([4, 2]).write(to: URL(fileURLWithPath: root + "/objects/ab/" + blob))
-            let legacy = try DatabaseQueue(path: root + "/local.sqlite")
-            try await legacy.write { db in
-                try db.execute(
-                    sql: """
-                        CREATE TABLE objects (key TEXT PRIMARY KEY NOT NULL, blob TEXT NOT NULL, size INTEGER NOT NULL,
-                            etag TEXT NOT NULL, content_id TEXT NOT NULL, content_type TEXT, metadata TEXT NOT NULL,
-                            last_modified INTEGER NOT NULL);
-                        CREATE TABLE blob_journal (blob TEXT PRIMARY KEY NOT NULL);
-                        CREATE TABLE messages (id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL, attributes TEXT NOT NULL,
-                            group_id TEXT, sent_at REAL NOT NULL, visible_at REAL NOT NULL,
-                            receive_count INTEGER NOT NULL DEFAULT 0, receipt TEXT UNIQUE);
-                        CREATE TABLE message_dedup (dedup_id TEXT PRIMARY KEY NOT NULL, message_id TEXT NOT NULL, sent_at REAL NOT NULL);
-                        """
+            // The legacy file held the provider's four tables with the columns the state database
+            // has: a state database holding the rows, copied to `local.sqlite`, is one.
+            do {
+                let legacy = try StateStore(directory: directory + "/legacy")
+                let tables = SQLiteLocalTables(store: legacy)
+                _ = try tables.swapIn(
+                    IndexedObject(key: "old", blob: blob, size: 2, etag: "e", contentId: "c", contentType: nil, metadata: [:], lastModified: 0),
+                    check: { _ in }, finishing: nil
                 )
-                try db.execute(
-                    sql: "INSERT INTO objects VALUES ('old', ?, 2, 'e', 'c', NULL, '{}', 0)", arguments: [blob]
+                _ = try await tables.insert(
+                    [.success(OutgoingMessage(body: "kept"))], ids: ["m1"], now: 1, deduplicationWindow: 300, finishing: nil
                 )
-                try db.execute(sql: "INSERT INTO messages (id, body, attributes, sent_at, visible_at) VALUES ('m1', 'kept', '{}', 1, 1)")
+                try legacy.close()
+                try FileManager.default.copyItem(atPath: directory + "/legacy/state.sqlite", toPath: root + "/local.sqlite")
             }
-            try legacy.close()
             for _ in 0..<2 {
                 let store = try StateStore(directory: directory + "/state")
                 let provider = try LocalProvider(
-                    root: root, store: store, secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
+                    root: root, tables: SQLiteLocalTables(store: store), secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
                     maxObjectBytes: 1 << 20
                 )
                 let got = try await provider.objects.get(GetObjectRequest(key: "old", destination: .memory(limit: 10)), progress: .none)
@@ -134,7 +126,7 @@ struct IdempotentEffectTests {
             let store = try StateStore(directory: directory + "/state")
             defer { try? store.close() }
             let provider = try LocalProvider(
-                root: root, store: store, secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
+                root: root, tables: SQLiteLocalTables(store: store), secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
                 maxObjectBytes: 1 << 20
             )
             let messages = try await provider.queue.receive(max: 10, waitSeconds: 0, visibilitySeconds: 30)

@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import RolloutCore
 import RolloutCrypto
 import RolloutLocal
@@ -353,7 +352,7 @@ struct ObjectStoreTests {
             func open() throws -> (LocalProvider, StateStore) {
                 let store = try StateStore(directory: directory + "/state")
                 let provider = try LocalProvider(
-                    root: directory + "/root", store: store, secretsAllowlist: [], visibilityTimeoutSecs: 30,
+                    root: directory + "/root", tables: SQLiteLocalTables(store: store), secretsAllowlist: [], visibilityTimeoutSecs: 30,
                     multipartChunkBytes: 1 << 20, maxObjectBytes: 1 << 20
                 )
                 return (provider, store)
@@ -377,7 +376,7 @@ struct ObjectStoreTests {
             func open() throws -> (LocalProvider, StateStore) {
                 let store = try StateStore(directory: directory + "/state")
                 let provider = try LocalProvider(
-                    root: root, store: store, secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
+                    root: root, tables: SQLiteLocalTables(store: store), secretsAllowlist: [], visibilityTimeoutSecs: 30, multipartChunkBytes: 1 << 20,
                     maxObjectBytes: 1 << 20
                 )
                 return (provider, store)
@@ -391,11 +390,11 @@ struct ObjectStoreTests {
             try FileManager.default.createDirectory(atPath: root + "/objects/ab", withIntermediateDirectories: true)
             try Data([7]).write(to: URL(fileURLWithPath: root + "/objects/ab/" + orphan))
             try Data([7]).write(to: URL(fileURLWithPath: root + "/objects/ab/" + orphan + ".tmp"))
-            let database = try DatabaseQueue(path: directory + "/state/state.sqlite")
-            try await database.write { db in
-                try db.execute(sql: "INSERT INTO blob_journal (blob) VALUES (?)", arguments: [orphan])
+            do {
+                let database = try StateStore(directory: directory + "/state")
+                try SQLiteLocalTables(store: database).journalBlob(orphan)
+                try database.close()
             }
-            try database.close()
 
             let (second, secondStore) = try open()
             defer { try? secondStore.close() }

@@ -43,7 +43,7 @@ func withProviderAndStore<Result>(
             let store = try StateStore(directory: stateDirectory)
             defer { try? store.close() }
             let provider = try LocalProvider(
-                root: directory + "/root", store: store, secretsAllowlist: allowlist, visibilityTimeoutSecs: visibility,
+                root: directory + "/root", tables: SQLiteLocalTables(store: store), secretsAllowlist: allowlist, visibilityTimeoutSecs: visibility,
                 multipartChunkBytes: chunkBytes, maxObjectBytes: maxObjectBytes
             )
             return try await body(provider, store, directory)

@@ -196,9 +196,10 @@ struct IdempotencyWaiterTests {
 @Suite("Idempotency: started records and crash consistency (SPEC §3.2)")
 struct IdempotencyStartedRecordTests {
     private static func row(_ store: StateStore, method: String, key: String) async throws -> (exists: Bool, outcome: String?) {
-        try await store.pool.read { db in
-            let row = try Row.fetchOne(db, sql: "SELECT outcome FROM idempotency WHERE method = ? AND key = ?", arguments: [method, key])
-            return (row != nil, row?["outcome"])
+        switch try await IdempotencyRecords(store: store, ttlSeconds: 60).storedRecord(method: method, key: key) {
+        case nil: (false, nil)
+        case .started: (true, nil)
+        case .finished(let outcome): (true, outcome.jsonString)
         }
     }
 
@@ -280,7 +281,10 @@ struct IdempotencyStartedRecordTests {
             let records = IdempotencyRecords(store: store, ttlSeconds: 60)
             let answer = try await records.run(method: "queue.send", key: "k", params: [:], deadline: nil) {
                 let call = try #require(IdempotentCall.current(for: "queue.send"))
-                try await store.pool.write { db in try call.recordResult(QueueSend.Result(messageId: "m1"), in: db) }
+                _ = try await SQLiteLocalTables(store: store).insert(
+                    [.success(OutgoingMessage(body: "x"))], ids: ["m1"], now: 1, deduplicationWindow: 300,
+                    finishing: FinishRecord(call) { results in try JSONValueEncoder().encode(QueueSend.Result(messageId: results[0].get())) }
+                )
                 // The effect committed; a cancellation arriving now must not hide it.
                 throw RolloutError.cancelled
             }
@@ -295,19 +299,19 @@ struct IdempotencyStartedRecordTests {
         try await withStateDirectory { directory in
             let store = try StateStore(directory: directory)
             let call = IdempotentCall(method: "m", key: "k", fingerprint: [1], createdAt: 1, expiresAt: 1e12, resuming: false)
-            try await store.pool.write { db in
-                try db.execute(sql: "CREATE TABLE effects (n INTEGER)")
-                try db.execute(sql: "INSERT INTO effects VALUES (1)")
-                try call.recordResult(QueueSend.Result(messageId: "first"), in: db)
+            // The effect: a message sent; the record finished in its transaction.
+            let tables = SQLiteLocalTables(store: store)
+            let record = FinishRecord<[Result<String, RolloutError>]>(call) { results in
+                try JSONValueEncoder().encode(QueueSend.Result(messageId: results[0].get()))
             }
+            _ = try await tables.insert([.success(OutgoingMessage(body: "1"))], ids: ["first"], now: 1, deduplicationWindow: 300, finishing: record)
             await #expect(throws: RolloutError.self) {
-                try await store.pool.write { db in
-                    try db.execute(sql: "INSERT INTO effects VALUES (2)")
-                    try call.recordResult(QueueSend.Result(messageId: "second"), in: db)
-                }
+                _ = try await tables.insert(
+                    [.success(OutgoingMessage(body: "2"))], ids: ["second"], now: 1, deduplicationWindow: 300, finishing: record
+                )
             }
-            let effects = try await store.pool.read { db in try Int.fetchAll(db, sql: "SELECT n FROM effects") }
-            #expect(effects == [1])
+            let effects = try await tables.take(receipts: ["r1", "r2"], visibilitySeconds: 30, now: 2).messages.map(\.body)
+            #expect(effects == ["1"])
         }
     }
 

@@ -22,8 +22,8 @@ struct RolloutRecordsTests {
     func roundTrip() async throws {
         try await withStateDirectory { directory in
             let original = try Self.record("d-A", at: 100)
-            try await SQLiteRolloutRecords(store: try StateStore(directory: directory)).save(original)
-            let reopened = SQLiteRolloutRecords(store: try StateStore(directory: directory))
+            try await RolloutRecords(rows: SQLiteRolloutRows(store: try StateStore(directory: directory))).save(original)
+            let reopened = RolloutRecords(rows: SQLiteRolloutRows(store: try StateStore(directory: directory)))
             #expect(try await reopened.load("d-A") == original)
             #expect(try await reopened.load("d-B") == nil)
         }
@@ -32,7 +32,7 @@ struct RolloutRecordsTests {
     @Test("list filters and orders newest first; active excludes terminal records; save replaces")
     func queries() async throws {
         try await withStateDirectory { directory in
-            let records = SQLiteRolloutRecords(store: try StateStore(directory: directory))
+            let records = RolloutRecords(rows: SQLiteRolloutRows(store: try StateStore(directory: directory)))
             try await records.save(try Self.record("d-1", at: 1))
             try await records.save(try Self.record("d-2", function: "other", at: 2))
             try await records.save(try Self.record("d-3", at: 3, status: .succeeded))
@@ -52,7 +52,7 @@ struct RolloutRecordsTests {
     @Test("the outbox: decided notifications minus those marked sent, marking twice is harmless")
     func outbox() async throws {
         try await withStateDirectory { directory in
-            let records = SQLiteRolloutRecords(store: try StateStore(directory: directory))
+            let records = RolloutRecords(rows: SQLiteRolloutRows(store: try StateStore(directory: directory)))
             let record = try Self.record("d-N", at: 5)
             #expect(record.snapshot?.notified == [.deploymentStart])
             try await records.save(record)

@@ -34,7 +34,7 @@ extension Services {
                 try await queue.receive(max: max, waitSeconds: wait, visibilitySeconds: visibility)
             }
             if params.autoExtend == true, let leases, !messages.isEmpty {
-                leases.leased(messages.map(\.receipt), connectionID: context.connectionID, visibilitySeconds: Swift.max(visibility, 1))
+                await leases.leased(messages.map(\.receipt), connectionID: context.connectionID, visibilitySeconds: Swift.max(visibility, 1))
             }
             return QueueReceive.Result(messages: messages)
         }

@@ -1,26 +1,20 @@
 import GRDB
 public import RolloutCore
-public import RolloutEngine
 
 /// Deployments in the state database: one row per deployment holding the whole record as JSON
-/// (the state machine's snapshot included) plus the columns queries filter on, and one row per
+/// (the rollout engine's snapshot included) plus the columns queries filter on, and one row per
 /// notification published (the outbox's "sent" side).
-public struct SQLiteRolloutRecords: RolloutRecordStore {
+public struct SQLiteRolloutRows: RolloutRowStore {
     let store: StateStore
 
-    /// Records in `store`.
+    /// Rows in `store`.
     public init(store: StateStore) {
         self.store = store
     }
 
-    public func save(_ record: RolloutRecord) async throws(RolloutError) {
-        let json: String
-        do {
-            json = String(decoding: try JSONValueEncoder().encode(record).serialized(), as: UTF8.self)
-        } catch {
-            throw RolloutError.internalError("cannot encode deployment \(record.deploymentId): \(error)")
-        }
-        try await write { db in
+    /// See ``RolloutRowStore/save(_:)``.
+    public func save(_ row: RolloutRow) async throws(RolloutError) {
+        try await store.write("save deployment \(row.deploymentId)") { db in
             try db.execute(
                 sql: """
                     INSERT INTO rollouts (id, engine, function, alias, status, created_at, record)
@@ -28,18 +22,19 @@ public struct SQLiteRolloutRecords: RolloutRecordStore {
                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record
                     """,
                 arguments: [
-                    record.deploymentId, record.engine.rawValue, record.function, record.alias, record.status.rawValue,
-                    record.createdAt, json,
+                    row.deploymentId, row.engine.rawValue, row.function, row.alias, row.status.rawValue, row.createdAt, row.json,
                 ]
             )
         }
     }
 
-    public func load(_ deploymentId: String) async throws(RolloutError) -> RolloutRecord? {
+    /// See ``RolloutRowStore/load(_:)``.
+    public func load(_ deploymentId: String) async throws(RolloutError) -> String? {
         try await fetch(sql: "SELECT record FROM rollouts WHERE id = ?", arguments: [deploymentId]).first
     }
 
-    public func list(function: String?, alias: String?, status: DeploymentStatus?, limit: Int) async throws(RolloutError) -> [RolloutRecord] {
+    /// See ``RolloutRowStore/list(function:alias:status:limit:)``.
+    public func list(function: String?, alias: String?, status: DeploymentStatus?, limit: Int) async throws(RolloutError) -> [String] {
         var conditions: [String] = []
         var arguments: StatementArguments = []
         if let function {
@@ -59,21 +54,24 @@ public struct SQLiteRolloutRecords: RolloutRecordStore {
         return try await fetch(sql: "SELECT record FROM rollouts \(filter) ORDER BY created_at DESC, rowid DESC LIMIT ?", arguments: arguments)
     }
 
-    public func active() async throws(RolloutError) -> [RolloutRecord] {
+    /// See ``RolloutRowStore/active()``.
+    public func active() async throws(RolloutError) -> [String] {
         try await fetch(
             sql: "SELECT record FROM rollouts WHERE status NOT IN ('Succeeded', 'Failed', 'Stopped') ORDER BY created_at", arguments: []
         )
     }
 
+    /// See ``RolloutRowStore/sentNotifications(_:)``.
     public func sentNotifications(_ deploymentId: String) async throws(RolloutError) -> Set<NotificationEvent> {
-        let names: [String] = try await read { db in
+        let names: [String] = try await store.read("read notifications") { db in
             try String.fetchAll(db, sql: "SELECT event FROM rollout_notifications WHERE deployment_id = ?", arguments: [deploymentId])
         }
         return Set(names.compactMap(NotificationEvent.init(rawValue:)))
     }
 
+    /// See ``RolloutRowStore/markSent(_:event:messageId:at:)``.
     public func markSent(_ deploymentId: String, event: NotificationEvent, messageId: String, at: Double) async throws(RolloutError) {
-        try await write { db in
+        try await store.write("mark notification sent") { db in
             try db.execute(
                 sql: "INSERT OR IGNORE INTO rollout_notifications (deployment_id, event, message_id, sent_at) VALUES (?, ?, ?, ?)",
                 arguments: [deploymentId, event.rawValue, messageId, at]
@@ -81,34 +79,7 @@ public struct SQLiteRolloutRecords: RolloutRecordStore {
         }
     }
 
-    // MARK: - Plumbing
-
-    private func fetch(sql: String, arguments: StatementArguments) async throws(RolloutError) -> [RolloutRecord] {
-        let rows: [String] = try await read { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
-        var records: [RolloutRecord] = []
-        for row in rows {
-            do {
-                records.append(try JSONValueDecoder().decode(RolloutRecord.self, from: try JSONParser.parse(Array(row.utf8))))
-            } catch {
-                throw RolloutError.internalError("a deployment record in the state database cannot be read: \(error)")
-            }
-        }
-        return records
-    }
-
-    private func read<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws(RolloutError) -> T {
-        do {
-            return try await store.pool.read(body)
-        } catch {
-            throw RolloutError.internalError("state database read failed: \(error)")
-        }
-    }
-
-    private func write(_ body: @escaping @Sendable (Database) throws -> Void) async throws(RolloutError) {
-        do {
-            try await store.pool.write(body)
-        } catch {
-            throw RolloutError.internalError("state database write failed: \(error)")
-        }
+    private func fetch(sql: String, arguments: StatementArguments) async throws(RolloutError) -> [String] {
+        try await store.read("read deployments") { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
     }
 }
