@@ -96,3 +96,15 @@ def test_leases_are_released_when_the_daemon_stops(queue_daemon):
     got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
     assert got[0]["MessageId"] == held["messageId"]  # visible again long before the 60 s lapse
     d.start()  # the fixture stops it again
+
+
+def test_restart_after_sigkill_releases_auto_extended_messages(queue_daemon):
+    import signal
+    d, sqs, url, _ = queue_daemon
+    with d.connect() as c:
+        c.result("queue.send", {"body": "held by a dead daemon"})
+        held = c.result("queue.receive", {"visibilitySeconds": 120, "autoExtend": True})["messages"][0]
+        d.stop(signal.SIGKILL)  # no shutdown release: only the lease journal knows
+    d.start()  # releases what the journal holds for this queue at once
+    got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5)["Messages"]
+    assert got[0]["MessageId"] == held["messageId"]  # visible again long before the 120 s lapse
