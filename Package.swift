@@ -62,10 +62,13 @@ let package = Package(
         .target(name: "AWSSigV4", dependencies: ["RolloutCore", "RolloutCrypto"], swiftSettings: swiftSettings),
         // HTTP client protocol and its libcurl implementation, off the cooperative pool.
         .target(name: "CurlHTTP", dependencies: ["CCurl", "RolloutCore", "RolloutSystem"], swiftSettings: swiftSettings),
-        // The AWS provider: endpoint/region resolution, credentials, retries, service clients.
+        // AWS endpoint and region resolution and the shared config/credentials files; no networking,
+        // so rolloutctl's `config explain` uses it without linking libcurl.
+        .target(name: "AWSConfig", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        // The AWS provider: credentials, retries, service clients (endpoints from AWSConfig).
         .target(
             name: "RolloutAWS",
-            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging],
+            dependencies: ["AWSConfig", "RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging],
             swiftSettings: swiftSettings
         ),
         // The rollout engine: the pure traffic-shifting state machine (events in, actions out).
@@ -98,6 +101,7 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
+                .target(name: "AWSConfig", condition: .when(traits: ["AWS"])),
                 .target(name: "CurlHTTP", condition: .when(traits: ["AWS"])),
             ],
             resources: [.embedInCode("Resources/rollout.openrpc.json")],
@@ -116,9 +120,10 @@ let package = Package(
         .executableTarget(
             name: "rolloutctl",
             dependencies: [
-                "RolloutClient", "RolloutConfig", "RolloutCore",
+                "RolloutClient", "RolloutConfig", "RolloutCore", "RolloutRPC", "RolloutSystem",
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
+                .target(name: "AWSConfig", condition: .when(traits: ["AWS"])),
             ],
             swiftSettings: swiftSettings
         ),
@@ -142,7 +147,7 @@ let package = Package(
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RolloutCore", "RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutAWSTests",
-            dependencies: ["RolloutAWS", "RolloutCore", "RolloutSystem", "AWSSigV4", "CurlHTTP"],
+            dependencies: ["RolloutAWS", "AWSConfig", "RolloutCore", "RolloutSystem", "AWSSigV4", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),

@@ -1,5 +1,6 @@
 #if AWS
 import CurlHTTP
+import AWSConfig
 import Foundation
 import Logging
 import RolloutAWS

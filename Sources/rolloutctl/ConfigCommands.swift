@@ -1,9 +1,9 @@
 import ArgumentParser
+#if AWS
+import AWSConfig
+#endif
 import Foundation
 import RolloutConfig
-#if AWS
-import RolloutAWS
-#endif
 import RolloutCore
 
 /// `rolloutctl config check|explain`: configuration without a daemon.
@@ -70,8 +70,9 @@ extension ConfigCommand {
         static func explain(_ configuration: Configuration, environment: [String: String]) throws -> JSONObject {
             #if AWS
             if configuration.cloud.provider == .aws {
-                // Endpoints and regions with their sources (SPEC §2.1); never credentials.
-                let configFile = try SharedConfigFile.read(.config, environment: environment)
+                // Endpoints and regions with their sources (SPEC §2.1); never credentials. The
+                // config file merged with the credentials file, as the daemon resolves profiles.
+                let configFile = try SharedConfigFile.load(environment: environment)
                 let resolver = try EndpointResolver(configuration: configuration, environment: environment, sharedConfig: configFile)
                 return resolver.explain().objectValue ?? [:]
             }

@@ -1,3 +1,4 @@
+import AWSConfig
 import AWSSigV4
 import CurlHTTP
 import Glibc

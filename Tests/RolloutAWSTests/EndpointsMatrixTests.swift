@@ -1,3 +1,4 @@
+import AWSConfig
 import RolloutCore
 import Testing
 @testable import RolloutAWS

@@ -1,3 +1,4 @@
+import AWSConfig
 import Testing
 @testable import RolloutAWS
 

@@ -1,3 +1,4 @@
+public import AWSConfig
 public import CurlHTTP
 public import RolloutCore
 

@@ -1,3 +1,4 @@
+import AWSConfig
 public import AWSSigV4
 public import CurlHTTP
 import RolloutCore

@@ -1,3 +1,4 @@
+import AWSConfig
 /// The providers that read one profile, in botocore's order (`ProfileProviderBuilder.providers`):
 /// `web-identity`, `sso`, `shared-credentials-file`, `process`, `config-file`. The standard
 /// chain runs them for the active profile; ``AssumeRoleCredentialProvider`` runs them for a

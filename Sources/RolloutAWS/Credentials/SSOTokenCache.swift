@@ -1,3 +1,4 @@
+import AWSConfig
 import Glibc
 import RolloutCore
 import RolloutCrypto

@@ -1,3 +1,4 @@
+public import AWSConfig
 /// Where the credential providers call STS (`AssumeRole`, `AssumeRoleWithWebIdentity`):
 /// the endpoint URL and the region requests are signed for.
 public struct STSEndpoint: Sendable, Hashable {

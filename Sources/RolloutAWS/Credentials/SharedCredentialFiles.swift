@@ -1,3 +1,4 @@
+public import AWSConfig
 import RolloutCore
 
 /// One reading of the shared config file and the shared credentials file, each on its own

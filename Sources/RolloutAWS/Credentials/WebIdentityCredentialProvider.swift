@@ -1,3 +1,4 @@
+public import AWSConfig
 public import AWSSigV4
 import RolloutCore
 import RolloutSystem

@@ -1,3 +1,4 @@
+import AWSConfig
 public import CurlHTTP
 public import RolloutCore
 import Synchronization

@@ -1,6 +1,6 @@
 /// The few pieces of Python's text handling that botocore's config parsing leans on, on
 /// Unicode scalars (Python strings are sequences of code points, not grapheme clusters).
-enum PythonText {
+package enum PythonText {
     /// Python's `str.isspace()`: Unicode `White_Space` plus the separators U+001C...U+001F.
     /// The same set backs `str.strip()` and the `\s` / `\S` of `re` on `str` patterns.
     static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
@@ -62,7 +62,7 @@ enum PythonText {
     /// single quotes keep everything, double quotes honour `\"` and `\\`, a backslash outside
     /// quotes escapes the next character. `nil` where `shlex` raises (an unclosed quote or a
     /// trailing backslash).
-    static func shellWords(_ text: String) -> [String]? {
+    package static func shellWords(_ text: String) -> [String]? {
         enum State: Equatable {
             case between, word
             case quoted(Unicode.Scalar)

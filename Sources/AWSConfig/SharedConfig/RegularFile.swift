@@ -7,10 +7,10 @@ import Darwin
 #endif
 
 /// Reads small files whole with plain POSIX calls (no Foundation). Blocking.
-enum RegularFile {
+package enum RegularFile {
     /// The bytes of the regular file at `path` (symbolic links followed); nil when there is
     /// none, it is not a regular file, or it cannot be read — what botocore treats as absent.
-    static func contents(atPath path: String) -> [UInt8]? {
+    package static func contents(atPath path: String) -> [UInt8]? {
         let fd = retrying { open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { return nil }
         defer { close(fd) }

@@ -1,8 +1,8 @@
 /// The checks botocore makes on a region and an endpoint URL before it creates a client.
-enum HostValidation {
+package enum HostValidation {
     /// botocore's `validate_region_name`: at most 63 ASCII letters, digits and hyphens, not
     /// starting or ending with a hyphen, not all digits.
-    static func isValidRegion(_ region: String) -> Bool {
+    package static func isValidRegion(_ region: String) -> Bool {
         let scalars = Array(region.unicodeScalars)
         return scalars.count <= 63
             && scalars.allSatisfy { $0 == "-" || isASCIILetterOrDigit($0) }
@@ -15,7 +15,7 @@ enum HostValidation {
     /// dot-separated labels of letters, digits and inner hyphens (at most 255 characters, one
     /// trailing dot allowed), or a bracketed IPv6 address with an optional zone. The scheme
     /// and the port are not checked.
-    static func isValidEndpointURL(_ url: String) -> Bool {
+    package static func isValidEndpointURL(_ url: String) -> Bool {
         var rest = Array(url.unicodeScalars)[...]
         guard !rest.contains(where: { $0 == "\t" || $0 == "\r" || $0 == "\n" }) else { return false }
         rest = rest.drop { $0.value <= 0x20 }
