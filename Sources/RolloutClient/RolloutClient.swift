@@ -65,14 +65,22 @@ public final class RolloutClient: Sendable {
         return response["result"] ?? .null
     }
 
-    /// Calls a typed method.
+    /// Calls a typed method: `M.name` with `params` encoded by name, the result decoded as
+    /// `M.Result`, so that a renamed method or param fails to compile rather than at the daemon.
+    ///
+    /// - Parameters:
+    ///   - idempotencyKey: sent as the generic `idempotencyKey` param (SPEC §3.2) when given.
+    ///   - extra: members added to the encoded params (generic params, protocol tests).
+    ///   - progress: receives the call's `$/progress` notifications; a token is sent only with it.
     public func call<M: RPCMethod>(
-        _ method: M.Type, _ params: M.Params, extra: JSONObject = [:], progress: (@Sendable (JSONObject) -> Void)? = nil
+        _ method: M.Type, _ params: M.Params, idempotencyKey: String? = nil, extra: JSONObject = [:],
+        progress: (@Sendable (JSONObject) -> Void)? = nil
     ) async throws -> M.Result {
         guard case .object(var object) = try JSONValueEncoder().encode(params) else {
             throw RolloutError.invalidParams("params of \(M.name) must encode to an object")
         }
         for (key, value) in extra { object[key] = value }
+        if let idempotencyKey { object["idempotencyKey"] = .string(idempotencyKey) }
         let result = try await call(M.name, params: object, progress: progress)
         return try JSONValueDecoder().decode(M.Result.self, from: result)
     }

@@ -15,7 +15,7 @@ import UnixSignals
 /// SIGTERM/SIGINT, drain, release leases, close the database and remove the socket.
 public enum Daemon {
     /// The version reported by `sys.health` and `--version`.
-    public static let version = "0.1.0"
+    public static let version = RolloutVersion.current
 
     /// Whether this build includes the AWS provider (the `AWS` package trait).
     #if AWS

@@ -5,24 +5,24 @@ import RolloutCore
 enum ArgumentValues {
     /// `k=v` items (`--metadata`, `--attr`) as a JSON object of strings; the value may contain
     /// `=`, the key may not be empty.
-    static func pairs(_ items: [String], option: String) throws(ValidationError) -> JSONObject {
-        var object = JSONObject()
+    static func pairs(_ items: [String], option: String) throws(ValidationError) -> [String: String] {
+        var pairs: [String: String] = [:]
         for item in items {
             guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
                 throw ValidationError("\(option) expects KEY=VALUE (got '\(item)')")
             }
-            object[String(item[..<equals])] = .string(String(item[item.index(after: equals)...]))
+            pairs[String(item[..<equals])] = String(item[item.index(after: equals)...])
         }
-        return object
+        return pairs
     }
 
-    /// `START-END` (inclusive byte offsets) as `{start, end}`.
-    static func byteRange(_ text: String) throws(ValidationError) -> JSONObject {
+    /// `START-END` (inclusive byte offsets).
+    static func byteRange(_ text: String) throws(ValidationError) -> ByteRange {
         let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let start = Int64(parts[0]), let end = Int64(parts[1]), start >= 0, end >= start else {
             throw ValidationError("--range expects START-END with 0 <= START <= END, both inclusive byte offsets (got '\(text)')")
         }
-        return ["start": .number(JSONNumber(start)), "end": .number(JSONNumber(end))]
+        return ByteRange(start: start, end: end)
     }
 
     /// A JSON object given on the command line (`call METHOD JSON`).

@@ -34,7 +34,7 @@ enum CommandRunner {
         return status.rawValue
     }
 
-    /// `arguments` with the global options (`--json`, `--socket P`, `--config P`, also in
+    /// `arguments` with the global options (`--json`, `--no-progress`, `--socket P`, `--config P`, also in
     /// `--name=value` form) moved to the end, ahead of a `--` terminator if there is one.
     ///
     /// ArgumentParser only lets a command group parse the arguments written before the next
@@ -47,7 +47,7 @@ enum CommandRunner {
         var index = arguments.startIndex
         while index < terminator {
             let argument = arguments[index]
-            if argument == "--json" || argument.hasPrefix("--socket=") || argument.hasPrefix("--config=") {
+            if argument == "--json" || argument == "--no-progress" || argument.hasPrefix("--socket=") || argument.hasPrefix("--config=") {
                 globals.append(argument)
             } else if argument == "--socket" || argument == "--config" {
                 globals.append(argument)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RolloutCore
+import RolloutRPC
 
 /// `rolloutctl compute hint` → `compute.hint`.
 struct ComputeCommand: ParsableCommand {
@@ -19,7 +20,7 @@ extension ComputeCommand {
         @OptionGroup(title: "Global Options") var globals: GlobalOptions
 
         func execute(in session: Session) async throws -> ExitStatus {
-            let result = try await session.call("compute.hint")
+            let result = try JSONValue(encoding: await session.call(ComputeHintMethod.self))
             session.console.emit(result) {
                 var rows = HumanText.rows(result.objectValue ?? [:])
                 if let memory = result["memoryBytes"]?.int64Value, let index = rows.firstIndex(where: { $0.0 == "memoryBytes" }) {

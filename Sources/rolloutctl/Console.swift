@@ -55,17 +55,18 @@ struct Console: Sendable {
     let json: Bool
     /// Whether human output may use ANSI styles: stdout is a terminal and `NO_COLOR` is unset.
     let styled: Bool
-    /// Whether stderr is a terminal (progress bars are drawn only then).
-    let stderrIsTerminal: Bool
-    /// Whether stdout may carry a view redrawn in place: human output to a terminal that is not `dumb`.
+    /// Whether progress bars may be drawn: stderr is a terminal and `--no-progress` was not given.
+    let progressBars: Bool
+    /// Whether stdout may carry a view redrawn in place: human output to a terminal that is not
+    /// `dumb`, without `--no-progress`.
     let live: Bool
 
-    init(json: Bool) {
+    init(json: Bool, progress: Bool = true) {
         self.json = json
         let environment = ProcessInfo.processInfo.environment
         self.styled = StandardStream.output.isTerminal && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
-        self.stderrIsTerminal = StandardStream.error.isTerminal
-        self.live = !json && StandardStream.output.isTerminal && environment["TERM"] != "dumb"
+        self.progressBars = progress && StandardStream.error.isTerminal
+        self.live = progress && !json && StandardStream.output.isTerminal && environment["TERM"] != "dumb"
     }
 
     /// Prints `result` as JSON with `--json`, else the text `human` makes of it (nothing when

@@ -3,6 +3,7 @@ import Foundation
 import RolloutClient
 import RolloutConfig
 import RolloutCore
+import RolloutRPC
 
 /// The options every command takes (SPEC §7).
 struct GlobalOptions: ParsableArguments {
@@ -14,6 +15,9 @@ struct GlobalOptions: ParsableArguments {
 
     @Flag(name: .long, help: "Print exactly one JSON document on stdout: the result, or {\"error\": ...}.")
     var json = false
+
+    @Flag(name: .long, help: "Draw no progress bars and no live rollout view; print plain lines instead.")
+    var noProgress = false
 }
 
 /// The environment variable that names the daemon's socket: `ROLLOUT_SOCKET`.
@@ -62,20 +66,50 @@ final class Session {
 
     init(globals: GlobalOptions) {
         self.globals = globals
-        self.console = Console(json: globals.json)
+        self.console = Console(json: globals.json, progress: !globals.noProgress)
     }
 
-    /// Calls `method` on the daemon, connecting first if needed.
-    func call(
-        _ method: String, _ params: JSONObject = [:], progress: (@Sendable (JSONObject) -> Void)? = nil
-    ) async throws -> JSONValue {
-        try await connected().call(method, params: params, progress: progress)
+    /// Calls the method `M` on the daemon, connecting first if needed: the method's name,
+    /// params and result are RolloutRPC's types, so a renamed method or param fails to compile.
+    func call<M: RPCMethod>(
+        _ method: M.Type, _ params: M.Params, idempotencyKey: String? = nil,
+        progress: (@Sendable (JSONObject) -> Void)? = nil
+    ) async throws -> M.Result {
+        try await connected().call(method, params, idempotencyKey: idempotencyKey, progress: progress)
+    }
+
+    /// Calls a method without params (`sys.health`, `sys.ping`, `compute.hint`).
+    func call<M: RPCMethod>(_ method: M.Type) async throws -> M.Result where M.Params == NoParams {
+        try await call(method, NoParams())
+    }
+
+    /// Calls `method` by name with raw params: only for `rolloutctl call`, whose method is
+    /// whatever the user typed.
+    func callByName(_ method: String, _ params: JSONObject) async throws -> JSONValue {
+        try await connected().call(method, params: params)
+    }
+
+    /// The directory stdin and stdout are streamed through (``SpoolFile``): the first of the
+    /// configuration's `[server].file_roots` that is a directory here; nil when there is none,
+    /// or the configuration does not load.
+    func spoolRoot() -> String? {
+        guard let (configuration, _) = try? globals.loadConfiguration(awsProviderCompiledIn: true) else { return nil }
+        return configuration.server.fileRoots.first { root in
+            var isDirectory: ObjCBool = false
+            return FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) && isDirectory.boolValue
+        }
     }
 
     /// Closes the connection, if one was opened.
     func close() async {
         await client?.close()
         client = nil
+    }
+
+    /// The connection to the daemon, opened on first use; for work that runs in child tasks
+    /// (the client is `Sendable`, the session is not).
+    func connectedClient() async throws -> RolloutClient {
+        try await connected()
     }
 
     private func connected() async throws -> RolloutClient {
@@ -97,5 +131,13 @@ extension String {
         if hasPrefix("/") { return self }
         let directory = FileManager.default.currentDirectoryPath
         return directory.hasSuffix("/") ? directory + self : directory + "/" + self
+    }
+}
+
+extension JSONValue {
+    /// A typed result as the JSON the daemon sent: results are encoded by the daemon with the
+    /// same types and encoder, so the round trip gives back the same document.
+    init(encoding value: some Encodable) throws {
+        self = try JSONValueEncoder().encode(value)
     }
 }

@@ -90,6 +90,15 @@ enum HumanText {
         return rows
     }
 
+    /// An object's metadata (`object.put|get|head`) as a key/value block, its `size` for people
+    /// (`3.0 MiB`); `--json` keeps the byte count.
+    static func object(_ result: JSONValue) -> String {
+        block(rows(result.objectValue ?? [:]).map { key, value in
+            guard key == "size", let size = result["size"]?.int64Value else { return (key, value) }
+            return (key, bytes(size))
+        })
+    }
+
     /// Rows as an aligned block: `key  value` per line, keys padded to one width.
     static func block(_ rows: [(String, String)]) -> String {
         let width = rows.map(\.0.count).max() ?? 0

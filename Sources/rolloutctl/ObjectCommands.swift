@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import RolloutCore
+import RolloutRPC
+import RolloutSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +29,10 @@ extension ObjectCommand {
             abstract: "Store an object from a file, text, base64 data or stdin (object.put).",
             discussion: """
                 A --file path is made absolute and read by the daemon itself: it must lie inside the \
-                daemon's [server].file_roots. '-' reads the body from stdin (at most 8 MiB).
+                daemon's [server].file_roots. '-' reads the body from stdin, of any size with constant \
+                memory: it is copied in chunks into a temporary file (mode 0600) in the first of the \
+                configuration's file_roots that exists, which the daemon streams and which is removed \
+                afterwards; with no such directory, stdin is sent inline (at most 8 MiB).
                 """
         )
 
@@ -75,34 +80,40 @@ extension ObjectCommand {
         }
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = ["key": .string(key)]
+            var params = ObjectPut.Params(key: key, contentType: contentType, ifMatch: ifMatch)
+            var spool: SpoolFile?
             if let file {
-                params["path"] = .string(file.absolutePath)
+                params.path = file.absolutePath
             } else if let text {
-                params["text"] = .string(text)
+                params.text = text
             } else if let dataBase64 {
-                params["data"] = .string(dataBase64)
+                params.data = dataBase64
+            } else if let root = session.spoolRoot() {
+                spool = SpoolFile(root: root, suffix: "put")
             } else {
-                params["data"] = .string(Data(try Self.readStandardInput()).base64EncodedString())
+                params.data = Data(try Self.readStandardInput()).base64EncodedString()
             }
-            params["contentType"] = contentType.map(JSONValue.string)
+            defer { spool?.remove() }
+            if let spool {
+                _ = try await BlockingIO(label: "rolloutctl.stdin").run { _ in try spool.fill() }
+                params.path = spool.path
+            }
             if !metadata.isEmpty {
-                params["metadata"] = .object(try ArgumentValues.pairs(metadata, option: "--metadata"))
+                params.metadata = try ArgumentValues.pairs(metadata, option: "--metadata")
             }
-            if ifNoneMatch { params["ifNoneMatch"] = "*" }
-            params["ifMatch"] = ifMatch.map(JSONValue.string)
-            params["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
+            if ifNoneMatch { params.ifNoneMatch = "*" }
 
-            let bar = ProgressBar.make(session.console, enabled: file != nil)
-            let result: JSONValue
+            let bar = ProgressBar.make(session.console, enabled: params.path != nil)
+            let put: ObjectPut.Result
             do {
-                result = try await session.call("object.put", params, progress: bar?.callback)
+                put = try await session.call(ObjectPut.self, params, idempotencyKey: idempotencyKey, progress: bar?.callback)
             } catch {
                 bar?.finish()
                 throw error
             }
-            bar?.finish(completedBytes: result["size"]?.int64Value)
-            session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
+            bar?.finish(completedBytes: put.size)
+            let result = try JSONValue(encoding: put)
+            session.console.emit(result) { HumanText.object(result) }
             return .success
         }
 
@@ -119,7 +130,7 @@ extension ObjectCommand {
                 if count == 0 { return bytes }
                 bytes += chunk[..<count]
                 if bytes.count > ObjectCommand.inlineLimit {
-                    throw RolloutError(.tooLarge, "stdin is over 8 MiB; write it to a file inside file_roots and use --file")
+                    throw RolloutError(.tooLarge, "stdin is over 8 MiB and no file root exists to stream it through; create the first of [server].file_roots or use --file")
                 }
             }
         }
@@ -130,9 +141,12 @@ extension ObjectCommand {
         static let configuration = CommandConfiguration(
             abstract: "Fetch an object to stdout or to a file (object.get).",
             discussion: """
-                Without --output (or with '--output -') the bytes go to stdout, at most 8 MiB; with \
-                --json the result object (data in base64) is printed instead. With --output PATH the \
-                daemon writes the file itself, so PATH must lie inside its [server].file_roots.
+                Without --output (or with '-' or '--output -') the bytes go to stdout, of any size with \
+                constant memory: the daemon writes the object to a temporary file in the first of the \
+                configuration's file_roots that exists, which is copied to stdout in chunks and removed; \
+                with no such directory the object comes inline (at most 8 MiB). With --json the result \
+                object (data in base64, at most 8 MiB) is printed instead. With --output PATH the daemon \
+                writes the file itself, so PATH must lie inside its [server].file_roots.
                 """
         )
 
@@ -140,6 +154,9 @@ extension ObjectCommand {
 
         @Argument(help: "The object key.")
         var key: String
+
+        @Argument(help: ArgumentHelp("'-' to write the body to stdout (the default).", valueName: "-"))
+        var stdout: String?
 
         @Option(name: [.short, .long], help: ArgumentHelp("Write the object to this file ('-': stdout).", valueName: "path"))
         var output: String?
@@ -152,36 +169,53 @@ extension ObjectCommand {
 
         func validate() throws {
             if let range { _ = try ArgumentValues.byteRange(range) }
+            if let stdout, stdout != "-" {
+                throw ValidationError("unexpected argument '\(stdout)': the only target argument is '-' (stdout); use --output PATH")
+            }
+            if stdout != nil, let output, output != "-" {
+                throw ValidationError("give one of '-' and --output")
+            }
         }
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = ["key": .string(key)]
-            if let range { params["range"] = .object(try ArgumentValues.byteRange(range)) }
-            params["ifMatch"] = ifMatch.map(JSONValue.string)
+            var params = ObjectGet.Params(key: key, range: try range.map(ArgumentValues.byteRange), ifMatch: ifMatch)
             guard let output, output != "-" else {
-                let result = try await session.call("object.get", params)
+                if !session.console.json, let root = session.spoolRoot() {
+                    let spool = SpoolFile(root: root, suffix: "get")
+                    defer { spool.remove() }
+                    params.path = spool.path
+                    _ = try await Self.fetch(params, in: session)
+                    _ = try await BlockingIO(label: "rolloutctl.stdout").run { _ in try spool.drain() }
+                    return .success
+                }
+                let result = try await session.call(ObjectGet.self, params)
                 if session.console.json {
-                    session.console.printJSON(result)
+                    session.console.printJSON(try JSONValue(encoding: result))
                 } else {
-                    guard let data = result["data"]?.stringValue.flatMap({ Data(base64Encoded: $0) }) else {
+                    guard let data = result.data.flatMap({ Data(base64Encoded: $0) }) else {
                         throw RolloutError(.internalError, "the daemon's object.get result has no base64 'data'")
                     }
                     StandardStream.output.write(bytes: [UInt8](data))
                 }
                 return .success
             }
-            params["path"] = .string(output.absolutePath)
+            params.path = output.absolutePath
+            let result = try JSONValue(encoding: await Self.fetch(params, in: session))
+            session.console.emit(result) { HumanText.object(result) }
+            return .success
+        }
+
+        /// `object.get` to `params.path`, with a progress bar.
+        static func fetch(_ params: ObjectGet.Params, in session: Session) async throws -> ObjectGet.Result {
             let bar = ProgressBar.make(session.console)
-            let result: JSONValue
             do {
-                result = try await session.call("object.get", params, progress: bar?.callback)
+                let result = try await session.call(ObjectGet.self, params, progress: bar?.callback)
+                bar?.finish(completedBytes: result.size)
+                return result
             } catch {
                 bar?.finish()
                 throw error
             }
-            bar?.finish(completedBytes: result["size"]?.int64Value)
-            session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
-            return .success
         }
     }
 
@@ -195,8 +229,8 @@ extension ObjectCommand {
         var key: String
 
         func execute(in session: Session) async throws -> ExitStatus {
-            let result = try await session.call("object.head", ["key": .string(key)])
-            session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
+            let result = try JSONValue(encoding: await session.call(ObjectHead.self, .init(key: key)))
+            session.console.emit(result) { HumanText.object(result) }
             return .success
         }
     }
@@ -214,9 +248,7 @@ extension ObjectCommand {
         var idempotencyKey: String?
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = ["key": .string(key)]
-            params["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
-            let result = try await session.call("object.delete", params)
+            let result = try JSONValue(encoding: await session.call(ObjectDelete.self, .init(key: key), idempotencyKey: idempotencyKey))
             session.console.emit(result) { "deleted \(key)" }
             return .success
         }
@@ -241,24 +273,21 @@ extension ObjectCommand {
         var all = false
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = [:]
-            params["prefix"] = prefix.map(JSONValue.string)
-            params["limit"] = limit.map(JSONValue.integer)
-            params["cursor"] = cursor.map(JSONValue.string)
+            var params = ObjectList.Params(prefix: prefix, cursor: cursor, limit: limit)
             var objects: [JSONValue] = []
             var result: JSONObject
             repeat {
-                result = try await session.call("object.list", params).objectValue ?? [:]
+                result = try JSONValue(encoding: await session.call(ObjectList.self, params)).objectValue ?? [:]
                 objects += result["objects"]?.arrayValue ?? []
-                params["cursor"] = result["cursor"]
-            } while all && result["cursor"] != nil
+                params.cursor = result["cursor"]?.stringValue
+            } while all && params.cursor != nil
             result["objects"] = .array(objects)
 
             session.console.emit(.object(result)) {
                 var table = Table("KEY", "SIZE", "ETAG", "LAST MODIFIED").rightAligning(1)
                 for object in objects {
                     table.append([
-                        object["key"]?.stringValue ?? "", object["size"].map(HumanText.scalar) ?? "",
+                        object["key"]?.stringValue ?? "", object["size"]?.int64Value.map(HumanText.bytes) ?? "",
                         object["etag"]?.stringValue ?? "", object["lastModified"]?.stringValue ?? "",
                     ])
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RolloutCore
+import RolloutRPC
 
 /// `rolloutctl queue send|receive|ack|nack` → `queue.*`.
 struct QueueCommand: ParsableCommand {
@@ -40,13 +41,12 @@ extension QueueCommand {
         }
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = ["body": .string(body)]
-            if !attr.isEmpty { params["attributes"] = .object(try ArgumentValues.pairs(attr, option: "--attr")) }
-            params["delaySeconds"] = delay.map(JSONValue.integer)
-            params["groupId"] = group.map(JSONValue.string)
-            params["deduplicationId"] = dedup.map(JSONValue.string)
-            params["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
-            let result = try await session.call("queue.send", params)
+            var message = OutgoingMessage(body: body)
+            if !attr.isEmpty { message.attributes = try ArgumentValues.pairs(attr, option: "--attr") }
+            message.delaySeconds = delay
+            message.groupId = group
+            message.deduplicationId = dedup
+            let result = try JSONValue(encoding: await session.call(QueueSend.self, message, idempotencyKey: idempotencyKey))
             session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
             return .success
         }
@@ -69,11 +69,8 @@ extension QueueCommand {
         var visibility: Int?
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = [:]
-            params["max"] = max.map(JSONValue.integer)
-            params["waitSeconds"] = wait.map(JSONValue.integer)
-            params["visibilitySeconds"] = visibility.map(JSONValue.integer)
-            let result = try await session.call("queue.receive", params)
+            let params = QueueReceive.Params(max: max, waitSeconds: wait, visibilitySeconds: visibility)
+            let result = try JSONValue(encoding: await session.call(QueueReceive.self, params))
             session.console.emit(result) {
                 let messages = result["messages"]?.arrayValue ?? []
                 guard !messages.isEmpty else { return "(no messages)" }
@@ -106,11 +103,11 @@ extension QueueCommand {
 
         func execute(in session: Session) async throws -> ExitStatus {
             guard receipts.count > 1 else {
-                let result = try await session.call("queue.ack", ["receipt": .string(receipts[0])])
+                let result = try JSONValue(encoding: await session.call(QueueAck.self, .init(receipt: receipts[0])))
                 session.console.emit(result) { "acked \(receipts[0])" }
                 return .success
             }
-            let result = try await session.call("queue.ackBatch", ["receipts": .array(receipts.map(JSONValue.string))])
+            let result = try JSONValue(encoding: await session.call(QueueAckBatch.self, .init(receipts: receipts)))
             let items = result["results"]?.arrayValue ?? []
             let failures = items.compactMap { item in item["error"].map { (item["receipt"]?.stringValue ?? "", $0) } }
             session.console.emit(result) {
@@ -139,9 +136,7 @@ extension QueueCommand {
         var delay: Int?
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = ["receipt": .string(receipt)]
-            params["delaySeconds"] = delay.map(JSONValue.integer)
-            let result = try await session.call("queue.nack", params)
+            let result = try JSONValue(encoding: await session.call(QueueNack.self, .init(receipt: receipt, delaySeconds: delay)))
             session.console.emit(result) { "released \(receipt)" }
             return .success
         }

@@ -1,5 +1,10 @@
 import ArgumentParser
+import Foundation
+import RolloutClient
 import RolloutCore
+import RolloutRPC
+import Synchronization
+import UnixSignals
 
 /// `rolloutctl rollout plan|start|status|wait|stop|promote|pause|resume|list` → `rollout.*`.
 struct RolloutCommand: ParsableCommand {
@@ -103,28 +108,19 @@ extension RolloutCommand {
             }
         }
 
-        /// The params object.
-        var params: JSONObject {
-            var params: JSONObject = ["function": .string(function), "alias": .string(alias)]
-            params["targetVersion"] = targetVersion.map(JSONValue.string)
-            if publish { params["publish"] = true }
-            var strategy: JSONObject = ["type": .string(self.strategy.rawValue)]
-            strategy["percent"] = percent.map { percent in
-                percent == percent.rounded() && abs(percent) < 1e15 ? .integer(Int(percent)) : .number(JSONNumber(percent))
+        /// The params of `rollout.plan` and `rollout.start`.
+        var request: RolloutRequest {
+            let strategy: Strategy = switch self.strategy {
+            case .allAtOnce: .allAtOnce
+            case .canary: .canary(percent: percent ?? 0, intervalSeconds: interval ?? 0)
+            case .linear: .linear(percent: percent ?? 0, intervalSeconds: interval ?? 0)
             }
-            strategy["intervalSeconds"] = interval.map(JSONValue.integer)
-            params["strategy"] = .object(strategy)
-            var hooks = JSONObject()
-            hooks["beforeTraffic"] = beforeHook.map(JSONValue.string)
-            hooks["afterTraffic"] = afterHook.map(JSONValue.string)
-            hooks["timeoutSeconds"] = hookTimeout.map(JSONValue.integer)
-            if !hooks.isEmpty { params["hooks"] = .object(hooks) }
-            if !alarms.isEmpty { params["alarms"] = .array(alarms.map(JSONValue.string)) }
-            params["notifyTopicArn"] = notifyTopic.map(JSONValue.string)
-            params["onConflict"] = onConflict.map { .string($0.rawValue) }
-            params["engine"] = engine.map { .string($0.rawValue) }
-            params["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
-            return params
+            let hooks = RolloutHooks(beforeTraffic: beforeHook, afterTraffic: afterHook, timeoutSeconds: hookTimeout)
+            return RolloutRequest(
+                function: function, alias: alias, targetVersion: targetVersion, publish: publish ? true : nil,
+                strategy: strategy, hooks: hooks == RolloutHooks() ? nil : hooks, alarms: alarms.isEmpty ? nil : alarms,
+                notifyTopicArn: notifyTopic, onConflict: onConflict.flatMap { ConflictPolicy(rawValue: $0.rawValue) },
+                engine: engine.flatMap { RolloutEngineKind(rawValue: $0.rawValue) })
         }
     }
 
@@ -137,7 +133,8 @@ extension RolloutCommand {
         @OptionGroup var deployment: DeploymentOptions
 
         func execute(in session: Session) async throws -> ExitStatus {
-            let result = try await session.call("rollout.plan", deployment.params)
+            let result = try JSONValue(
+                encoding: await session.call(RolloutRPC.RolloutPlan.self, deployment.request, idempotencyKey: deployment.idempotencyKey))
             session.console.emit(result) {
                 var steps = Table("AT (S)", "WEIGHT").rightAligning(0, 1)
                 for step in result["steps"]?.arrayValue ?? [] {
@@ -177,13 +174,14 @@ extension RolloutCommand {
         }
 
         func execute(in session: Session) async throws -> ExitStatus {
-            let result = try await session.call("rollout.start", deployment.params)
-            guard wait, let deploymentId = result["deploymentId"]?.stringValue else {
+            let started = try await session.call(RolloutStart.self, deployment.request, idempotencyKey: deployment.idempotencyKey)
+            let result = try JSONValue(encoding: started)
+            guard wait else {
                 session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
                 return .success
             }
             if !session.console.json { session.console.print(HumanText.block(result.objectValue ?? [:]) + "\n") }
-            return try await RolloutCommand.follow(deploymentId, timeout: timeout, in: session)
+            return try await RolloutCommand.follow(started.deploymentId, timeout: timeout, in: session)
         }
     }
 
@@ -197,7 +195,7 @@ extension RolloutCommand {
         var deploymentId: String
 
         func execute(in session: Session) async throws -> ExitStatus {
-            let result = try await session.call("rollout.get", ["deploymentId": .string(deploymentId)])
+            let result = try JSONValue(encoding: await session.call(RolloutGet.self, .init(deploymentId: deploymentId)))
             session.console.emit(result) { RolloutCommand.render(deployment: result, console: session.console) }
             return .success
         }
@@ -239,7 +237,7 @@ extension RolloutCommand {
         var idempotencyKey: String?
 
         func execute(in session: Session) async throws -> ExitStatus {
-            try await RolloutCommand.act("rollout.stop", deploymentId, idempotencyKey: idempotencyKey, in: session)
+            try await RolloutCommand.act(RolloutStop.self, deploymentId, idempotencyKey: idempotencyKey, in: session)
         }
     }
 
@@ -256,7 +254,7 @@ extension RolloutCommand {
         var idempotencyKey: String?
 
         func execute(in session: Session) async throws -> ExitStatus {
-            try await RolloutCommand.act("rollout.promote", deploymentId, idempotencyKey: idempotencyKey, in: session)
+            try await RolloutCommand.act(RolloutPromote.self, deploymentId, idempotencyKey: idempotencyKey, in: session)
         }
     }
 
@@ -270,7 +268,7 @@ extension RolloutCommand {
         var deploymentId: String
 
         func execute(in session: Session) async throws -> ExitStatus {
-            try await RolloutCommand.act("rollout.pause", deploymentId, in: session)
+            try await RolloutCommand.act(RolloutPause.self, deploymentId, in: session)
         }
     }
 
@@ -284,7 +282,7 @@ extension RolloutCommand {
         var deploymentId: String
 
         func execute(in session: Session) async throws -> ExitStatus {
-            try await RolloutCommand.act("rollout.resume", deploymentId, in: session)
+            try await RolloutCommand.act(RolloutResume.self, deploymentId, in: session)
         }
     }
 
@@ -304,11 +302,9 @@ extension RolloutCommand {
         var status: DeploymentStatus?
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = [:]
-            params["function"] = function.map(JSONValue.string)
-            params["alias"] = alias.map(JSONValue.string)
-            params["status"] = status.map { .string($0.rawValue) }
-            let result = try await session.call("rollout.list", params)
+            let params = RolloutList.Params(
+                function: function, alias: alias, status: status.flatMap { RolloutCore.DeploymentStatus(rawValue: $0.rawValue) })
+            let result = try JSONValue(encoding: await session.call(RolloutList.self, params))
             session.console.emit(result) {
                 var table = Table("DEPLOYMENT", "FUNCTION", "ALIAS", "VERSIONS", "STATUS", "WEIGHT", "STARTED").rightAligning(5)
                 for deployment in result["deployments"]?.arrayValue ?? [] {
@@ -328,39 +324,74 @@ extension RolloutCommand {
 }
 
 extension RolloutCommand {
-    /// `rollout.wait`: prints the events as they come (with a live status line on a terminal,
-    /// on stderr with `--json`), then the final deployment. 0 when it Succeeded, 4 when it
-    /// failed or stopped, 3 when the wait timed out (the deployment as it was is printed too).
+    /// How a followed wait ended.
+    private enum WaitOutcome: Sendable {
+        /// `rollout.wait` returned the terminal deployment.
+        case ended(Deployment)
+        /// SIGINT (Ctrl-C) came first.
+        case interrupted
+    }
+
+    /// `rollout.wait`: on a terminal, a live view redrawn in place (``RolloutLiveView``);
+    /// otherwise each event once as a line (on stderr with `--json`); then the final deployment.
+    /// 0 when it Succeeded, 4 when it failed or stopped, 3 when the wait timed out (the
+    /// deployment as it was is printed too), 130 on Ctrl-C, which ends only the wait: the
+    /// deployment keeps running, and the message says how to follow or stop it.
     static func follow(_ deploymentId: String, timeout: Int?, in session: Session) async throws -> ExitStatus {
-        var params: JSONObject = ["deploymentId": .string(deploymentId)]
-        params["timeoutSeconds"] = timeout.map(JSONValue.integer)
+        let params = RolloutWait.Params(deploymentId: deploymentId, timeoutSeconds: timeout.map(Double.init))
         let console = session.console
-        let live = RolloutLiveView.start(console)
-        let result: JSONValue
+        let client = try await session.connectedClient()
+        let live: RolloutLiveView?
+        if console.live {
+            live = RolloutLiveView.start(console, deployment: try await client.call(RolloutGet.self, .init(deploymentId: deploymentId)))
+        } else {
+            live = nil
+        }
+        let printed = EventLines()
+        let interrupts = await UnixSignalsSequence(trapping: .sigint)
+        let outcome: WaitOutcome
         do {
-            result = try await session.call("rollout.wait", params) { progress in
-                if let live {
-                    live.show(progress)
-                } else if console.json {
-                    console.note(eventLine(progress))
-                } else {
-                    console.print(eventLine(progress))
+            outcome = try await withThrowingTaskGroup(of: WaitOutcome.self) { group in
+                group.addTask {
+                    .ended(try await client.call(RolloutWait.self, params) { progress in
+                        if let live {
+                            live.show(progress)
+                        } else if printed.isNew(progress) {
+                            console.json ? console.note(eventLine(progress)) : console.print(eventLine(progress))
+                        }
+                    })
                 }
+                group.addTask {
+                    for await _ in interrupts { break }
+                    return .interrupted
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { return .interrupted }
+                return first
             }
             live?.finish()
         } catch let error as RolloutError where error.code == .deadlineExceeded && !console.json {
             live?.finish()
             guard let deployment = error.data["deployment"] else { throw error }
-            console.print(render(deployment: deployment, console: console))
+            console.print(render(deployment: deployment, console: console, events: live != nil))
             return console.report(RolloutError(error.code, error.message), details: [])
         } catch {
             live?.finish()
             throw error
         }
-        console.emit(result) { render(deployment: result, console: console) }
-        let status = result["status"]?.stringValue ?? "?"
-        guard status == DeploymentStatus.succeeded.rawValue else {
-            var message = "rolloutctl: deployment \(deploymentId) ended \(status)"
+        guard case .ended(let deployment) = outcome else {
+            console.note("""
+                rolloutctl: interrupted; deployment \(deploymentId) keeps running.
+                  follow it: rolloutctl rollout wait \(deploymentId)
+                  stop it:   rolloutctl rollout stop \(deploymentId)
+                """)
+            return .interrupted
+        }
+        let result = try JSONValue(encoding: deployment)
+        // Without the live view every event was printed as a line already.
+        console.emit(result) { render(deployment: result, console: console, events: live != nil) }
+        guard deployment.status == .succeeded else {
+            var message = "rolloutctl: deployment \(deploymentId) ended \(deployment.status.rawValue)"
             if let error = result["error"] {
                 message += ": \(error["code"]?.stringValue ?? "?"): \(error["message"]?.stringValue ?? "")"
             }
@@ -371,22 +402,27 @@ extension RolloutCommand {
     }
 
     /// Calls a method that takes `{deploymentId, idempotencyKey?}` and prints its result.
-    static func act(_ method: String, _ deploymentId: String, idempotencyKey: String? = nil, in session: Session) async throws -> ExitStatus {
-        var params: JSONObject = ["deploymentId": .string(deploymentId)]
-        params["idempotencyKey"] = idempotencyKey.map(JSONValue.string)
-        let result = try await session.call(method, params)
+    static func act<M: RPCMethod>(
+        _ method: M.Type, _ deploymentId: String, idempotencyKey: String? = nil, in session: Session
+    ) async throws -> ExitStatus where M.Params == DeploymentIdParams {
+        let result = try JSONValue(encoding: await session.call(method, .init(deploymentId: deploymentId), idempotencyKey: idempotencyKey))
         session.console.emit(result) { HumanText.block(result.objectValue ?? [:]) }
         return .success
     }
 
-    /// A `Deployment` as a key/value block followed by its events.
-    static func render(deployment: JSONValue, console: Console) -> String {
-        let block = HumanText.block(deployment.objectValue ?? [:], omitting: ["events"])
-        let events = deployment["events"]?.arrayValue ?? []
-        guard !events.isEmpty else { return block }
+    /// A `Deployment` as a key/value block (the weight as a percentage) followed, when
+    /// `events`, by its events.
+    static func render(deployment: JSONValue, console: Console, events: Bool = true) -> String {
+        let rows = HumanText.rows(deployment.objectValue ?? [:], omitting: ["events"]).map { key, value in
+            guard key == "weight", let weight = deployment["weight"]?.doubleValue else { return (key, value) }
+            return (key, HumanText.percent(weight))
+        }
+        let block = HumanText.block(rows)
+        let list = deployment["events"]?.arrayValue ?? []
+        guard events, !list.isEmpty else { return block }
         var table = Table("AT", "EVENT", "DETAIL")
-        for event in events {
-            table.append([event["at"]?.stringValue ?? "", event["type"]?.stringValue ?? "", event["detail"]?.stringValue ?? ""])
+        for event in list {
+            table.append([event["at"]?.stringValue ?? "", event["type"]?.stringValue ?? "", humanDetail(event["detail"]?.stringValue ?? "")])
         }
         return block + "\n\n" + table.rendered(header: console.bold)
     }
@@ -398,7 +434,35 @@ extension RolloutCommand {
             event?["at"]?.stringValue ?? "", event?["type"]?.stringValue ?? "",
             progress["status"]?.stringValue ?? "", progress["weight"]?.doubleValue.map(HumanText.percent) ?? "",
         ]
-        if let detail = event?["detail"]?.stringValue, !detail.isEmpty { parts.append(detail) }
+        if let detail = event?["detail"]?.stringValue, !detail.isEmpty { parts.append(humanDetail(detail)) }
         return HumanText.singleLine(parts.joined(separator: "  "))
+    }
+
+    /// An event's detail with the weights the engine writes as shares (`weight 0.25`) written
+    /// as percentages (`weight 25%`), as everywhere else in human output.
+    static func humanDetail(_ detail: String) -> String {
+        var result = ""
+        var rest = Substring(detail)
+        while let range = rest.range(of: "weight ") {
+            result += rest[..<range.upperBound]
+            rest = rest[range.upperBound...]
+            let number = rest.prefix { $0.isNumber || $0 == "." }
+            if let share = Double(number), !number.hasSuffix(".") {
+                result += HumanText.percent(share)
+                rest = rest.dropFirst(number.count)
+            }
+        }
+        return result + rest
+    }
+}
+
+/// Which `rollout.wait` events were printed as lines, so that each is printed once.
+final class EventLines: Sendable {
+    private let seen = Mutex<Set<JSONValue>>([])
+
+    /// Whether `progress` carries an event not seen before (and remembers it).
+    func isNew(_ progress: JSONObject) -> Bool {
+        guard let event = progress["event"] else { return true }
+        return seen.withLock { $0.insert(event).inserted }
     }
 }

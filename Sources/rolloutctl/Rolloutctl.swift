@@ -1,4 +1,5 @@
 import ArgumentParser
+import RolloutCore
 
 /// The root of the command tree (SPEC §7).
 ///
@@ -10,17 +11,21 @@ struct Rolloutctl: ParsableCommand {
         commandName: "rolloutctl",
         abstract: "Command-line client of rolloutd.",
         discussion: """
-            Global options (--socket, --config, --json) may be given before or after the command. \
+            Global options (--socket, --config, --json, --no-progress) may be given before or after the command. \
             The socket is --socket, else $ROLLOUT_SOCKET, else [server].socket of the configuration \
             (--config, else $ROLLOUT_CONFIG, else ./rollout.toml, else the built-in defaults).
 
             Exit status: 0 success, 2 usage error, 3 recoverable error (retrying later may help, \
             e.g. the daemon is not running), 4 fatal error.
+
+            Shell completions: rolloutctl completion bash|zsh|fish, the same as \
+            rolloutctl --generate-completion-script bash|zsh|fish (make install puts them where each shell looks).
             """,
+        version: RolloutVersion.current,
         subcommands: [
             Health.self, Call.self, Ping.self,
             ObjectCommand.self, QueueCommand.self, SecretCommand.self, ComputeCommand.self,
-            RolloutCommand.self, ConfigCommand.self,
+            RolloutCommand.self, ConfigCommand.self, Completion.self,
         ]
     )
 
@@ -49,4 +54,6 @@ enum ExitStatus: Int32, Sendable {
     case recoverable = 3
     /// A fatal error: it will not succeed until something changes.
     case fatal = 4
+    /// Interrupted by SIGINT (Ctrl-C): 128 + 2, as shells report it.
+    case interrupted = 130
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import RolloutCore
+import RolloutRPC
 
 /// `rolloutctl secret get` → `secret.get`.
 struct SecretCommand: ParsableCommand {
@@ -36,14 +37,12 @@ extension SecretCommand {
         var refresh = false
 
         func execute(in session: Session) async throws -> ExitStatus {
-            var params: JSONObject = ["name": .string(name)]
-            params["versionStage"] = stage.map { .string($0.rawValue) }
-            if refresh { params["refresh"] = true }
-            let result = try await session.call("secret.get", params)
+            let params = SecretGet.Params(name: name, versionStage: stage?.rawValue, refresh: refresh ? true : nil)
+            let result = try await session.call(SecretGet.self, params)
             if session.console.json {
-                session.console.printJSON(result)
+                session.console.printJSON(try JSONValue(encoding: result))
             } else {
-                StandardStream.output.write((result["value"]?.stringValue ?? result["binary"]?.stringValue ?? "") + "\n")
+                StandardStream.output.write((result.value ?? result.binary ?? "") + "\n")
             }
             return .success
         }

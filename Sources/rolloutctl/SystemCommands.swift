@@ -1,5 +1,6 @@
 import ArgumentParser
 import RolloutCore
+import RolloutRPC
 
 /// `rolloutctl health` → `sys.health`.
 struct Health: RunnableCommand {
@@ -9,7 +10,7 @@ struct Health: RunnableCommand {
     @OptionGroup(title: "Global Options") var globals: GlobalOptions
 
     func execute(in session: Session) async throws -> ExitStatus {
-        let result = try await session.call("sys.health")
+        let result = try JSONValue(encoding: await session.call(RolloutRPC.Health.self))
         session.console.emit(result) { Self.render(result, console: session.console) }
         return .success
     }
@@ -51,7 +52,7 @@ struct Call: RunnableCommand {
     }
 
     func execute(in session: Session) async throws -> ExitStatus {
-        session.console.printJSON(try await session.call(method, paramsObject()))
+        session.console.printJSON(try await session.callByName(method, paramsObject()))
         return .success
     }
 
@@ -69,12 +70,45 @@ struct Ping: RunnableCommand {
     @OptionGroup(title: "Global Options") var globals: GlobalOptions
 
     func execute(in session: Session) async throws -> ExitStatus {
-        _ = try await session.call("sys.ping")  // connects, so the timed call measures one round trip
+        _ = try await session.call(RolloutRPC.Ping.self)  // connects, so the timed call measures one round trip
         let clock = ContinuousClock()
-        let elapsed = try await clock.measure { _ = try await session.call("sys.ping") }
+        let elapsed = try await clock.measure { _ = try await session.call(RolloutRPC.Ping.self) }
         let milliseconds = Double(elapsed.components.seconds) * 1e3 + Double(elapsed.components.attoseconds) / 1e15
         let rounded = (milliseconds * 1000).rounded() / 1000
         session.console.emit(["rttMs": .number(JSONNumber(rounded))]) { "pong in \(rounded) ms" }
         return .success
+    }
+}
+
+/// `rolloutctl completion bash|zsh|fish`: the completion script, as ArgumentParser's
+/// `--generate-completion-script` prints it, as a command that `--help` lists.
+struct Completion: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print the shell completion script for bash, zsh or fish.",
+        discussion: """
+            The same as 'rolloutctl --generate-completion-script SHELL'. For example: \
+            rolloutctl completion bash > /etc/bash_completion.d/rolloutctl; \
+            rolloutctl completion zsh > "${fpath[1]}/_rolloutctl"; \
+            rolloutctl completion fish > ~/.config/fish/completions/rolloutctl.fish. \
+            'make install' installs all three.
+            """
+    )
+
+    /// The shells ArgumentParser writes scripts for.
+    enum Shell: String, ExpressibleByArgument, CaseIterable {
+        case bash
+        case zsh
+        case fish
+
+        var completionShell: CompletionShell? { CompletionShell(rawValue: rawValue) }
+    }
+
+    @Argument(help: "The shell.")
+    var shell: Shell
+
+    func run() throws {
+        guard let shell = shell.completionShell else { throw ValidationError("no completion script for \(shell.rawValue)") }
+        let script = Rolloutctl.completionScript(for: shell)
+        StandardStream.output.write(script.hasSuffix("\n") ? script : script + "\n")
     }
 }

@@ -185,3 +185,108 @@ def test_live_view_on_a_terminal(daemon, lam):
     # --json on a terminal: no redraws, one JSON document.
     status, output, stderr = run_on_pty(["--socket", str(daemon.socket), "rollout", "wait", "--json", dep])
     assert status == 0 and "\x1b[" not in output and json.loads(output)["status"] == "Succeeded"
+
+
+class Terminal:
+    """The few terminal controls rolloutctl writes (text, "\\n", "\\r", ESC[K, ESC[1A, ESC[J), as
+    lines on a screen: enough to tell what a reader sees after each redraw."""
+
+    CONTROL = re.compile(r"\x1b\[(\d*)([A-Za-z])|\r|\n|[^\x1b\r\n]+")
+
+    def __init__(self):
+        self.lines, self.row, self.col = [""], 0, 0
+
+    def feed(self, text):
+        for match in self.CONTROL.finditer(text):
+            token = match.group(0)
+            if token == "\n":
+                self.row += 1
+                self.col = 0
+                if self.row == len(self.lines):
+                    self.lines.append("")
+            elif token == "\r":
+                self.col = 0
+            elif match.group(2) == "A":
+                self.row = max(0, self.row - int(match.group(1) or 1))
+            elif match.group(2) == "K":
+                self.lines[self.row] = self.lines[self.row][:self.col]
+            elif match.group(2) == "J":
+                self.lines[self.row] = self.lines[self.row][:self.col]
+                del self.lines[self.row + 1:]
+            elif match.group(2):
+                pass  # styles
+            else:
+                line = self.lines[self.row].ljust(self.col)
+                self.lines[self.row] = line[:self.col] + token + line[self.col + len(token):]
+                self.col += len(token)
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+
+def test_live_view_redraws_one_screen_in_place(daemon, lam):
+    dep = start(daemon, lam, "linear", "--percent", "25", "--interval", "2")
+    status, output, stderr = run_on_pty(["--socket", str(daemon.socket), "rollout", "wait", dep])
+    assert status == 0, (output, stderr)
+    assert "\x1b[1A\r\x1b[K" in output  # redrawn in place: cursor up, clear the line
+
+    # Replay the output one redraw (an erase run and the new screen) at a time: the reader
+    # always sees one whole screen, never two.
+    terminal, screens = Terminal(), 0
+    for part in re.split(r"(?<!\x1b\[K)(?=\x1b\[1A\r\x1b\[K)", output):
+        terminal.feed(part)
+        headers = re.findall(r"^deployment\s+" + dep + "$", terminal.text, re.M)
+        assert len(headers) <= 1, terminal.text
+        if headers:
+            screens += 1
+            screen = terminal.text
+            assert re.search(r"^function\s+" + lam["name"] + ":live$", screen, re.M), screen
+            assert re.search(r"^versions\s+1 → 2$", screen, re.M), screen
+            assert re.search(r"^step\s+\d/4$", screen, re.M), screen
+            assert re.search(r"^weight\s+set \d+%  actual \d+%$", screen, re.M), screen
+            assert re.search(r"^hooks\s+", screen, re.M) and re.search(r"^alarms\s+none in ALARM$", screen, re.M), screen
+            assert not re.search(r"weight 0\.\d", screen), screen  # shares only as percentages
+    assert screens >= 3, output
+
+    # At the end the screen is gone and the final rendering lists each event once.
+    final = terminal.text
+    assert not re.search(r"^deployment\s", final, re.M) and "next step" not in final, final
+    assert re.search(r"^status\s+Succeeded$", final, re.M) and re.search(r"^weight\s+100%$", final, re.M), final
+    events = re.findall(r"^(\S+Z)\s+(\w+)\s", final, re.M)
+    assert events and len(events) == len(set(events)), final
+    assert len([e for e in events if e[1] == "ShiftApplied"]) == 4, final
+
+
+def test_plain_event_lines_each_once_when_not_a_terminal(daemon, lam):
+    dep = start(daemon, lam, "linear", "--percent", "50", "--interval", "1")
+    done = ctl(daemon, "rollout", "wait", dep)
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in done.stdout.splitlines() if re.match(r"^\S+Z\s", line)]
+    assert lines and len(lines) == len(set(lines)), done.stdout
+    assert len([line for line in lines if " ShiftApplied " in line]) == 2, done.stdout
+    assert not re.search(r"weight 0\.\d", done.stdout), done.stdout
+
+
+def test_ctrl_c_leaves_the_deployment_running_and_says_how_to_follow_it(daemon, lam):
+    import pexpect
+
+    for command in (["rollout", "wait"], ["rollout", "start", "--wait"]):
+        if command[-1] == "wait" and len(command) == 2:
+            dep = start(daemon, lam, "linear", "--percent", "10", "--interval", "60")
+            args = ["--socket", str(daemon.socket), *command, dep]
+        else:
+            args = ["--socket", str(daemon.socket), *command, *deployment_args(lam, "linear", "--percent", "10", "--interval", "60")]
+        child = pexpect.spawn(str(ROLLOUTCTL), args, env=env(), encoding="utf-8", timeout=30, dimensions=(40, 120))
+        child.expect(r"next step")
+        if len(command) == 3:
+            dep = re.search(r"d-[0-9A-Z]{12}", child.before + child.after).group(0)
+        child.sendintr()
+        child.expect(pexpect.EOF)
+        child.close()
+        assert child.exitstatus == 130, child.before
+        text = child.before
+        assert f"deployment {dep} keeps running" in text, text
+        assert f"rolloutctl rollout wait {dep}" in text and f"rolloutctl rollout stop {dep}" in text, text
+        assert json.loads(ctl(daemon, "rollout", "status", "--json", dep).stdout)["status"] == "InProgress"
+        assert ctl(daemon, "rollout", "stop", dep).returncode == 0
