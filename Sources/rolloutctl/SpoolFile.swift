@@ -31,16 +31,21 @@ struct SpoolFile: Sendable {
         } catch {
             throw RolloutError(.invalidParams, "cannot spool stdin inside the file root: \(error)")
         }
-        let source = FileDescriptor(adopting: dup(input), path: "stdin")
-        return try Self.copy(from: source, to: file)
+        return try Self.copy(from: try Self.duplicate(input, "stdin"), to: file)
     }
 
     /// Opens the file the daemon wrote, removes its name, and copies it to stdout.
     func drain(to output: Int32 = STDOUT_FILENO) throws -> Int64 {
         let file = try FileDescriptor(path: path, flags: O_RDONLY | O_NOFOLLOW)
         remove()
-        let sink = FileDescriptor(adopting: dup(output), path: "stdout")
-        return try Self.copy(from: file, to: sink)
+        return try Self.copy(from: file, to: try Self.duplicate(output, "stdout"))
+    }
+
+    /// A copy of `descriptor` that can be closed without closing stdin or stdout.
+    private static func duplicate(_ descriptor: Int32, _ name: String) throws(SystemError) -> FileDescriptor {
+        let copy = dup(descriptor)
+        guard copy >= 0 else { throw SystemError("duplicate", name) }
+        return FileDescriptor(adopting: copy, path: name)
     }
 
     /// Removes the file if it is there.

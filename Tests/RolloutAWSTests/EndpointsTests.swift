@@ -1,4 +1,4 @@
-import AWSConfig
+@testable import AWSConfig
 import RolloutCore
 import Testing
 @testable import RolloutAWS

@@ -1,3 +1,4 @@
+import AWSConfig
 import CurlHTTP
 import RolloutAWS
 import RolloutCore
