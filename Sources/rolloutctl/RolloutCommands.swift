@@ -174,6 +174,8 @@ extension RolloutCommand {
         }
 
         func execute(in session: Session) async throws -> ExitStatus {
+            // A Ctrl-C from here on ends the wait with the follow-or-stop message, not the process.
+            let interrupts: UnixSignalsSequence? = if wait { await UnixSignalsSequence(trapping: .sigint) } else { nil }
             let started = try await session.call(RolloutStart.self, deployment.request, idempotencyKey: deployment.idempotencyKey)
             let result = try JSONValue(encoding: started)
             guard wait else {
@@ -181,7 +183,7 @@ extension RolloutCommand {
                 return .success
             }
             if !session.console.json { session.console.print(HumanText.block(result.objectValue ?? [:]) + "\n") }
-            return try await RolloutCommand.follow(started.deploymentId, timeout: timeout, in: session)
+            return try await RolloutCommand.follow(started.deploymentId, timeout: timeout, interrupts: interrupts, in: session)
         }
     }
 
@@ -337,7 +339,13 @@ extension RolloutCommand {
     /// 0 when it Succeeded, 4 when it failed or stopped, 3 when the wait timed out (the
     /// deployment as it was is printed too), 130 on Ctrl-C, which ends only the wait: the
     /// deployment keeps running, and the message says how to follow or stop it.
-    static func follow(_ deploymentId: String, timeout: Int?, in session: Session) async throws -> ExitStatus {
+    ///
+    /// - Parameter interrupts: SIGINT, trapped by the caller before it started the deployment
+    ///   (`rollout start --wait`), else here, before anything is drawn.
+    static func follow(
+        _ deploymentId: String, timeout: Int?, interrupts: UnixSignalsSequence? = nil, in session: Session
+    ) async throws -> ExitStatus {
+        let interrupts = if let interrupts { interrupts } else { await UnixSignalsSequence(trapping: .sigint) }
         let params = RolloutWait.Params(deploymentId: deploymentId, timeoutSeconds: timeout.map(Double.init))
         let console = session.console
         let client = try await session.connectedClient()
@@ -348,7 +356,6 @@ extension RolloutCommand {
             live = nil
         }
         let printed = EventLines()
-        let interrupts = await UnixSignalsSequence(trapping: .sigint)
         let outcome: WaitOutcome
         do {
             outcome = try await withThrowingTaskGroup(of: WaitOutcome.self) { group in
