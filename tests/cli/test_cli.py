@@ -372,6 +372,7 @@ def test_object_put_and_get_stream_64_mib_with_constant_memory(daemon):
     assert got == size and received.hexdigest() == expected.hexdigest()
 
     # Constant memory: a few MiB over a `health` run, nowhere near the 64 MiB that went through.
+    print(f"rolloutctl peak RSS (KiB): health {baseline_kib}, put - {put_kib}, get - {get_kib}")
     assert put_kib < baseline_kib + 16 * 1024, (baseline_kib, put_kib)
     assert get_kib < baseline_kib + 16 * 1024, (baseline_kib, get_kib)
     # The spool files are gone.
