@@ -17,6 +17,7 @@ let nio: [Target.Dependency] = [
 ]
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 
 let package = Package(
     name: "rolloutd",
@@ -38,6 +39,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // OpenSSL libcrypto, wrapped once.
@@ -68,17 +71,28 @@ let package = Package(
         // The AWS provider: credentials, retries, service clients (endpoints from AWSConfig).
         .target(
             name: "RolloutAWS",
-            dependencies: ["AWSConfig", "RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging],
+            dependencies: ["AWSConfig", "RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging, metrics],
             swiftSettings: swiftSettings
         ),
         // The rollout engine: the pure traffic-shifting state machine (events in, actions out).
-        .target(name: "RolloutEngine", dependencies: ["RolloutCore", logging], swiftSettings: swiftSettings),
+        .target(name: "RolloutEngine", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
-        .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging], swiftSettings: swiftSettings),
+        .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
         // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
-        .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
+        .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, metrics, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
+        // The HTTP listener of `[server.http]`: Prometheus exposition (/metrics) and probes (/livez, /readyz).
+        .target(
+            name: "RolloutHTTP",
+            dependencies: [
+                "RolloutCore", logging, metrics,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ] + nio,
+            swiftSettings: swiftSettings
+        ),
         // SQLite, the only module that speaks SQL (or imports GRDB): migrations, idempotency
         // records, upload journal, leases, rollout rows, the `local` provider's tables. It
         // implements ports declared in RolloutCore (RolloutCrypto only hashes fingerprints).
@@ -96,7 +110,7 @@ let package = Package(
             name: "RolloutDaemon",
             dependencies: [
                 "RolloutCore", "RolloutSystem", "RolloutConfig", "RolloutCrypto", "RolloutRPC", "RolloutServer", "RolloutStore",
-                "RolloutLocal", "RolloutEngine", logging,
+                "RolloutLocal", "RolloutEngine", "RolloutHTTP", logging, metrics,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -22,6 +22,7 @@ extension Configuration {
         server.read("idempotency_ttl_secs", into: &self.server.idempotencyTTLSecs)
         server.read("log_level", into: &self.server.logLevel)
         server.read("slow_request_ms", into: &self.server.slowRequestMs)
+        self.server.http = Self.readHTTP(server.table("http"), problems: problems)
         server.finish()
 
         var cloud = document.table("cloud")
@@ -36,6 +37,31 @@ extension Configuration {
         cloud.finish()
 
         document.finish()
+    }
+}
+
+extension Configuration {
+    /// `[server.http]`: absent leaves the listener off; present needs a valid `listen`.
+    fileprivate static func readHTTP(_ table: TableReader, problems: ProblemList) -> HTTP? {
+        var http = table
+        defer { http.finish() }
+        guard http.isPresent else { return nil }
+        var listen: String?
+        http.read("listen", into: &listen)
+        let key = http.dotted("listen")
+        guard let listen else {
+            if !problems.mentions(key) {
+                problems.add(key, "\(key) is required in [\(http.path)] (a host:port such as \"127.0.0.1:9464\"); leave the table out to open no TCP port")
+            }
+            return nil
+        }
+        switch ListenAddress.parse(listen) {
+        case .success(let address):
+            return HTTP(listen: address)
+        case .failure(let error):
+            problems.add(key, "\(key) = \"\(listen)\" is not a valid listen address: \(error)")
+            return nil
+        }
     }
 }
 

@@ -14,6 +14,11 @@ final class ProblemList {
         problems.append(.init(file: file, key: key, line: line, message: message))
     }
 
+    /// Whether a problem about `key` was already reported (a wrong type, say).
+    func mentions(_ key: String) -> Bool {
+        problems.contains { $0.key == key }
+    }
+
     func add(contentsOf other: [ConfigurationError.Problem]) {
         problems.append(contentsOf: other)
     }

@@ -25,6 +25,9 @@ struct TableReader {
         self.problems = problems
     }
 
+    /// Whether the table is in the document (and is a table).
+    var isPresent: Bool { table != nil }
+
     func dotted(_ key: String) -> String {
         path.isEmpty ? key : "\(path).\(key)"
     }

@@ -56,6 +56,7 @@ struct ParsingTests {
 
         var expected = Configuration.default
         expected.server.allowedUIDs = [1000]
+        expected.server.http = Configuration.HTTP(listen: .init(host: "127.0.0.1", port: 9464))
         expected.cloud.provider = .aws
         expected.cloud.region = "us-west-2"
         expected.cloud.aws.profile = "default"

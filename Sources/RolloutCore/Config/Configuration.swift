@@ -64,6 +64,9 @@ extension Configuration {
         /// `slow_request_ms`: a request that runs longer than this is logged at `info`
         /// (long polls and waits excepted). Range 1...3600000. Default `1000`.
         public var slowRequestMs = 1000
+        /// `[server.http]`: the HTTP listener for metrics and probes (SPEC §6.1).
+        /// Default: absent (no TCP port).
+        public var http: HTTP?
 
         /// The levels of `log_level`, lowest first (swift-log's names).
         public enum LogLevel: String, Sendable, CaseIterable {
