@@ -3,6 +3,7 @@ public import Logging
 import NIOPosix
 import RolloutConfig
 public import RolloutCore
+import RolloutHTTP
 import RolloutLocal
 import RolloutRPC
 import RolloutServer
@@ -52,6 +53,15 @@ public enum Daemon {
         let logger = Logger(label: "rolloutd")
         let startedAt = ContinuousClock.now
         logger.info("starting", metadata: ["version": "\(version)", "config": "\(configSource)", "provider": "\(configuration.cloud.provider.rawValue)"])
+        // Metrics are collected only when something can scrape them; otherwise swift-metrics
+        // keeps its no-op handlers. Bootstrapped before any metric object is made.
+        let exporter = configuration.server.http.map { _ in MetricsExporter.bootstrap() }
+        if let http = configuration.server.http, !http.listen.isLoopback {
+            logger.warning(
+                "[server.http] listen is not a loopback address; /metrics and the probes are reachable from other machines",
+                metadata: ["http.listen": "\(http.listen)"]
+            )
+        }
 
         let store = try StateStore(directory: configuration.server.stateDir)
         let idempotency = IdempotencyRecords(store: store, ttlSeconds: configuration.server.idempotencyTTLSecs)
@@ -81,6 +91,7 @@ public enum Daemon {
             }
         }
         let leases = services.leases
+        let readiness = Readiness { await services.readinessProblem() }
         let grace = Duration.seconds(configuration.server.shutdownGraceSecs)
         let server = RPCServer(
             listener: listener, dispatcher: dispatcher,
@@ -94,6 +105,7 @@ public enum Daemon {
             logger: logger, eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
             onConnectionClosed: { id in leases?.connectionClosed(id) },
             onListening: {
+                readiness.markReady()
                 // Logged once serving, so signal handling is in place when clients see it.
                 let elapsed = ContinuousClock.now - startedAt
                 let readyMs = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
@@ -101,12 +113,22 @@ public enum Daemon {
             }
         )
         let maintenance = Maintenance(idempotency: idempotency, logger: logger)
-        // Services shut down in reverse order: the watchdog arms, the server drains (at most
-        // grace + 0.8 s), rollout loops stop, leases are released, maintenance stops; the
-        // database closes last, below. The group cancels services still running at grace + 1.5 s
-        // and the watchdog ends the process at grace + 1.8 s, so the exit always comes within
-        // grace + 2 s (SPEC §6).
+        // Services shut down in reverse order: the watchdog arms, /readyz turns 503, the server
+        // drains (at most grace + 0.8 s), rollout loops stop, leases are released, maintenance
+        // stops, the HTTP listener closes; the database closes last, below. The group cancels
+        // services still running at grace + 1.5 s and the watchdog ends the process at
+        // grace + 1.8 s, so the exit always comes within grace + 2 s (SPEC §6).
         var serviceList: [any Service] = [maintenance]
+        if let http = configuration.server.http, let exporter {
+            // First, so it stops last: /readyz answers 503 while the server drains.
+            serviceList.insert(
+                ProbeServer(
+                    address: http.listen, exporter: exporter, readiness: readiness, logger: logger,
+                    eventLoopGroup: MultiThreadedEventLoopGroup.singleton
+                ),
+                at: 0
+            )
+        }
         if let leases { serviceList.append(leases) }
         #if AWS
         if let coordinator = services.rollouts as? RolloutCoordinator {
@@ -115,6 +137,7 @@ public enum Daemon {
         }
         #endif
         serviceList.append(server)
+        serviceList.append(DrainSignal(readiness: readiness))
         serviceList.append(
             ShutdownWatchdog(limit: grace + .milliseconds(1800), logger: logger, beforeExit: { listener.removeFiles() })
         )

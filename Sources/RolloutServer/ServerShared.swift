@@ -1,5 +1,7 @@
 import Logging
+import Metrics
 import NIOCore
+import RolloutCore
 import RolloutRPC
 import Synchronization
 
@@ -14,6 +16,7 @@ final class ServerShared: Sendable {
     private let connections = Mutex(Connections())
     private let draining = Atomic<Bool>(false)
     private let onConnectionClosed: @Sendable (UInt64) -> Void
+    private let openConnections = Meter(label: MetricName.rpcConnections)
 
     /// An admitted connection: its channel, and its handler for the shutdown steps (both used
     /// only on the channel's event loop).
@@ -52,13 +55,17 @@ final class ServerShared: Sendable {
         connections.withLock { state in
             guard !state.closedForNewOnes else { return false }
             state.open[id] = connection
+            openConnections.increment()
             return true
         }
     }
 
     func unregister(_ id: UInt64) {
         let removed = connections.withLock { $0.open.removeValue(forKey: id) }
-        if removed != nil { onConnectionClosed(id) }
+        if removed != nil {
+            openConnections.decrement()
+            onConnectionClosed(id)
+        }
     }
 
     /// Shutdown, step 1: every connection stops reading and starting requests; requests
@@ -106,12 +113,16 @@ final class InflightCounter: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The same count as a gauge; a meter's own atomic keeps it off the lock.
+    private let gauge = Meter(label: MetricName.rpcInflight)
 
     func increment() {
         state.withLock { $0.count += 1 }
+        gauge.increment()
     }
 
     func decrement() {
+        gauge.decrement()
         let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.count -= 1
             guard state.count == 0 else { return [] }

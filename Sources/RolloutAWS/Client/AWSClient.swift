@@ -110,14 +110,20 @@ public final class AWSClient: Sendable {
         timeouts: HTTPTimeouts = HTTPTimeouts(),
         progress: HTTPProgress? = nil
     ) async throws(RolloutError) -> HTTPResponse {
+        var metrics = AWSCallMetrics(service: service.servicesSectionKey, operation: request.operation)
+        defer { metrics.record() }
         let payloadHash = try payloadHash(for: request)
         var state = RetryState(policy: retryPolicy, isLongPoll: request.isLongPoll)
         while true {
-            if Task.isCancelled { throw .cancelled }
+            if Task.isCancelled {
+                metrics.status = "cancelled"
+                throw .cancelled
+            }
             let httpRequest = try await signedRequest(request, payloadHash: payloadHash)
             let failure: AWSAttemptFailure
             do {
                 let response = try await http.execute(httpRequest, sink: sink, timeouts: timeouts, progress: progress)
+                metrics.status = "\(response.status)"
                 if let error = errorInResponse(response, sink: sink, request: request) {
                     failure = .response(error)
                 } else {
@@ -125,7 +131,11 @@ public final class AWSClient: Sendable {
                     return response
                 }
             } catch {
-                if error.kind == .cancelled || Task.isCancelled { throw .cancelled }
+                if error.kind == .cancelled || Task.isCancelled {
+                    metrics.status = "cancelled"
+                    throw .cancelled
+                }
+                metrics.status = "transport"
                 failure = .transport(error)
             }
             let jitter = environment.jitter()
@@ -133,6 +143,7 @@ public final class AWSClient: Sendable {
             let decision = bucket.withLock { state.recordFailure(retryFailure, bucket: &$0, jitter: jitter) }
             switch decision {
             case .retry(let delay, let attempt):
+                metrics.retries += 1
                 logger?.debug(
                     "retrying AWS call",
                     metadata: [

@@ -64,7 +64,9 @@ extension Services {
             key: params.key, source: source, contentType: params.contentType, metadata: params.metadata ?? [:],
             ifNoneMatch: params.ifNoneMatch != nil, ifMatch: params.ifMatch
         )
-        return try await health.track(.objectStore) { try await store.put(request, progress: context.progress) }
+        let result = try await health.track(.objectStore) { try await store.put(request, progress: context.progress) }
+        ProviderMetrics.bytesUploaded.increment(by: result.size)
+        return result
     }
 
     private func getObject(_ params: ObjectGet.Params, _ context: RequestContext) async throws -> ObjectGet.Result {
@@ -89,6 +91,7 @@ extension Services {
         } else {
             returned = result.info.size
         }
+        ProviderMetrics.bytesDownloaded.increment(by: returned)
         return ObjectGet.Result(info: result.info, size: returned, data: result.data.map { Data($0).base64EncodedString() })
     }
 }

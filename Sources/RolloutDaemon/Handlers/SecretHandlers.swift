@@ -10,9 +10,11 @@ extension Services {
                 throw RolloutError.invalidParams("param 'versionStage' must be \"AWSCURRENT\" or \"AWSPREVIOUS\"")
             }
             let store = try require(secrets, "SecretStore")
-            return try await health.track(.secrets) {
+            let value = try await health.track(.secrets) {
                 try await store.get(name: params.name, versionStage: stage, refresh: params.refresh ?? false)
             }
+            ProviderMetrics.secretServed(value)
+            return value
         }
         registry.register(SecretPut.self) { _, _ in
             throw RolloutError(.readOnly, "the SecretStore is read-only; rolloutd never writes secrets")

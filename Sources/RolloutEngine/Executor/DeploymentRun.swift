@@ -43,13 +43,17 @@ final class DeploymentRun: Sendable {
         var executor = DeploymentExecutor(
             record: record, machine: machine, revisionId: revisionId, dependencies: dependencies, inbox: inbox, engine: engine
         )
+        var metrics = DeploymentMetrics(deploymentId: deploymentId, machine: machine)
+        defer { metrics.end() }
         for await message in stream {
             switch message {
             case .event(let make, let ack):
                 await executor.handle(make(dependencies.now()))
+                metrics.observe(executor.machine)
                 ack?(executor.machine.status)
             case .reconcile:
                 await executor.reconcile()
+                metrics.observe(executor.machine)
             }
             if Task.isCancelled || executor.machine.phase == .finished { break }
         }

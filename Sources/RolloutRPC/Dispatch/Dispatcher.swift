@@ -10,6 +10,7 @@ public struct Dispatcher: Sendable {
     private let gate: (any IdempotencyGate)?
     private let logger: Logger
     private let slowRequest: Duration
+    private let metrics: RequestMetrics
     /// Methods that wait by design (long polls, rollout waits): never "slow".
     private static let waitingMethods: Set<String> = [QueueReceive.name, RolloutWait.name]
 
@@ -23,6 +24,7 @@ public struct Dispatcher: Sendable {
         self.gate = gate
         self.logger = logger
         self.slowRequest = slowRequest
+        self.metrics = RequestMetrics(methodNames: registry.names)
     }
 
     /// The registered method names.
@@ -58,6 +60,7 @@ public struct Dispatcher: Sendable {
             outcome = .failure(Task.isCancelled ? .cancelled : .internalError("internal error"))
         }
         log(method: method, id: id, connection: connection, start: start, outcome: outcome)
+        metrics.record(method: method, outcome: outcome, since: start)
         guard id != nil else { return nil }
         switch outcome {
         case .success(let value): return Outgoing.result(id: responseID, value)
@@ -110,6 +113,7 @@ public struct Dispatcher: Sendable {
             method: method, key: idempotencyKey, params: params, deadline: deadline,
             operation: { try await entry.run(params, context) }
         )
+        if replayed { metrics.replayed(method: method) }
         guard replayed, case .object(var resultObject) = result else { return result }
         resultObject["replayed"] = true
         return .object(resultObject)
