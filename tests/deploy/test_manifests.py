@@ -123,16 +123,42 @@ def test_socket_files_and_config_volumes_are_shared():
         assert written <= {m["mountPath"] for m in mounts(sidecar).values()}
 
 
-def test_sidecar_probes_call_rolloutctl_health_on_the_socket():
+def test_sidecar_probes_match_the_config():
+    """With [server.http] listen, httpGet probes on its port (SPEC §6.1); without it, the
+    exec probes that call `rolloutctl health` on the socket."""
     _, sidecar, _, native = sidecar_and_apps()
     _, config = configmap_config()
-    probes = ["readinessProbe", "livenessProbe"] + (["startupProbe"] if native else [])
-    for name in probes:
+    probes = {"readinessProbe": "/readyz", "livenessProbe": "/livez"}
+    if native:
+        # Startup passes once the daemon serves, even degraded: readiness, not startup, is where
+        # missing credentials show.
+        probes["startupProbe"] = "/livez"
+    listen = config["server"].get("http", {}).get("listen")
+    ports = {p["name"]: p["containerPort"] for p in sidecar.get("ports", [])}
+    for name, path in probes.items():
         assert name in sidecar, f"rolloutd has no {name}"
-        command = sidecar[name]["exec"]["command"]
-        assert os.path.basename(command[0]) == "rolloutctl" and "health" in command, command
-        assert command[command.index("--socket") + 1] == config["server"]["socket"], command
-        assert sidecar[name].get("timeoutSeconds", 1) >= 2, f"{name}: give the exec a moment"
+        probe = sidecar[name]
+        if listen is None:
+            command = probe["exec"]["command"]
+            assert os.path.basename(command[0]) == "rolloutctl" and "health" in command, command
+            assert command[command.index("--socket") + 1] == config["server"]["socket"], command
+            assert probe.get("timeoutSeconds", 1) >= 2, f"{name}: give the exec a moment"
+            continue
+        assert "exec" not in probe, f"{name}: use the HTTP listener, not a process per probe"
+        get = probe["httpGet"]
+        assert get["path"] == path, (name, get)
+        port = ports.get(get["port"], get["port"])
+        assert port == int(listen.rsplit(":", 1)[1]), f"{name} probes port {port}, the daemon listens on {listen}"
+        assert get.get("scheme", "HTTP") == "HTTP"
+
+
+def test_http_listener_is_reachable_by_the_kubelet():
+    """The kubelet probes the pod IP: a loopback-only listener would fail every probe."""
+    _, config = configmap_config()
+    listen = config["server"].get("http", {}).get("listen")
+    assert listen, "the ConfigMap enables [server.http]"
+    host = listen.rsplit(":", 1)[0].strip("[]")
+    assert host in ("0.0.0.0", "::"), f"{listen}: the kubelet cannot reach a loopback listener"
 
 
 def test_termination_grace_outlasts_shutdown_grace():
