@@ -67,6 +67,10 @@ def report(figures, upload, sink=None, soak=None):
         ("idle RSS (MiB)", daemon["idle_rss_mib"], base["idle_rss_mib"], python, "<= 20 MiB", lambda v, r: v <= 20),
         ("exec to ready (ms, median)", daemon["ready_ms_median"], None, "-", "<= 200 ms", lambda v, r: v <= 200),
     ]
+    metrics = figures.get("metrics", {})
+    if "ping_p50_us_on" in metrics:
+        rows.append(("sys.ping p50, metrics on (us)", metrics["ping_p50_us_on"], metrics["ping_p50_us_off"],
+                     "sys.ping, no [server.http] (interleaved)", "<= +2 us", lambda v, r: v - metrics["ping_p50_us_off"] <= 2))
     if "secret_get_p50_us" in aws:
         rows.append(("cached secret.get p50 (us)", aws["secret_get_p50_us"], aws["ping_p50_us"], "sys.ping, same daemon",
                      "<= 100 us", lambda v, r: v <= 100))

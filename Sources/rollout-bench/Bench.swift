@@ -26,12 +26,14 @@ struct Figures {
     var aws: AWSFigures?
     /// SigV4 signing, ours and botocore's (nil without `--moto-endpoint`).
     var sigv4: SigV4Figures?
+    /// `sys.ping` with the metrics listener off and on (nil when it could not be measured).
+    var metrics: MetricsFigures?
 
     var readyMedianMillis: Double { median(readyMillis) }
     var finalExit: ExitStatus? { daemonExits.last }
     var failed: Bool {
         daemon.errors > 0 || baseline.errors > 0 || daemonExits.contains { $0 != .exited(0) }
-            || (aws?.failed ?? false) || (sigv4?.signaturesDiffer ?? false)
+            || (aws?.failed ?? false) || (sigv4?.signaturesDiffer ?? false) || (metrics?.failed ?? false)
     }
 }
 
@@ -45,6 +47,20 @@ struct AWSFigures {
     var shutdownMillis: Double
 
     var errors: Int { secretGet.errors + ping.errors }
+    var failed: Bool { errors > 0 || exit != .exited(0) }
+}
+
+/// The cost of metrics on the request path: `sys.ping` on two local-provider daemons measured
+/// in alternating blocks, one without `[server.http]` (no-op metrics) and one with it (the
+/// Prometheus registry collecting every request).
+struct MetricsFigures {
+    var off: LatencyResult
+    var on: LatencyResult
+    var exit: ExitStatus
+
+    /// p50 with metrics minus p50 without, in microseconds.
+    var p50OverheadMicros: Double { on.p50Micros - off.p50Micros }
+    var errors: Int { off.errors + on.errors }
     var failed: Bool { errors > 0 || exit != .exited(0) }
 }
 
@@ -75,6 +91,7 @@ final class Bench {
     private var daemon: ChildProcess?
     private var baseline: ChildProcess?
     private var awsDaemon: ChildProcess?
+    private var metricsDaemon: ChildProcess?
     private var notes: [String] = []
 
     private var daemonSocket: String { directory + "/r.sock" }
@@ -85,6 +102,9 @@ final class Bench {
     private var awsSocket: String { directory + "/a.sock" }
     private var awsConfigPath: String { directory + "/rolloutd-aws.toml" }
     private var awsLog: String { directory + "/rolloutd-aws.log" }
+    private var metricsSocket: String { directory + "/m.sock" }
+    private var metricsConfigPath: String { directory + "/rolloutd-metrics.toml" }
+    private var metricsLog: String { directory + "/rolloutd-metrics.log" }
 
     init(options: Options) throws {
         self.options = options
@@ -130,6 +150,9 @@ final class Bench {
         progress("baseline: throughput")
         let baselineThroughput = try throughput(on: baselineSocket)
 
+        // The metrics overhead: a second daemon with the HTTP listener, against the first.
+        let metrics = try measureMetricsOverhead()
+
         // 6. Idle memory, one second after the load.
         sleepNanos(1_000_000_000)
         let daemonMemory = daemon?.memory()
@@ -166,7 +189,50 @@ final class Bench {
             latency: baselineLatency, throughput: baselineThroughput, memory: baselineMemory)
         return Figures(
             options: options, daemon: daemonFigures, baseline: baselineFigures, readyMillis: readyMillis,
-            daemonExits: exits, shutdownMillis: shutdowns, notes: notes, aws: aws, sigv4: sigv4)
+            daemonExits: exits, shutdownMillis: shutdowns, notes: notes, aws: aws, sigv4: sigv4, metrics: metrics)
+    }
+
+    /// Starts a second local rolloutd with `[server.http] listen` (metrics collected), measures
+    /// `sys.ping` on it and on the first one (no listener, no-op metrics) in alternating blocks,
+    /// checks that the second one's `/metrics` counted the pings, and stops it.
+    private func measureMetricsOverhead() throws -> MetricsFigures {
+        let port = try freeLoopbackPort()
+        for sub in ["metrics-state", "metrics-local"] { try makeDirectory(directory + "/" + sub) }
+        try writeFile(
+            metricsConfigPath,
+            """
+            [server]
+            socket = "\(metricsSocket)"
+            state_dir = "\(directory)/metrics-state"
+            file_roots = ["\(directory)/files"]
+            [server.http]
+            listen = "127.0.0.1:\(port)"
+            [cloud]
+            provider = "local"
+            [cloud.local]
+            root = "\(directory)/metrics-local"
+
+            """)
+        progress("starting rolloutd with [server.http] (metrics on, port \(port))")
+        let process = try ChildProcess.spawn(
+            name: "rolloutd (metrics)", executable: options.daemon,
+            arguments: ["--config", metricsConfigPath, "--log-level", "warning"],
+            logPath: metricsLog, searchPath: false)
+        metricsDaemon = process
+        _ = try waitUntilReady(process, socket: metricsSocket, timeoutSeconds: 30)
+        progress("sys.ping latency, metrics off vs on, interleaved")
+        let measured = try measureInterleavedLatency(
+            targets: [(daemonSocket, .ping), (metricsSocket, .ping)], warmup: options.warmupRequests,
+            requests: options.requests)
+        // The listener must have counted the pings, or "on" did not measure the metrics.
+        let scrape = (try? httpGet(port: port, path: "/metrics")) ?? ""
+        if !scrape.contains(#"rolloutd_rpc_requests_total{method="sys.ping",outcome="ok"}"#) {
+            notes.append("the metrics daemon's /metrics did not show the sys.ping counter; the overhead row may not measure metrics")
+        }
+        let stopped = stop(process, socket: metricsSocket)
+        metricsDaemon = nil
+        inspectLog(metricsLog, name: "rolloutd (metrics)", starts: 1)
+        return MetricsFigures(off: measured[0], on: measured[1], exit: stopped.status)
     }
 
     /// Starts rolloutd on provider aws against moto, checks that the second `secret.get` comes
@@ -329,7 +395,7 @@ final class Bench {
     /// Stops whatever is still running and deletes the temporary directory.
     /// After a failure, the tail of each log goes to stderr first.
     func cleanup(showLogs: Bool) {
-        for process in [daemon, baseline, awsDaemon].compactMap({ $0 }) {
+        for process in [daemon, baseline, awsDaemon, metricsDaemon].compactMap({ $0 }) {
             process.terminate(timeoutSeconds: 5)
         }
         if showLogs {

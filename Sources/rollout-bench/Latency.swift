@@ -27,8 +27,17 @@ func measureLatency(
 func measureInterleavedLatency(
     socketPath: String, templates: [RequestTemplate], warmup: Int, requests: Int, blocks: Int = 10
 ) throws -> [LatencyResult] {
-    let samplers = try templates.map {
-        try LatencySampler(socketPath: socketPath, template: $0, capacity: requests)
+    try measureInterleavedLatency(
+        targets: templates.map { (socketPath, $0) }, warmup: warmup, requests: requests, blocks: blocks)
+}
+
+/// The same over (server, request kind) pairs, which may be on different servers: compares two
+/// daemons under the same drift.
+func measureInterleavedLatency(
+    targets: [(socketPath: String, template: RequestTemplate)], warmup: Int, requests: Int, blocks: Int = 10
+) throws -> [LatencyResult] {
+    let samplers = try targets.map {
+        try LatencySampler(socketPath: $0.socketPath, template: $0.template, capacity: requests)
     }
     for sampler in samplers { try sampler.run(warmup, timed: false) }
     for block in 0..<blocks {

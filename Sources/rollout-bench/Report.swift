@@ -51,6 +51,14 @@ extension Figures {
                 lines.append("ERROR: rolloutd on provider aws ended with \(aws.exit) on SIGTERM (expected exit 0)")
             }
         }
+        if let metrics {
+            if metrics.errors > 0 {
+                lines.append("ERROR: \(metrics.errors) sys.ping responses in the metrics on/off comparison had no \"result\"")
+            }
+            if metrics.exit != .exited(0) {
+                lines.append("ERROR: rolloutd with [server.http] ended with \(metrics.exit) on SIGTERM (expected exit 0)")
+            }
+        }
         if let sigv4, sigv4.signaturesDiffer {
             lines.append(
                 "ERROR: SigV4: our Authorization header for the benchmark request differs from botocore's, so the "
@@ -103,6 +111,15 @@ extension Figures {
                 fixed(mebibytes(baseline.memory?.peakKiB), 1)),
             row("ready time (ms, median of \(readyMillis.count))", fixed(readyMedianMillis, 1), "-", "", "<= 200"),
         ]
+        if let metrics {
+            lines += [
+                row("", "", "baseline: sys.ping with no HTTP listener (no-op metrics)"),
+                row(
+                    "sys.ping p50, metrics on (µs)", fixed(metrics.on.p50Micros, 1), fixed(metrics.off.p50Micros, 1),
+                    "+" + fixed(metrics.p50OverheadMicros, 2), "<= +2 µs"),
+                row("sys.ping p99, metrics on (µs)", fixed(metrics.on.p99Micros, 1), fixed(metrics.off.p99Micros, 1)),
+            ]
+        }
         if let aws {
             lines += [
                 row("", "", "baseline: sys.ping on the same daemon (provider aws, moto)"),
@@ -236,9 +253,24 @@ extension Figures {
             } else {
                 object([("skipped", jsonString(Self.skippedWithoutMoto))])
             }
+        let metricsObject: String =
+            if let metrics {
+                object([
+                    ("ping_p50_us_on", number(metrics.on.p50Micros, 2)),
+                    ("ping_p50_us_off", number(metrics.off.p50Micros, 2)),
+                    ("ping_p50_overhead_us", number(metrics.p50OverheadMicros, 2)),
+                    ("ping_p99_us_on", number(metrics.on.p99Micros, 1)),
+                    ("ping_p99_us_off", number(metrics.off.p99Micros, 1)),
+                    ("exit_status", jsonString(metrics.exit.description)),
+                    ("errors", String(metrics.errors)),
+                ])
+            } else {
+                object([("skipped", jsonString("not measured"))])
+            }
         return object([
             ("rolloutd", object(daemonMembers)),
             ("baseline", object(side(baseline))),
+            ("metrics", metricsObject),
             ("aws", awsObject),
             ("sigv4", sigv4Object),
             (
@@ -253,7 +285,7 @@ extension Figures {
                 "target",
                 object([
                     ("ping_p50_us_max", "50"), ("pipelined_ratio_min", "2.0"), ("idle_rss_mib_max", "20"),
-                    ("ready_ms_max", "200"), ("secret_get_p50_us_max", "100"),
+                    ("ready_ms_max", "200"), ("secret_get_p50_us_max", "100"), ("metrics_ping_p50_overhead_us_max", "2"),
                 ])
             ),
             (
