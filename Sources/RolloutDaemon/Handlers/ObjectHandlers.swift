@@ -65,7 +65,7 @@ extension Services {
             ifNoneMatch: params.ifNoneMatch != nil, ifMatch: params.ifMatch
         )
         let result = try await health.track(.objectStore) { try await store.put(request, progress: context.progress) }
-        ProviderMetrics.bytesUploaded.increment(by: result.size)
+        ProviderMetrics.uploaded(result.size)
         return result
     }
 
@@ -91,7 +91,7 @@ extension Services {
         } else {
             returned = result.info.size
         }
-        ProviderMetrics.bytesDownloaded.increment(by: returned)
+        ProviderMetrics.downloaded(returned)
         return ObjectGet.Result(info: result.info, size: returned, data: result.data.map { Data($0).base64EncodedString() })
     }
 }
