@@ -121,13 +121,16 @@ public enum Daemon {
         var serviceList: [any Service] = [maintenance]
         if let http = configuration.server.http, let exporter {
             // First, so it stops last: /readyz answers 503 while the server drains.
-            serviceList.insert(
-                ProbeServer(
+            do {
+                let probes = try await ProbeServer.bind(
                     address: http.listen, exporter: exporter, readiness: readiness, logger: logger,
                     eventLoopGroup: MultiThreadedEventLoopGroup.singleton
-                ),
-                at: 0
-            )
+                )
+                serviceList.insert(probes, at: 0)
+            } catch {
+                listener.removeFiles()
+                throw StartupError(description: "\(error)")
+            }
         }
         if let leases { serviceList.append(leases) }
         #if AWS

@@ -11,39 +11,66 @@ import Synchronization
 /// when graceful shutdown reaches it: the listening socket closes and open connections are
 /// closed, none of which waits on a request.
 public final class ProbeServer: Service, Sendable {
-    private let address: Configuration.ListenAddress
-    private let routes: ProbeRoutes
-    private let group: any EventLoopGroup
+    private let serverChannel: any Channel
     private let logger: Logger
-    private let connections = Mutex(Connections())
+    private let connections: Connections
 
-    private struct Connections {
-        var open: [ObjectIdentifier: any Channel] = [:]
-        var closed = false
+    /// The open connections, closed at shutdown; none is admitted once that began.
+    private final class Connections: Sendable {
+        private struct State {
+            var open: [ObjectIdentifier: any Channel] = [:]
+            var closed = false
+        }
+
+        private let state = Mutex(State())
+
+        /// Adds `channel`; false once shutdown closed them.
+        func track(_ channel: any Channel) -> Bool {
+            let id = ObjectIdentifier(channel)
+            let admitted = state.withLock { state in
+                guard !state.closed else { return false }
+                state.open[id] = channel
+                return true
+            }
+            guard admitted else { return false }
+            channel.closeFuture.whenComplete { _ in
+                _ = self.state.withLock { $0.open.removeValue(forKey: id) }
+            }
+            return true
+        }
+
+        /// Stops admitting and returns what is open.
+        func closeAll() -> [any Channel] {
+            state.withLock { state in
+                state.closed = true
+                return Array(state.open.values)
+            }
+        }
     }
 
-    /// A listener on `address`; nothing happens until ``run()``.
-    public init(
+    private init(serverChannel: any Channel, logger: Logger, connections: Connections) {
+        self.serverChannel = serverChannel
+        self.logger = logger
+        self.connections = connections
+    }
+
+    /// Binds `address` at startup, so that a taken port is a startup error; serving starts in
+    /// ``run()``. Accepted connections are answered right away (`/readyz` says "starting" until
+    /// `readiness` is marked ready).
+    public static func bind(
         address: Configuration.ListenAddress, exporter: MetricsExporter, readiness: Readiness, logger: Logger,
         eventLoopGroup: any EventLoopGroup
-    ) {
-        self.address = address
-        self.routes = ProbeRoutes(exporter: exporter, readiness: readiness)
-        self.group = eventLoopGroup
-        self.logger = logger
-    }
-
-    /// Serves until graceful shutdown or cancellation; throws when the address cannot be bound.
-    public func run() async throws {
-        let routes = self.routes
+    ) async throws -> ProbeServer {
+        let routes = ProbeRoutes(exporter: exporter, readiness: readiness)
+        let connections = Connections()
         let serverChannel: any Channel
         do {
-            serverChannel = try await ServerBootstrap(group: group)
+            serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(ChannelOptions.backlog, value: 64)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
                 .childChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        guard self.track(channel) else { throw ChannelError.ioOnClosedChannel }
+                        guard connections.track(channel) else { throw ChannelError.ioOnClosedChannel }
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                         try channel.pipeline.syncOperations.addHandler(ProbeHandler(routes: routes))
                     }
@@ -53,8 +80,14 @@ public final class ProbeServer: Service, Sendable {
         } catch {
             throw ProbeServerError(description: "[server.http] listen = \"\(address)\": cannot listen: \(error)")
         }
-        logger.info("http listening", metadata: ["http.listen": "\(address)", "http.bound": "\(serverChannel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.info("http listening", metadata: ["http.listen": "\(address)"])
+        return ProbeServer(serverChannel: serverChannel, logger: logger, connections: connections)
+    }
 
+    /// Serves until graceful shutdown or cancellation, then closes the socket and every open
+    /// connection.
+    public func run() async throws {
+        let serverChannel = self.serverChannel
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 try? await serverChannel.closeFuture.get()
@@ -65,31 +98,12 @@ public final class ProbeServer: Service, Sendable {
             serverChannel.close(promise: nil)
         }
         try? await serverChannel.close()
-        let open = connections.withLock { state in
-            state.closed = true
-            return Array(state.open.values)
-        }
+        let open = connections.closeAll()
         for channel in open { channel.close(promise: nil) }
         for channel in open { try? await channel.closeFuture.get() }
         logger.info("http stopped")
     }
-
-    /// Adds a connection to those closed at shutdown; false once shutdown closed them.
-    private func track(_ channel: any Channel) -> Bool {
-        let id = ObjectIdentifier(channel)
-        let admitted = connections.withLock { state in
-            guard !state.closed else { return false }
-            state.open[id] = channel
-            return true
-        }
-        guard admitted else { return false }
-        channel.closeFuture.whenComplete { _ in
-            _ = self.connections.withLock { $0.open.removeValue(forKey: id) }
-        }
-        return true
-    }
 }
-
 /// Why the metrics and probe listener could not start.
 public struct ProbeServerError: Error, Sendable, CustomStringConvertible {
     /// The message for the operator.
