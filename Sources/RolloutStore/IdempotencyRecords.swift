@@ -19,8 +19,11 @@ import Synchronization
 ///   operation returns. A started record found by a later call, with no flight for it in this
 ///   process, was left by a daemon that died: the operation runs again with
 ///   ``IdempotentCall/resuming`` set, and resolves from its service whether the effect happened.
-/// - Recoverable failures are not recorded (the started record is removed), so the caller may
-///   retry with the same key; fatal failures and results are, and survive restarts.
+/// - Recoverable failures are not recorded, so the caller may retry with the same key; fatal
+///   failures and results are, and survive restarts. The started record stays: a timeout or a
+///   lost connection does not say whether the effect happened (the request may still be on its
+///   way to the service), so the retry resumes and resolves that from the service, as after a
+///   crash.
 public final class IdempotencyRecords: IdempotencyGate {
     private struct FlightKey: Hashable {
         var method: String
@@ -222,7 +225,7 @@ public final class IdempotencyRecords: IdempotencyGate {
 
     /// Records the operation's outcome, unless the operation finished the record itself (its
     /// effect committed with it: that record is the truth, also when the operation then failed).
-    /// A recoverable failure removes the started record.
+    /// A recoverable failure leaves the record started (the effect is unknown: the retry resumes).
     private func settle(_ call: IdempotentCall, _ result: Result<JSONValue, RolloutError>) async throws -> Outcome {
         try await store.pool.write { db -> Outcome in
             if let text = try String.fetchOne(
@@ -233,10 +236,7 @@ public final class IdempotencyRecords: IdempotencyGate {
                 return Outcome(result: try Self.decode(text), fromRecord: false)
             }
             if case .failure(let error) = result, error.code.kind == .recoverable {
-                try db.execute(
-                    sql: "DELETE FROM idempotency WHERE method = ? AND key = ? AND outcome IS NULL",
-                    arguments: [call.method, call.key]
-                )
+                // Not recorded; the started record tells the retry to resolve the effect.
             } else {
                 try Self.finish(call, outcome: result, in: db)
             }

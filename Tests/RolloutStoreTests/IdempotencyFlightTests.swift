@@ -224,13 +224,23 @@ struct IdempotencyStartedRecordTests {
         }
     }
 
-    @Test("a recoverable failure removes the started record; a fatal one records it")
+    @Test("a recoverable failure leaves the record started, so the retry resumes; a fatal one records it")
     func failures() async throws {
         try await withStateDirectory { directory in
             let store = try StateStore(directory: directory)
             let records = IdempotencyRecords(store: store, ttlSeconds: 60)
             _ = try? await records.run(method: "m", key: "soft", params: [:], deadline: nil) { throw RolloutError(.unavailable, "down") }
-            #expect(try await Self.row(store, method: "m", key: "soft").exists == false)
+            let soft = try await Self.row(store, method: "m", key: "soft")
+            #expect(soft.exists && soft.outcome == nil)
+            // Other params under that key: the first attempt may have had its effect.
+            await #expect(throws: RolloutError.self) {
+                _ = try await records.run(method: "m", key: "soft", params: ["x": "y"], deadline: nil) { .null }
+            }
+            // The timeout may have hidden an effect: the retry is told to resolve it.
+            let resumed = try await records.run(method: "m", key: "soft", params: [:], deadline: nil) {
+                .bool(IdempotentCall.current(for: "m")?.resuming == true)
+            }
+            #expect(resumed.0 == .bool(true))
             _ = try? await records.run(method: "m", key: "hard", params: [:], deadline: nil) { throw RolloutError(.notFound, "gone") }
             #expect(try await Self.row(store, method: "m", key: "hard").outcome?.contains("gone") == true)
         }

@@ -308,3 +308,52 @@ def test_multipart_put_reads_each_byte_of_the_file_once(moto, boto, fault_proxy)
         assert file_sha256(d.files / "back.bin") == file_sha256(src)
     finally:
         assert d.stop() == 0
+
+
+def test_create_only_put_whose_response_was_lost_is_its_own_write(moto, boto, fault_proxy):
+    """`ifNoneMatch: "*"`: moto stores the object, the proxy drops the answer, the daemon's retry
+    gets 412 from its own write. The daemon finds the key holding exactly its bytes and reports
+    success; other bytes are still a PreconditionFailed."""
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="lostput")
+    url, configure, stats = fault_proxy
+    configure(dropResponseRegex=r"^PUT /lostput/once$")
+    d = s3_daemon(moto, "lostput", endpoint=url).start()
+    data = os.urandom(4096)
+    try:
+        with d.connect() as c:
+            put = c.result("object.put", {"key": "once", "data": base64.b64encode(data).decode(), "ifNoneMatch": "*"})
+            assert stats()["droppedResponses"] == 1
+            assert stats()["byMethodPath"].get("PUT /lostput/once") == 2
+            assert put["etag"] == hashlib.md5(data).hexdigest()
+            err = c.error("object.put", {"key": "once", "data": base64.b64encode(b"other").decode(), "ifNoneMatch": "*"})
+            assert err["data"]["reason"] == "PreconditionFailed"
+            assert err["data"]["upstream"]["httpStatus"] == 412
+    finally:
+        assert d.stop() == 0
+    assert s3.get_object(Bucket="lostput", Key="once")["Body"].read() == data
+
+
+def test_keyed_retry_after_an_unknown_outcome_resolves_it(moto, boto, fault_proxy):
+    """With one attempt, a lost response is Unavailable (recoverable: not recorded), although S3
+    stored the object. The caller's retry with the same key resumes: it finds its bytes under the
+    key and succeeds, where a fresh create-only PUT would have failed on its own write."""
+    s3 = boto("s3")
+    s3.create_bucket(Bucket="unknown")
+    url, configure, stats = fault_proxy
+    configure(dropResponseRegex=r"^PUT /unknown/k$")
+    d = s3_daemon(moto, "unknown", endpoint=url)
+    d.config.write_text(d.config.read_text().replace("max_attempts = 10", "max_attempts = 1"))
+    d.start()
+    params = {"key": "k", "data": base64.b64encode(b"the bytes").decode(), "ifNoneMatch": "*", "idempotencyKey": "ik"}
+    try:
+        with d.connect() as c:
+            err = c.error("object.put", params)
+            assert err["data"]["reason"] == "Unavailable"
+            assert stats()["droppedResponses"] == 1
+            again = c.result("object.put", params)
+            assert again["etag"] == hashlib.md5(b"the bytes").hexdigest() and "replayed" not in again
+            assert stats()["byMethodPath"].get("PUT /unknown/k") == 1  # resolved by HEAD, not sent again
+            assert c.result("object.put", params)["replayed"] is True
+    finally:
+        assert d.stop() == 0

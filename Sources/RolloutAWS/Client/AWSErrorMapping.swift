@@ -116,6 +116,9 @@ public enum AWSErrorMapping {
             if let code = error.code { upstream["code"] = .string(code) }
             if (100...599).contains(error.httpStatus) { upstream["httpStatus"] = .number(JSONNumber(error.httpStatus)) }
             if let requestId = error.requestId { upstream["requestId"] = .string(requestId) }
+            // An answer to a retry: what an earlier attempt did is unknown (its response may have
+            // been lost after the service acted), so a conditional request can fail on its own write.
+            if stop.attempts > 1 { upstream["attempts"] = .number(JSONNumber(stop.attempts)) }
             var data: JSONObject = ["upstream": .object(upstream)]
             let detail = describe(error)
             let codes = error.allCodes

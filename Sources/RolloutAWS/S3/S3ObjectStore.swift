@@ -126,12 +126,32 @@ public struct S3ObjectStore: ObjectStore {
         }
         // A keyed put that a killed daemon had started: done when the key already holds these
         // bytes. Only then is the source hashed ahead of the upload (to compare contentIds).
-        if IdempotentCall.current(for: "object.put")?.resuming == true,
+        let resuming = IdempotentCall.current(for: "object.put")?.resuming == true
+        if resuming, let resumed = try await resumedPut(request, size: size) {
+            progress.bytes(done: size, total: size, final: true)
+            return resumed
+        }
+        let outcome: Result<PutObjectResult, RolloutError>
+        do {
+            outcome = .success(try await upload(request, size: size, progress: progress))
+        } catch {
+            outcome = .failure(error)
+        }
+        // A precondition that failed on a write this call may have made itself: an earlier
+        // attempt's request still on its way when the HEAD above looked (a killed daemon's PUT
+        // that S3 finished later, or one that timed out here), or a retry after a response lost
+        // on the way back. When the key now holds these very bytes, that write was this call's.
+        if case .failure(let error) = outcome, error.code == .preconditionFailed,
+           resuming || (error.data["upstream"]?["attempts"]?.int64Value ?? 1) > 1,
            let resumed = try await resumedPut(request, size: size)
         {
             progress.bytes(done: size, total: size, final: true)
             return resumed
         }
+        return try outcome.get()
+    }
+
+    private func upload(_ request: PutObjectRequest, size: Int64, progress: ProgressReporter) async throws(RolloutError) -> PutObjectResult {
 
         var headers: [(name: String, value: String)] = []
         if let contentType = request.contentType { headers.append((name: "content-type", value: contentType)) }
