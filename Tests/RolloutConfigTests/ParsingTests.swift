@@ -220,7 +220,7 @@ struct ParsingTests {
         )
         #expect(
             problems(in: "[server.tls]\n").map(\.message).first?.hasPrefix(
-                "unknown table [server.tls] ([server] has no tables; its keys are: socket, socket_mode"
+                "unknown table [server.tls] (known tables in [server]: http)"
             ) == true
         )
         #expect(problems(in: "[cloud.aws.s3.extra]\n").map(\.key) == ["cloud.aws.s3.extra"])
