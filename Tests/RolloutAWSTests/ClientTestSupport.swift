@@ -3,6 +3,7 @@ import CurlHTTP
 import Glibc
 import RolloutAWS
 import RolloutCore
+import RolloutSystem
 import Synchronization
 import Testing
 
@@ -59,6 +60,13 @@ func awsTestSpawn(_ arguments: [String], stderrPath: String) throws -> (pid: pid
     return (pid, stdinPipe[1], stdoutPipe[0])
 }
 
+/// Runs blocking test plumbing (spawning Python, reading from its pipes, waiting for it) on a
+/// dispatch thread. Swift's cooperative pool has one thread per core (two on a small CI machine):
+/// a test that blocks one there stalls the timers and long polls of every test running beside it.
+func awsTestOffPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await BlockingIO(label: "awstest-plumbing").run { (_: CancellationFlag) throws -> T in try body() }
+}
+
 /// A child process started with `posix_spawnp` and a clean signal mask (threads of the Swift
 /// concurrency pool block signals, and a child inherits the mask, so SIGTERM would never reach
 /// it otherwise). Its stdin is a pipe this process holds: children started with
@@ -70,12 +78,15 @@ final class AWSTestChildProcess: Sendable {
     private let stdinFD: Int32
     private let exited = Mutex(false)
 
-    init(_ arguments: [String], stderrPath: String = "/dev/null") throws {
-        let child = try awsTestSpawn(arguments, stderrPath: stderrPath)
-        var line: [UInt8] = []
-        var byte: UInt8 = 0
-        while read(child.stdout, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
-        close(child.stdout)
+    init(_ arguments: [String], stderrPath: String = "/dev/null") async throws {
+        let (child, line) = try await awsTestOffPool {
+            let child = try awsTestSpawn(arguments, stderrPath: stderrPath)
+            var line: [UInt8] = []
+            var byte: UInt8 = 0
+            while read(child.stdout, &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
+            close(child.stdout)
+            return (child, line)
+        }
         self.pid = child.pid
         self.stdinFD = child.stdin
         self.firstLine = String(decoding: line, as: UTF8.self)
@@ -104,8 +115,8 @@ final class AWSTestMoto: Sendable {
     let process: AWSTestChildProcess
     let port: Int
 
-    init() throws {
-        process = try AWSTestChildProcess(
+    init() async throws {
+        process = try await AWSTestChildProcess(
             ["python3", awsTestRepositoryRoot + "/tests/aws/moto_runner.py", "--exit-on-stdin-eof"],
             stderrPath: "/tmp/rolloutd-awstest-moto.log"
         )
@@ -119,19 +130,12 @@ final class AWSTestMoto: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    /// One moto server for the whole test process (tests use distinct resource names).
-    static let shared: Result<AWSTestMoto, AWSTestProcessError> = {
-        do {
-            return .success(try AWSTestMoto())
-        } catch let error as AWSTestProcessError {
-            return .failure(error)
-        } catch {
-            return .failure(AWSTestProcessError(description: "\(error)"))
-        }
-    }()
+    /// One moto server for the whole test process (tests use distinct resource names), started
+    /// once by the first test that asks, off the cooperative pool.
+    private static let shared = Task { try await AWSTestMoto() }
 
-    static func get() throws -> AWSTestMoto {
-        try shared.get()
+    static func get() async throws -> AWSTestMoto {
+        try await shared.value
     }
 }
 
@@ -141,8 +145,8 @@ final class AWSTestFaultProxy: Sendable {
     let port: Int
     private let http = CurlHTTPClient()
 
-    init(target: String, arguments: [String] = []) throws {
-        process = try AWSTestChildProcess(
+    init(target: String, arguments: [String] = []) async throws {
+        process = try await AWSTestChildProcess(
             ["python3", awsTestRepositoryRoot + "/tests/fixtures/fault_proxy.py", "--target", target, "--exit-on-stdin-eof"]
                 + arguments,
             stderrPath: "/tmp/rolloutd-awstest-proxy.log"
@@ -186,7 +190,11 @@ final class AWSTestFaultProxy: Sendable {
 
 /// Runs `python3 <repo>/<script> <arguments>` (boto3: the independent client) with `input` as
 /// JSON on stdin, stderr appended to `log`, and returns its stdout parsed as JSON.
-func awsTestRunPython(_ script: String, arguments: [String], input: JSONValue?, log: String) throws -> JSONValue {
+func awsTestRunPython(_ script: String, arguments: [String], input: JSONValue?, log: String) async throws -> JSONValue {
+    try await awsTestOffPool { try awsTestRunPythonBlocking(script, arguments: arguments, input: input, log: log) }
+}
+
+private func awsTestRunPythonBlocking(_ script: String, arguments: [String], input: JSONValue?, log: String) throws -> JSONValue {
     let child = try awsTestSpawn(["python3", awsTestRepositoryRoot + "/" + script] + arguments, stderrPath: log)
     if let input {
         let bytes = input.serialized()
@@ -215,8 +223,8 @@ func awsTestRunPython(_ script: String, arguments: [String], input: JSONValue?, 
 }
 
 /// Seeds secrets with `tests/aws/seed_secrets.py` and returns the version ids it printed.
-func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) throws -> [String?] {
-    let result = try awsTestRunPython(
+func awsTestSeedSecrets(endpoint: String, _ operations: [JSONValue]) async throws -> [String?] {
+    let result = try await awsTestRunPython(
         "tests/aws/seed_secrets.py", arguments: [endpoint], input: .array(operations), log: "/tmp/rolloutd-awstest-secrets.log"
     )
     guard let ids = result.arrayValue else {

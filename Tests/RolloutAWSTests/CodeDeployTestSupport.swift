@@ -13,8 +13,8 @@ final class CodeDeployFake: Sendable {
     let port: Int
     private let http = CurlHTTPClient()
 
-    init() throws {
-        process = try AWSTestChildProcess(
+    init() async throws {
+        process = try await AWSTestChildProcess(
             ["python3", awsTestRepositoryRoot + "/tests/fixtures/codedeploy_fake.py", "--exit-on-stdin-eof"],
             stderrPath: "/tmp/rolloutd-awstest-codedeploy-fake.log"
         )
@@ -87,8 +87,8 @@ func codeDeployTestClient(url: String, sleeper: AWSTestSleepRecorder = AWSTestSl
 }
 
 /// Runs boto3 operations against moto with `tests/fixtures/codedeploy_fake.py boto3`.
-func codeDeployBoto3(endpoint: String, _ operations: [JSONValue]) throws -> [JSONValue] {
-    let result = try awsTestRunPython(
+func codeDeployBoto3(endpoint: String, _ operations: [JSONValue]) async throws -> [JSONValue] {
+    let result = try await awsTestRunPython(
         "tests/fixtures/codedeploy_fake.py", arguments: ["boto3", endpoint], input: .array(operations),
         log: "/tmp/rolloutd-awstest-codedeploy-boto3.log"
     )

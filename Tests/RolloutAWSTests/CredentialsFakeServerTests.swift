@@ -11,8 +11,8 @@ import Testing
 struct CredentialsFakeServerTests {
     let server: CredentialsFakeServer
 
-    init() throws {
-        server = try CredentialsFakeServer()
+    init() async throws {
+        server = try await CredentialsFakeServer()
     }
 
     // MARK: Container

@@ -97,7 +97,7 @@ struct CredentialsProcessTests {
         let directory = CredentialsTempDirectory()
         let pidFile = directory.path + "/grandchild"
         let profile = SharedConfigSection(["credential_process": .string("python3 \(Self.script) hang \(pidFile)")])
-        let provider = ProcessCredentialProvider(profileName: "slow", profile: profile, environment: [:], timeout: .milliseconds(1500))
+        let provider = ProcessCredentialProvider(profileName: "slow", profile: profile, environment: [:], timeout: .seconds(4))
         let started = ContinuousClock.now
         let error = await expectRolloutError { _ = try await provider.load() }
         // The program would sleep 60 s: ending well before that means it was killed (the bound is

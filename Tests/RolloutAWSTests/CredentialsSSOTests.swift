@@ -12,8 +12,8 @@ import Testing
 struct CredentialsSSOTests {
     let server: CredentialsFakeServer
 
-    init() throws {
-        server = try CredentialsFakeServer()
+    init() async throws {
+        server = try await CredentialsFakeServer()
     }
 
     /// `sha1("corp")` and `sha1("https://legacy.awsapps.com/start")`, as `aws sso login` names the files.

@@ -115,7 +115,7 @@ struct CredentialsSourcesTests {
     @Test(arguments: cases)
     func source(_ setup: Case) async throws {
         let moto = try MotoServer.url
-        let fake = try CredentialsFakeServer()
+        let fake = await try CredentialsFakeServer()
         defer { fake.process.stop() }
         let home = CredentialsTempDirectory()
         func fill(_ text: String) -> String {

@@ -15,8 +15,8 @@ final class CredentialsFixtureProcess: Sendable {
     let port: Int
     private let process: AWSTestChildProcess
 
-    init(script: String) throws {
-        process = try AWSTestChildProcess(["python3", awsTestRepositoryRoot + "/tests/fixtures/" + script])
+    init(script: String) async throws {
+        process = try await AWSTestChildProcess(["python3", awsTestRepositoryRoot + "/tests/fixtures/" + script])
         guard let port = Int(process.firstLine), port > 0 else {
             process.stop()
             throw CredentialsFixtureError("\(script) did not report a port")
@@ -44,7 +44,7 @@ struct MotoServerTrait: SuiteTrait, TestScoping {
     func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        let server = try CredentialsFixtureProcess(script: "credentials_moto.py")
+        let server = await try CredentialsFixtureProcess(script: "credentials_moto.py")
         defer { server.stop() }
         try await MotoServer.$current.withValue(server) {
             try await function()
@@ -73,8 +73,8 @@ final class CredentialsFakeServer: Sendable {
     let process: CredentialsFixtureProcess
     let client = CurlHTTPClient()
 
-    init() throws {
-        process = try CredentialsFixtureProcess(script: "credentials_fake_server.py")
+    init() async throws {
+        process = try await CredentialsFixtureProcess(script: "credentials_fake_server.py")
     }
 
     var baseURL: String { process.baseURL }

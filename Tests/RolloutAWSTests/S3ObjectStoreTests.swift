@@ -8,8 +8,8 @@ import Testing
 
 /// Runs `python3 tests/s3/seed_bucket.py URL` with `operations` on stdin (boto3, an
 /// independent client) and returns the JSON array it printed.
-func s3TestBoto(endpoint: String, _ operations: [JSONValue]) throws -> [JSONValue] {
-    let result = try awsTestRunPython(
+func s3TestBoto(endpoint: String, _ operations: [JSONValue]) async throws -> [JSONValue] {
+    let result = try await awsTestRunPython(
         "tests/s3/seed_bucket.py", arguments: [endpoint], input: .array(operations), log: "/tmp/rolloutd-s3test-boto.log"
     )
     guard let results = result.arrayValue else {
@@ -113,12 +113,16 @@ struct S3Fixture {
     let bucket: String
     let journal = InMemoryUploadJournal()
 
-    init(bucket: String, proxyArguments: [String]? = nil) throws {
-        let moto = try AWSTestMoto.get()
+    init(bucket: String, proxyArguments: [String]? = nil) async throws {
+        let moto = try await AWSTestMoto.get()
         self.moto = moto
-        proxy = try proxyArguments.map { try AWSTestFaultProxy(target: moto.url, arguments: $0) }
+        if let proxyArguments {
+            proxy = try await AWSTestFaultProxy(target: moto.url, arguments: proxyArguments)
+        } else {
+            proxy = nil
+        }
         self.bucket = bucket
-        _ = try boto([["op": "createBucket", "bucket": .string(bucket)]])
+        _ = try await boto([["op": "createBucket", "bucket": .string(bucket)]])
     }
 
     func store(prefix: String = "app/", concurrency: Int = 4, maxAttempts: Int = 3, maxObjectBytes: Int64 = 1 << 30) throws -> S3ObjectStore {
@@ -134,31 +138,31 @@ struct S3Fixture {
     }
 
     /// boto3 against moto directly (never through the proxy).
-    func boto(_ operations: [JSONValue]) throws -> [JSONValue] {
-        try s3TestBoto(endpoint: moto.url, operations)
+    func boto(_ operations: [JSONValue]) async throws -> [JSONValue] {
+        try await s3TestBoto(endpoint: moto.url, operations)
     }
 
     /// The object's SHA-256 checksum as boto3 reads it (`ChecksumMode=ENABLED`), the
     /// `base64` or `base64-N` form decoded to lowercase hex.
-    func compositeChecksumHex(_ key: String) throws -> String? {
-        let head = try boto([["op": "head", "bucket": .string(bucket), "key": .string(key)]])[0]
+    func compositeChecksumHex(_ key: String) async throws -> String? {
+        let head = try await boto([["op": "head", "bucket": .string(bucket), "key": .string(key)]])[0]
         guard var text = head["checksumSHA256"]?.stringValue else { return nil }
         if let dash = text.lastIndex(of: "-") { text = String(text[..<dash]) }
         return S3Support.base64Decode(text).map(s3TestHex)
     }
 
-    func get(_ key: String, compareFile: String? = nil) throws -> JSONValue {
+    func get(_ key: String, compareFile: String? = nil) async throws -> JSONValue {
         var op: JSONObject = ["op": "get", "bucket": .string(bucket), "key": .string(key), "chunkBytes": .number(JSONNumber(Self.chunk))]
         if let compareFile { op["compareFile"] = .string(compareFile) }
-        return try boto([.object(op)])[0]
+        return try await boto([.object(op)])[0]
     }
 
-    func uploads() throws -> [JSONValue] {
-        try boto([["op": "uploads", "bucket": .string(bucket)]])[0].arrayValue ?? []
+    func uploads() async throws -> [JSONValue] {
+        try await boto([["op": "uploads", "bucket": .string(bucket)]])[0].arrayValue ?? []
     }
 
-    func exists(_ key: String) throws -> Bool {
-        try boto([["op": "exists", "bucket": .string(bucket), "key": .string(key)]])[0].boolValue ?? false
+    func exists(_ key: String) async throws -> Bool {
+        try await boto([["op": "exists", "bucket": .string(bucket), "key": .string(key)]])[0].boolValue ?? false
     }
 
     func stop() {
@@ -193,7 +197,7 @@ final class S3TestProgress: Sendable {
 struct S3ObjectStoreTests {
     @Test("single PutObject: boto3 reads the same bytes, content-id metadata, a SHA-256 checksum")
     func singlePut() async throws {
-        let fixture = try S3Fixture(bucket: "s3store-single")
+        let fixture = await try S3Fixture(bucket: "s3store-single")
         let store = try fixture.store()
         let text = "hello, rolloutd + S3 / single part"
         let result = try await store.put(
@@ -202,13 +206,13 @@ struct S3ObjectStoreTests {
         )
         #expect(result.parts == 1 && result.size == Int64(text.utf8.count))
         #expect(!result.etag.contains("\"") && result.etag.count == 32)
-        let read = try fixture.get("app/dir/hello world+1.txt")
+        let read = await try fixture.get("app/dir/hello world+1.txt")
         #expect(read["text"]?.stringValue == text)
         #expect(read["contentType"]?.stringValue == "text/plain")
         #expect(read["metadata"]?["content-id"]?.stringValue == result.contentId)
         #expect(read["metadata"]?["owner"]?.stringValue == "team-a")
         #expect(read["contentId"]?.stringValue == result.contentId, "contentId matches an independent computation")
-        let head = try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/dir/hello world+1.txt"]])[0]
+        let head = await try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/dir/hello world+1.txt"]])[0]
         #expect((head["checksumSHA256"]?.stringValue ?? "").count == 44, "a base64 SHA-256 checksum")
 
         let info = try await store.head(key: "dir/hello world+1.txt")
@@ -219,7 +223,7 @@ struct S3ObjectStoreTests {
 
     @Test("multipart put of a 12 MiB file: 3 parts, same bytes, independent contentId, progress")
     func multipartPut() async throws {
-        let fixture = try S3Fixture(bucket: "s3store-multipart")
+        let fixture = await try S3Fixture(bucket: "s3store-multipart")
         let directory = try S3TestDirectory()
         defer { directory.remove() }
         let file = try directory.writeFile("big.bin", size: 12 << 20)
@@ -230,15 +234,15 @@ struct S3ObjectStoreTests {
         )
         #expect(result.parts == 3 && result.size == 12 << 20)
         #expect(result.etag.hasSuffix("-3") && !result.etag.contains("\""))
-        let read = try fixture.get("app/big.bin", compareFile: file)
+        let read = await try fixture.get("app/big.bin", compareFile: file)
         #expect(read["sameAsFile"]?.boolValue == true)
         #expect(read["contentId"]?.stringValue == result.contentId)
         // A multipart object's contentId is S3's COMPOSITE checksum of its parts (SPEC §4.2).
-        #expect(try fixture.compositeChecksumHex("app/big.bin") == result.contentId)
+        await #expect(try fixture.compositeChecksumHex("app/big.bin") == result.contentId)
         #expect(try await store.head(key: "big.bin").contentId == result.contentId)
-        let part = try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/big.bin", "partNumber": 1]])[0]
+        let part = await try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/big.bin", "partNumber": 1]])[0]
         #expect(part["partsCount"]?.int64Value == 3)
-        #expect(try fixture.uploads().isEmpty)
+        await #expect(try fixture.uploads().isEmpty)
         #expect(await fixture.journal.pending().isEmpty)
         #expect(progress.values.last == 12 << 20)
 
@@ -251,7 +255,7 @@ struct S3ObjectStoreTests {
 
     @Test("TooLarge before any request; ifNoneMatch on an existing key is PreconditionFailed")
     func conditionsAndLimits() async throws {
-        let fixture = try S3Fixture(bucket: "s3store-conditions", proxyArguments: [])
+        let fixture = await try S3Fixture(bucket: "s3store-conditions", proxyArguments: [])
         defer { fixture.stop() }
         let store = try fixture.store(maxObjectBytes: 10)
         do {
@@ -281,10 +285,10 @@ struct S3ObjectStoreTests {
 
     @Test("range get, get into memory, get to a file leaves no temp files")
     func gets() async throws {
-        let fixture = try S3Fixture(bucket: "s3store-get")
+        let fixture = await try S3Fixture(bucket: "s3store-get")
         let directory = try S3TestDirectory()
         defer { directory.remove() }
-        _ = try fixture.boto([["op": "put", "bucket": .string(fixture.bucket), "key": "app/letters", "text": "abcdefghijklmnopqrstuvwxyz"]])
+        _ = await try fixture.boto([["op": "put", "bucket": .string(fixture.bucket), "key": "app/letters", "text": "abcdefghijklmnopqrstuvwxyz"]])
         let store = try fixture.store()
         let ranged = try await store.get(GetObjectRequest(key: "letters", range: ByteRange(start: 2, end: 5), destination: .memory(limit: 1 << 20)), progress: .none)
         #expect(ranged.data == Array("cdef".utf8))
@@ -307,7 +311,7 @@ struct S3ObjectStoreTests {
         let target = directory.path + "/out.txt"
         let toFile = try await store.get(GetObjectRequest(key: "letters", ifMatch: whole.info.etag, destination: .file(path: target)), progress: .none)
         #expect(toFile.data == nil && toFile.info.size == 26)
-        let listing = try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
+        let listing = await try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
         #expect(listing == ["out.txt"])
         do {
             _ = try await store.get(GetObjectRequest(key: "missing", destination: .file(path: directory.path + "/missing.txt")), progress: .none)
@@ -315,13 +319,13 @@ struct S3ObjectStoreTests {
         } catch let error as RolloutError {
             #expect(error.code == .notFound)
         }
-        let after = try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
+        let after = await try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
         #expect(after == ["out.txt"], "no temp file left behind by the failure")
     }
 
     @Test("list pages with a cursor, honours the prefix and never shows keys outside the store prefix; delete")
     func listAndDelete() async throws {
-        let fixture = try S3Fixture(bucket: "s3store-list")
+        let fixture = await try S3Fixture(bucket: "s3store-list")
         var seeds: [JSONValue] = []
         for index in 0..<5 {
             seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": .string("app/logs/\(index).txt"), "text": "x"])
@@ -329,7 +333,7 @@ struct S3ObjectStoreTests {
         seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "app/other.txt", "text": "y"])
         seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "outside/logs/9.txt", "text": "z"])
         seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "apple.txt", "text": "z"])
-        _ = try fixture.boto(seeds)
+        _ = await try fixture.boto(seeds)
         let store = try fixture.store(prefix: "app")
         var keys: [String] = []
         var cursor: String?
@@ -349,13 +353,13 @@ struct S3ObjectStoreTests {
 
         try await store.delete(key: "other.txt")
         try await store.delete(key: "other.txt")
-        #expect(try !fixture.exists("app/other.txt"))
-        #expect(try fixture.exists("apple.txt"))
+        await #expect(try !fixture.exists("app/other.txt"))
+        await #expect(try fixture.exists("apple.txt"))
     }
 
     @Test("cancelling a multipart upload after the first part aborts it: no upload, no object, journal empty")
     func cancelMidway() async throws {
-        let fixture = try S3Fixture(bucket: "s3store-cancel", proxyArguments: ["--delay-ms", "400"])
+        let fixture = await try S3Fixture(bucket: "s3store-cancel", proxyArguments: ["--delay-ms", "400"])
         defer { fixture.stop() }
         let directory = try S3TestDirectory()
         defer { directory.remove() }
@@ -377,27 +381,27 @@ struct S3ObjectStoreTests {
         case .failure(let error):
             #expect((error as? RolloutError)?.code == .requestCancelled)
         }
-        #expect(try fixture.uploads().isEmpty)
-        #expect(try !fixture.exists("app/cancelled.bin"))
+        await #expect(try fixture.uploads().isEmpty)
+        await #expect(try !fixture.exists("app/cancelled.bin"))
         #expect(await fixture.journal.pending().isEmpty)
     }
 
     @Test("abortOrphans aborts every journaled upload")
     func orphans() async throws {
-        let fixture = try S3Fixture(bucket: "s3store-orphans")
-        let uploadId = try fixture.boto([["op": "createUpload", "bucket": .string(fixture.bucket), "key": "app/crashed.bin"]])[0].stringValue ?? ""
-        #expect(try fixture.uploads().count == 1)
+        let fixture = await try S3Fixture(bucket: "s3store-orphans")
+        let uploadId = await try fixture.boto([["op": "createUpload", "bucket": .string(fixture.bucket), "key": "app/crashed.bin"]])[0].stringValue ?? ""
+        await #expect(try fixture.uploads().count == 1)
         let journal = InMemoryUploadJournal()
         await journal.record(uploadId: uploadId, key: "app/crashed.bin")
         let store = try fixture.store()
         #expect(try await store.abortOrphans(journal: journal) == 1)
-        #expect(try fixture.uploads().isEmpty)
+        await #expect(try fixture.uploads().isEmpty)
         #expect(await journal.pending().isEmpty)
     }
 
     @Test("SlowDown and resets on UploadPart: the upload still succeeds with the same bytes and contentId")
     func faultyParts() async throws {
-        let fixture = try S3Fixture(
+        let fixture = await try S3Fixture(
             bucket: "s3store-faults",
             proxyArguments: ["--slowdown", "0.3", "--reset", "0.2", "--seed", "11", "--only-path-regex", "^PUT .*[?&]partNumber="]
         )
@@ -411,15 +415,15 @@ struct S3ObjectStoreTests {
         let injected = (stats["injected"]?["slowdown"]?.int64Value ?? 0) + (stats["injected"]?["reset"]?.int64Value ?? 0)
         #expect(injected > 0, "faults were injected")
         #expect(result.parts == 3)
-        let read = try fixture.get("app/faulty.bin", compareFile: file)
+        let read = await try fixture.get("app/faulty.bin", compareFile: file)
         #expect(read["sameAsFile"]?.boolValue == true)
         #expect(read["contentId"]?.stringValue == result.contentId)
-        #expect(try fixture.uploads().isEmpty)
+        await #expect(try fixture.uploads().isEmpty)
     }
 
     @Test("CompleteMultipartUpload done by S3 but its response lost: the retry's NoSuchUpload is checked with a HEAD and accepted")
     func lostCompleteResponse() async throws {
-        let fixture = try S3Fixture(
+        let fixture = await try S3Fixture(
             bucket: "s3store-lost-complete",
             // moto answers a repeated Complete as if it were the first; S3 may answer NoSuchUpload.
             proxyArguments: ["--drop-response-regex", "^POST .*[?&]uploadId=", "--then-no-such-upload"]
@@ -437,10 +441,10 @@ struct S3ObjectStoreTests {
         #expect(result.parts == 3 && result.size == 12 << 20)
         #expect(result.contentId == (try directory.referenceDigests(of: file, chunk: Int(S3Fixture.chunk)).contentId))
         #expect(result.etag.hasSuffix("-3") && !result.etag.contains("\""))
-        let read = try fixture.get("app/lost.bin", compareFile: file)
+        let read = await try fixture.get("app/lost.bin", compareFile: file)
         #expect(read["sameAsFile"]?.boolValue == true)
-        #expect(try fixture.compositeChecksumHex("app/lost.bin") == result.contentId)
-        #expect(try fixture.uploads().isEmpty)
+        await #expect(try fixture.compositeChecksumHex("app/lost.bin") == result.contentId)
+        await #expect(try fixture.uploads().isEmpty)
         #expect(await fixture.journal.pending().isEmpty)
     }
 }

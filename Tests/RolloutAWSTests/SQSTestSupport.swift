@@ -6,8 +6,8 @@ import RolloutCore
 
 /// Runs `python3 tests/sqs/seed_queue.py URL [extra...]` (boto3, an independent client) with
 /// `input` on stdin and returns what it printed, parsed as JSON.
-func sqsTestBoto(endpoint: String, extra: [String] = [], input: JSONValue? = nil) throws -> JSONValue {
-    try awsTestRunPython(
+func sqsTestBoto(endpoint: String, extra: [String] = [], input: JSONValue? = nil) async throws -> JSONValue {
+    try await awsTestRunPython(
         "tests/sqs/seed_queue.py", arguments: [endpoint] + extra, input: input, log: "/tmp/rolloutd-awstest-sqs-seed.log"
     )
 }
@@ -27,10 +27,10 @@ struct SQSFixture {
     let queue: SQSQueue
     let fifo: SQSQueue
 
-    init(_ name: String, visibility: Int = 30) throws {
-        moto = try AWSTestMoto.get()
-        proxy = try AWSTestFaultProxy(target: moto.url)
-        let urls = try sqsTestBoto(endpoint: moto.url, extra: [sqsTestPrefix(name)])
+    init(_ name: String, visibility: Int = 30) async throws {
+        moto = try await AWSTestMoto.get()
+        proxy = try await AWSTestFaultProxy(target: moto.url)
+        let urls = await try sqsTestBoto(endpoint: moto.url, extra: [sqsTestPrefix(name)])
         guard let standard = urls["standard"]?.stringValue, let fifo = urls["fifo"]?.stringValue else {
             throw AWSTestProcessError(description: "seed_queue.py printed no URLs")
         }
@@ -45,13 +45,13 @@ struct SQSFixture {
     }
 
     /// Runs boto3 operations against moto directly (never through the proxy).
-    func boto(_ operations: [JSONValue]) throws -> [JSONValue] {
-        try sqsTestBoto(endpoint: moto.url, input: .array(operations)).arrayValue ?? []
+    func boto(_ operations: [JSONValue]) async throws -> [JSONValue] {
+        try await sqsTestBoto(endpoint: moto.url, input: .array(operations)).arrayValue ?? []
     }
 
     /// Every message boto3 can receive from `url` now (each becomes invisible for 30 s).
-    func drain(_ url: String) throws -> [JSONValue] {
-        try boto([["op": "drain", "url": .string(url)]]).first?.arrayValue ?? []
+    func drain(_ url: String) async throws -> [JSONValue] {
+        try await boto([["op": "drain", "url": .string(url)]]).first?.arrayValue ?? []
     }
 
     /// Requests the proxy saw for `AmazonSQS.<operation>`.
