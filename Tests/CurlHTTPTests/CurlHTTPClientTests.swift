@@ -9,7 +9,15 @@ final class TestServer: Sendable {
     let port: Int
     private let pid: pid_t
 
-    init() throws {
+    /// Spawns the server and reads its port on a dispatch thread, not the cooperative pool (one
+    /// thread per core: a blocked one stalls the other tests' timers).
+    init() async throws {
+        (pid, port) = try await BlockingIO(label: "curltest-server").run { (_: CancellationFlag) throws -> (pid_t, Int) in
+            try Self.spawn()
+        }
+    }
+
+    private static func spawn() throws -> (pid_t, Int) {
         let repo = "/" + String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
         var fds: [Int32] = [0, 0]
         pipe(&fds)
@@ -39,8 +47,7 @@ final class TestServer: Sendable {
         var byte: UInt8 = 0
         while read(fds[0], &byte, 1) == 1, byte != UInt8(ascii: "\n") { line.append(byte) }
         close(fds[0])
-        self.pid = pid
-        self.port = Int(String(decoding: line, as: UTF8.self)) ?? 0
+        return (pid, Int(String(decoding: line, as: UTF8.self)) ?? 0)
     }
 
     deinit {
@@ -82,8 +89,8 @@ struct CurlHTTPClientTests {
     let server: TestServer
     let client = CurlHTTPClient()
 
-    init() throws {
-        server = try TestServer()
+    init() async throws {
+        server = try await TestServer()
     }
 
     @Test("GET into memory, with lowercase headers and the status")
