@@ -32,63 +32,69 @@ final class EasyHandle: @unchecked Sendable {
         let request = transfer.request
         let context = Unmanaged.passUnretained(transfer).toOpaque()
 
-        setLong(CURLOPT_NOSIGNAL, 1)
-        setLong(CURLOPT_TCP_KEEPALIVE, 1)
-        // libcurl's default since 7.50.2, set so it does not depend on the version: the request
-        // head and the first body bytes go out in separate writes, and Nagle would hold the
-        // second until the peer's delayed ACK.
-        setLong(CURLOPT_TCP_NODELAY, 1)
-        setLong(CURLOPT_CONNECTTIMEOUT_MS, Int(timeouts.connect.milliseconds))
-        setLong(CURLOPT_TIMEOUT_MS, Int(timeouts.total.milliseconds))
-        setLong(CURLOPT_LOW_SPEED_LIMIT, 1)
-        setLong(CURLOPT_LOW_SPEED_TIME, max(1, Int(timeouts.stall.milliseconds / 1000)))
-        setLong(CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1)
-        // A 256 KiB upload buffer (default 64 KiB): multi-MiB parts go out in a quarter of the
-        // callbacks and syscalls, at 192 KiB more per handle in flight.
-        setLong(CURLOPT_UPLOAD_BUFFERSIZE, 256 << 10)
-        _ = rollout_curl_setopt_string(handle, CURLOPT_URL, request.url)
+        // Every option's result is checked: an option libcurl refuses (a URL over its length
+        // limit, an option this libcurl was built without) fails the exchange, naming it.
+        do throws(HTTPError) {
+            try setLong(CURLOPT_NOSIGNAL, "CURLOPT_NOSIGNAL", 1)
+            try setLong(CURLOPT_TCP_KEEPALIVE, "CURLOPT_TCP_KEEPALIVE", 1)
+            // libcurl's default since 7.50.2, set so it does not depend on the version: the request
+            // head and the first body bytes go out in separate writes, and Nagle would hold the
+            // second until the peer's delayed ACK.
+            try setLong(CURLOPT_TCP_NODELAY, "CURLOPT_TCP_NODELAY", 1)
+            try setLong(CURLOPT_CONNECTTIMEOUT_MS, "CURLOPT_CONNECTTIMEOUT_MS", Int(timeouts.connect.milliseconds))
+            try setLong(CURLOPT_TIMEOUT_MS, "CURLOPT_TIMEOUT_MS", Int(timeouts.total.milliseconds))
+            try setLong(CURLOPT_LOW_SPEED_LIMIT, "CURLOPT_LOW_SPEED_LIMIT", 1)
+            try setLong(CURLOPT_LOW_SPEED_TIME, "CURLOPT_LOW_SPEED_TIME", max(1, Int(timeouts.stall.milliseconds / 1000)))
+            try setLong(CURLOPT_HTTP_VERSION, "CURLOPT_HTTP_VERSION", CURL_HTTP_VERSION_1_1)
+            // A 256 KiB upload buffer (default 64 KiB): multi-MiB parts go out in a quarter of the
+            // callbacks and syscalls, at 192 KiB more per handle in flight.
+            try setLong(CURLOPT_UPLOAD_BUFFERSIZE, "CURLOPT_UPLOAD_BUFFERSIZE", 256 << 10, optional: true)
+            try check(rollout_curl_setopt_string(handle, CURLOPT_URL, request.url), "CURLOPT_URL")
 
-        let length = request.body.length
-        switch request.method {
-        case "GET":
-            setLong(CURLOPT_HTTPGET, 1)
-        case "HEAD":
-            setLong(CURLOPT_NOBODY, 1)
-        case "PUT":
-            setLong(CURLOPT_UPLOAD, 1)
-            _ = rollout_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(length))
-        case "POST":
-            setLong(CURLOPT_POST, 1)
-            _ = rollout_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length))
-        default:
-            _ = rollout_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method)
-            if length > 0 {
-                setLong(CURLOPT_UPLOAD, 1)
-                _ = rollout_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(length))
+            let length = request.body.length
+            switch request.method {
+            case "GET":
+                try setLong(CURLOPT_HTTPGET, "CURLOPT_HTTPGET", 1)
+            case "HEAD":
+                try setLong(CURLOPT_NOBODY, "CURLOPT_NOBODY", 1)
+            case "PUT":
+                try setLong(CURLOPT_UPLOAD, "CURLOPT_UPLOAD", 1)
+                try check(rollout_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(length)), "CURLOPT_INFILESIZE_LARGE")
+            case "POST":
+                try setLong(CURLOPT_POST, "CURLOPT_POST", 1)
+                try check(rollout_curl_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(length)), "CURLOPT_POSTFIELDSIZE_LARGE")
+            default:
+                try check(rollout_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method), "CURLOPT_CUSTOMREQUEST")
+                if length > 0 {
+                    try setLong(CURLOPT_UPLOAD, "CURLOPT_UPLOAD", 1)
+                    try check(rollout_curl_setopt_off_t(handle, CURLOPT_INFILESIZE_LARGE, curl_off_t(length)), "CURLOPT_INFILESIZE_LARGE")
+                }
             }
-        }
-        if request.method != "GET", request.method != "HEAD" {
-            _ = rollout_curl_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlRead)
-            _ = rollout_curl_setopt_pointer(handle, CURLOPT_READDATA, context)
-        }
-        _ = rollout_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite)
-        _ = rollout_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
-        _ = rollout_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader)
-        _ = rollout_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
-        setLong(CURLOPT_NOPROGRESS, 0)
-        _ = rollout_curl_setopt_xferinfo_callback(handle, curlProgress)
-        _ = rollout_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
+            if request.method != "GET", request.method != "HEAD" {
+                try check(rollout_curl_setopt_data_callback(handle, CURLOPT_READFUNCTION, curlRead), "CURLOPT_READFUNCTION")
+                try check(rollout_curl_setopt_pointer(handle, CURLOPT_READDATA, context), "CURLOPT_READDATA")
+            }
+            try check(rollout_curl_setopt_data_callback(handle, CURLOPT_WRITEFUNCTION, curlWrite), "CURLOPT_WRITEFUNCTION")
+            try check(rollout_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context), "CURLOPT_WRITEDATA")
+            try check(rollout_curl_setopt_data_callback(handle, CURLOPT_HEADERFUNCTION, curlHeader), "CURLOPT_HEADERFUNCTION")
+            try check(rollout_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context), "CURLOPT_HEADERDATA")
+            try setLong(CURLOPT_NOPROGRESS, "CURLOPT_NOPROGRESS", 0)
+            try check(rollout_curl_setopt_xferinfo_callback(handle, curlProgress), "CURLOPT_XFERINFOFUNCTION")
+            try check(rollout_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context), "CURLOPT_XFERINFODATA")
 
-        var names = Set<String>()
-        for (name, value) in request.headers {
-            names.insert(name.lowercased())
-            headerList = curl_slist_append(headerList, "\(name): \(value)")
+            var names = Set<String>()
+            for (name, value) in request.headers {
+                names.insert(name.lowercased())
+                headerList = try append(headerList, "\(name): \(value)")
+            }
+            // No `Expect: 100-continue` round trip, no default form content type, no `Accept`.
+            headerList = try append(headerList, "Expect:")
+            if !names.contains("content-type") { headerList = try append(headerList, "Content-Type:") }
+            if !names.contains("accept") { headerList = try append(headerList, "Accept:") }
+            try check(rollout_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList), "CURLOPT_HTTPHEADER")
+        } catch {
+            return .failure(error)
         }
-        // No `Expect: 100-continue` round trip, no default form content type, no `Accept`.
-        headerList = curl_slist_append(headerList, "Expect:")
-        if !names.contains("content-type") { headerList = curl_slist_append(headerList, "Content-Type:") }
-        if !names.contains("accept") { headerList = curl_slist_append(headerList, "Accept:") }
-        _ = rollout_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList)
 
         let code = curl_easy_perform(handle)
         if code != CURLE_OK {
@@ -98,12 +104,31 @@ final class EasyHandle: @unchecked Sendable {
             return .failure(failure)
         }
         var status = 0
-        _ = rollout_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        let info = rollout_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        guard info == CURLE_OK else {
+            return .failure(HTTPError(.io, "libcurl has no response status: \(String(cString: curl_easy_strerror(info)))"))
+        }
         return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, bytesWritten: transfer.bytesWritten))
     }
 
-    private func setLong(_ option: CURLoption, _ value: Int) {
-        _ = rollout_curl_setopt_long(handle, option, value)
+    /// Sets a long option; `optional` options may be missing from an older libcurl.
+    private func setLong(_ option: CURLoption, _ name: String, _ value: Int, optional: Bool = false) throws(HTTPError) {
+        let code = rollout_curl_setopt_long(handle, option, value)
+        if optional, code == CURLE_UNKNOWN_OPTION || code == CURLE_NOT_BUILT_IN { return }
+        try check(code, name)
+    }
+
+    private func check(_ code: CURLcode, _ name: String) throws(HTTPError) {
+        guard code == CURLE_OK else {
+            throw HTTPError(.local, "libcurl refused \(name): \(String(cString: curl_easy_strerror(code)))")
+        }
+    }
+
+    private func append(_ list: UnsafeMutablePointer<curl_slist>?, _ line: String) throws(HTTPError) -> UnsafeMutablePointer<curl_slist> {
+        guard let appended = curl_slist_append(list, line) else {
+            throw HTTPError(.local, "libcurl could not add a request header: out of memory")
+        }
+        return appended
     }
 
     static func classify(_ code: CURLcode) -> HTTPError {

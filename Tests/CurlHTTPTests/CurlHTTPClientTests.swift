@@ -188,6 +188,23 @@ struct CurlHTTPClientTests {
         }
     }
 
+    @Test("an option libcurl refuses fails the exchange and names the option; the pooled handle still works")
+    func refusedOption() async throws {
+        // libcurl refuses strings over CURL_MAX_INPUT_LENGTH (8,000,000 bytes) with
+        // CURLE_BAD_FUNCTION_ARGUMENT. Unchecked, the handle went on without a URL and
+        // libcurl's later "URL using bad/illegal format or missing URL" hid the cause.
+        let huge = server.url("/bytes/1?") + String(repeating: "a", count: 8_000_001)
+        do {
+            _ = try await client.execute(HTTPRequest(method: "GET", url: huge), sink: .memory(limit: 100), timeouts: .init(), progress: nil)
+            Issue.record("expected the URL to be refused")
+        } catch {
+            #expect(error.kind == .local)
+            #expect(error.message.contains("CURLOPT_URL"), "\(error.message)")
+        }
+        let response = try await client.execute(HTTPRequest(method: "GET", url: server.url("/bytes/10")), sink: .memory(limit: 100), timeouts: .init(), progress: nil)
+        #expect(response.status == 200 && response.body.count == 10)
+    }
+
     @Test("concurrent requests reuse pooled handles")
     func concurrent() async throws {
         let client = self.client
