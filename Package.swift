@@ -57,8 +57,11 @@ let package = Package(
         .target(name: "RolloutSystem", dependencies: ["COpenat2"], swiftSettings: swiftSettings),
         // glibc's malloc statistics (mallinfo2), for the tests that prove memory stays flat.
         .systemLibrary(name: "CMalloc"),
-        // Domain types, JSON values, errors, capability protocols, configuration model. No I/O.
-        .target(name: "RolloutCore", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
+        // JSON: the value type, a strict parser (byte offsets in errors, depth limit), the
+        // serializer and the Codable bridge. No dependencies.
+        .target(name: "RolloutJSON", swiftSettings: swiftSettings),
+        // Domain types, errors, capability protocols, configuration model. No I/O. Re-exports RolloutJSON.
+        .target(name: "RolloutCore", dependencies: ["RolloutJSON", "RolloutSystem"], swiftSettings: swiftSettings),
         // SHA-256, MD5, HMAC over libcrypto; contentId.
         .target(name: "RolloutCrypto", dependencies: ["CCrypto"], swiftSettings: swiftSettings),
         // AWS Signature Version 4, alone: canonical requests, signing keys, no networking.
@@ -155,6 +158,7 @@ let package = Package(
         ),
 
         .testTarget(name: "RolloutSystemTests", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutJSONTests", dependencies: ["RolloutJSON"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "RolloutCrypto"], swiftSettings: swiftSettings),

@@ -468,7 +468,7 @@ struct ClientTests {
 struct ClientMotoTests {
     @Test("SQS JSON 1.0 with x-amzn-query-mode: a missing queue is NotFound with the legacy code")
     func sqsNotFound() async throws {
-        let moto = await try AWSTestMoto.get()
+        let moto = try await AWSTestMoto.get()
         let aws = try AWSClient(service: .sqs, endpointURL: moto.url, region: "us-east-1", credentials: awsTestCredentials, http: CurlHTTPClient())
         let created = try await aws.jsonCall(target: "AmazonSQS.CreateQueue", jsonVersion: "1.0", body: ["QueueName": "client-test-q"])
         #expect(created["QueueUrl"]?.stringValue?.hasSuffix("/client-test-q") == true)
@@ -486,7 +486,7 @@ struct ClientMotoTests {
 
     @Test("Query protocol: STS GetCallerIdentity returns XML")
     func stsQuery() async throws {
-        let moto = await try AWSTestMoto.get()
+        let moto = try await AWSTestMoto.get()
         let aws = try AWSClient(service: .sts, endpointURL: moto.url, region: "us-east-1", credentials: awsTestCredentials, http: CurlHTTPClient())
         let root = try await aws.queryCallXML(action: "GetCallerIdentity", version: "2011-06-15")
         #expect(root.name == "GetCallerIdentityResponse")
@@ -495,7 +495,7 @@ struct ClientMotoTests {
 
     @Test("JSON 1.1 errors from a real server: ResourceNotFoundException with the request id header")
     func secretsNotFound() async throws {
-        let moto = await try AWSTestMoto.get()
+        let moto = try await AWSTestMoto.get()
         let aws = try AWSClient(
             service: .secretsManager, endpointURL: moto.url, region: "us-east-1", credentials: awsTestCredentials, http: CurlHTTPClient()
         )
@@ -511,8 +511,8 @@ struct ClientMotoTests {
 
     @Test("a custom endpoint's path prefix reaches the server")
     func pathPrefix() async throws {
-        let moto = await try AWSTestMoto.get()
-        let proxy = await try AWSTestFaultProxy(target: moto.url)
+        let moto = try await AWSTestMoto.get()
+        let proxy = try await AWSTestFaultProxy(target: moto.url)
         defer { proxy.stop() }
         let aws = try AWSClient(
             service: .secretsManager, endpointURL: proxy.url + "/some/prefix", region: "us-east-1", credentials: awsTestCredentials,

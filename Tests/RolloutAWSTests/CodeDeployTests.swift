@@ -196,8 +196,8 @@ struct CodeDeployMotoTests {
 
     @Test("create, get and list end to end; boto3 reads back the AppSpec moto stored")
     func createGetList() async throws {
-        let moto = await try AWSTestMoto.get()
-        await try seed(moto, application: "cd-moto-app", group: "cd-moto-dg")
+        let moto = try await AWSTestMoto.get()
+        try await seed(moto, application: "cd-moto-app", group: "cd-moto-dg")
         let engine = CodeDeployRollouts(
             client: try codeDeployTestClient(url: moto.url), application: "cd-moto-app", deploymentGroup: "cd-moto-dg"
         )
@@ -211,7 +211,7 @@ struct CodeDeployMotoTests {
         // moto keeps every deployment in Created, so it stays active.
         #expect(try await engine.activeDeploymentIds() == [id])
 
-        let stored = await try #require(try codeDeployBoto3(endpoint: moto.url, [["op": "getDeployment", "id": .string(id)]]).first)
+        let stored = try await #require(try codeDeployBoto3(endpoint: moto.url, [["op": "getDeployment", "id": .string(id)]]).first)
         #expect(stored["deploymentConfigName"] == "CodeDeployDefault.LambdaCanary10Percent5Minutes")
         #expect(stored["revision"]?["revisionType"] == "AppSpecContent")
         let expected = try AppSpec(function: "orders", alias: "live", currentVersion: "7", targetVersion: "8", hooks: hooks)
@@ -238,7 +238,7 @@ struct CodeDeployMotoTests {
 
     @Test("an unknown deployment is NotFound (DeploymentDoesNotExistException)")
     func notFound() async throws {
-        let moto = await try AWSTestMoto.get()
+        let moto = try await AWSTestMoto.get()
         let engine = CodeDeployRollouts(client: try codeDeployTestClient(url: moto.url), application: "cd-moto-app", deploymentGroup: "x")
         let error = await rolloutError { () async throws(RolloutError) in
             _ = try await engine.deployment("d-DOESNOTEXIST", record: record)
@@ -249,7 +249,7 @@ struct CodeDeployMotoTests {
 
     @Test("moto 5.2 does not implement StopDeployment, PutLifecycleEventHookExecutionStatus or GetDeploymentConfig (HTTP 500), hence the scripted fake")
     func motoGaps() async throws {
-        let moto = await try AWSTestMoto.get()
+        let moto = try await AWSTestMoto.get()
         let engine = CodeDeployRollouts(
             client: try codeDeployTestClient(url: moto.url, maxAttempts: 1), application: "cd-moto-app", deploymentGroup: "cd-moto-dg"
         )
@@ -281,7 +281,7 @@ struct CodeDeployFakeTests {
 
     @Test("status, weight and events through Created → InProgress → Succeeded; the create request")
     func transitions() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         try await fake.configure(["inProgressWeight": 0.25])
         let engine = try makeEngine(fake)
@@ -324,7 +324,7 @@ struct CodeDeployFakeTests {
 
     @Test("Queued → Created; Baking and Ready → InProgress; failures map errorInformation and rollbackInfo")
     func statusMapping() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         try await fake.seed(deployments: [
             codeDeployFakeDeployment("d-QUEUED", script: ["Queued"]),
@@ -367,7 +367,7 @@ struct CodeDeployFakeTests {
 
     @Test("a custom config is created once with the Lambda traffic routing, then reused")
     func customConfig() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         let strategy = Strategy.canary(percent: 25, intervalSeconds: 120)
         _ = try await makeEngine(fake, group: "dg1").start(request(strategy), fromVersion: "7", toVersion: "8")
@@ -389,7 +389,7 @@ struct CodeDeployFakeTests {
 
     @Test("a custom config that exists with another routing is PreconditionFailed, before CreateDeployment")
     func customConfigMismatch() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         try await fake.seed(configs: [
             "rolloutd-canary-25pct-2min": ["type": "TimeBasedLinear", "timeBasedLinear": ["linearPercentage": 25, "linearInterval": 2]]
@@ -405,7 +405,7 @@ struct CodeDeployFakeTests {
 
     @Test("invalid AppSpec or strategy fails before any call")
     func validatedFirst() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         let engine = try makeEngine(fake)
         let same = await rolloutError { () async throws(RolloutError) in
@@ -425,7 +425,7 @@ struct CodeDeployFakeTests {
 
     @Test("activeDeploymentIds asks for the five active statuses and follows every page")
     func paging() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         try await fake.configure(["pageSize": 2])
         try await fake.seed(deployments: [
@@ -445,7 +445,7 @@ struct CodeDeployFakeTests {
 
     @Test("onConflict fail: Conflict with data.activeDeploymentId, nothing stopped or created")
     func conflictFail() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         try await fake.seed(deployments: [codeDeployFakeDeployment("d-ACTIVE", script: ["InProgress"])])
         let engine = try makeEngine(fake)
@@ -460,7 +460,7 @@ struct CodeDeployFakeTests {
 
     @Test("onConflict rollback: stops the active one with a rollback, waits for it and its rollback deployment, then creates")
     func conflictRollback() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         try await fake.seed(deployments: [codeDeployFakeDeployment("d-ACTIVE", script: ["InProgress"])])
         let sleeps = CodeDeployPollSleeps()
@@ -491,7 +491,7 @@ struct CodeDeployFakeTests {
 
     @Test("onConflict rollback gives up with DeadlineExceeded when the active deployment never ends")
     func conflictRollbackDeadline() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         // A rollback deployment is never stopped, only waited for; this one never finishes.
         try await fake.seed(deployments: [
@@ -511,7 +511,7 @@ struct CodeDeployFakeTests {
 
     @Test("stop sends autoRollbackEnabled; a completed deployment is PreconditionFailed, an unknown one NotFound")
     func stop() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         let engine = try makeEngine(fake)
         let id = try await engine.start(request(), fromVersion: "7", toVersion: "8")
@@ -530,7 +530,7 @@ struct CodeDeployFakeTests {
 
     @Test("reportHook sends PutLifecycleEventHookExecutionStatus; a second report is PreconditionFailed; bad status is refused locally")
     func reportHook() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         let engine = try makeEngine(fake)
         let id = try await engine.start(request(hooks: RolloutHooks(beforeTraffic: "pre")), fromVersion: "7", toVersion: "8")
@@ -555,7 +555,7 @@ struct CodeDeployFakeTests {
 
     @Test("ThrottlingException is retried, then Throttled")
     func throttling() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         let sleeper = AWSTestSleepRecorder()
         let engine = try makeEngine(fake, sleeper: sleeper)
@@ -572,7 +572,7 @@ struct CodeDeployFakeTests {
 
     @Test("DeploymentLimitExceededException from CreateDeployment is Conflict, with CodeDeploy's message")
     func createLimit() async throws {
-        let fake = await try CodeDeployFake()
+        let fake = try await CodeDeployFake()
         defer { fake.stop() }
         // Straight through the client, past the engine's ListDeployments check: the fake refuses
         // a second create while the first is active, as CodeDeploy does.

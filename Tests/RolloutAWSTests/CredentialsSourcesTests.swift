@@ -115,7 +115,7 @@ struct CredentialsSourcesTests {
     @Test(arguments: cases)
     func source(_ setup: Case) async throws {
         let moto = try MotoServer.url
-        let fake = await try CredentialsFakeServer()
+        let fake = try await CredentialsFakeServer()
         defer { fake.process.stop() }
         let home = CredentialsTempDirectory()
         func fill(_ text: String) -> String {

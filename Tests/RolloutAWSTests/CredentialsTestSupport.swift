@@ -44,7 +44,7 @@ struct MotoServerTrait: SuiteTrait, TestScoping {
     func provideScope(
         for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void
     ) async throws {
-        let server = await try CredentialsFixtureProcess(script: "credentials_moto.py")
+        let server = try await CredentialsFixtureProcess(script: "credentials_moto.py")
         defer { server.stop() }
         try await MotoServer.$current.withValue(server) {
             try await function()

@@ -70,9 +70,9 @@ struct RolloutClientsMotoTests {
 
     @Test("GetAlias, then UpdateAlias by ARN: a 10% split that boto3 sees, then version 2 with the split removed")
     func aliasWeights() async throws {
-        let fixture = await try RolloutMotoFixture()
+        let fixture = try await RolloutMotoFixture()
         let name = rolloutTestName("alias")
-        let (arn, revisionId) = await try fixture.functionWithAlias(name)
+        let (arn, revisionId) = try await fixture.functionWithAlias(name)
         let lambda = LambdaClient(client: try fixture.client(.lambda))
 
         let alias = try await lambda.getAlias(function: name, alias: "live")
@@ -83,14 +83,14 @@ struct RolloutClientsMotoTests {
             function: arn, alias: "live", functionVersion: "1", additionalWeights: ["2": 0.1], revisionId: alias.revisionId
         )
         #expect(split.functionVersion == "1" && split.additionalWeights == ["2": 0.1])
-        var seen = await try fixture.aliasSeenByBoto(name)
+        var seen = try await fixture.aliasSeenByBoto(name)
         #expect(seen["version"] == "1" && seen["weights"] == ["2": 0.1])
 
         let done = try await lambda.updateAlias(
             function: arn, alias: "live", functionVersion: "2", additionalWeights: [:], revisionId: split.revisionId
         )
         #expect(done.functionVersion == "2" && done.additionalWeights.isEmpty)
-        seen = await try fixture.aliasSeenByBoto(name)
+        seen = try await fixture.aliasSeenByBoto(name)
         // moto keeps `RoutingConfig: {"AdditionalVersionWeights": {}}` where Lambda drops it:
         // either way no version but 2 gets traffic.
         #expect(seen["version"] == "2" && seen["weights"] == [:])
@@ -99,9 +99,9 @@ struct RolloutClientsMotoTests {
 
     @Test("a missing alias or function is NotFound with the upstream code and status")
     func aliasNotFound() async throws {
-        let fixture = await try RolloutMotoFixture()
+        let fixture = try await RolloutMotoFixture()
         let name = rolloutTestName("missing")
-        _ = await try fixture.functionWithAlias(name)
+        _ = try await fixture.functionWithAlias(name)
         let lambda = LambdaClient(client: try fixture.client(.lambda))
         for (function, alias) in [(name, "nope"), (name + "-none", "live")] {
             do {
@@ -117,11 +117,11 @@ struct RolloutClientsMotoTests {
 
     @Test("PublishVersion makes version 3 after a change, and answers 3 again when nothing changed")
     func publish() async throws {
-        let fixture = await try RolloutMotoFixture()
+        let fixture = try await RolloutMotoFixture()
         let name = rolloutTestName("publish")
-        _ = await try fixture.functionWithAlias(name)
+        _ = try await fixture.functionWithAlias(name)
         let lambda = LambdaClient(client: try fixture.client(.lambda))
-        _ = await try fixture.boto([["op": "touchFunction", "name": .string(name)]])
+        _ = try await fixture.boto([["op": "touchFunction", "name": .string(name)]])
         #expect(try await lambda.publishVersion(function: name) == "3")
         #expect(try await lambda.publishVersion(function: name) == "3")
         #expect(try await lambda.versionExists(function: name, version: "3"))
@@ -129,9 +129,9 @@ struct RolloutClientsMotoTests {
 
     @Test("versionExists: published versions yes; unknown versions, unknown functions and alias names no")
     func versions() async throws {
-        let fixture = await try RolloutMotoFixture()
+        let fixture = try await RolloutMotoFixture()
         let name = rolloutTestName("versions")
-        let (arn, _) = await try fixture.functionWithAlias(name)
+        let (arn, _) = try await fixture.functionWithAlias(name)
         let lambda = LambdaClient(client: try fixture.client(.lambda))
         #expect(try await lambda.versionExists(function: name, version: "1"))
         #expect(try await lambda.versionExists(function: arn, version: "2"))
@@ -143,9 +143,9 @@ struct RolloutClientsMotoTests {
 
     @Test("Invoke returns the scripted payload, then the echo of what was sent, then a function error")
     func invoke() async throws {
-        let fixture = await try RolloutMotoFixture()
+        let fixture = try await RolloutMotoFixture()
         let name = rolloutTestName("invoke")
-        _ = await try fixture.functionWithAlias(name)
+        _ = try await fixture.functionWithAlias(name)
         let lambda = LambdaClient(client: try fixture.client(.lambda))
 
         let scripted = #"{"status":"Succeeded","from":"script"}"#
@@ -168,11 +168,11 @@ struct RolloutClientsMotoTests {
 
     @Test("DescribeAlarms: each named alarm's state, missing names absent, more than 100 names")
     func alarms() async throws {
-        let fixture = await try RolloutMotoFixture()
+        let fixture = try await RolloutMotoFixture()
         let prefix = rolloutTestName("alarm")
         let (firing, quiet, noData) = (prefix + "-firing", prefix + "-quiet", prefix + "-nodata")
         // moto starts a new alarm as OK (CloudWatch: INSUFFICIENT_DATA), so every state is set.
-        _ = await try fixture.boto([
+        _ = try await fixture.boto([
             ["op": "putAlarm", "name": .string(firing)],
             ["op": "putAlarm", "name": .string(quiet)],
             ["op": "putAlarm", "name": .string(noData)],
@@ -194,8 +194,8 @@ struct RolloutClientsMotoTests {
 
     @Test("Publish to a standard topic: the subscribed queue gets exactly one message with subject, body and dedup attribute")
     func publishStandard() async throws {
-        let fixture = await try RolloutMotoFixture()
-        let setup = await try fixture.boto([["op": "topicWithQueue", "name": .string(rolloutTestName("notify"))]])[0]
+        let fixture = try await RolloutMotoFixture()
+        let setup = try await fixture.boto([["op": "topicWithQueue", "name": .string(rolloutTestName("notify"))]])[0]
         let topicArn = try #require(setup["topicArn"]?.stringValue)
         let queueURL = try #require(setup["queueUrl"]?.stringValue)
         let publisher = SNSPublisher(client: try fixture.client(.sns))
@@ -206,7 +206,7 @@ struct RolloutClientsMotoTests {
         )
         #expect(!messageId.isEmpty)
 
-        let received = await try fixture.boto([["op": "drain", "url": .string(queueURL)]])[0].arrayValue ?? []
+        let received = try await fixture.boto([["op": "drain", "url": .string(queueURL)]])[0].arrayValue ?? []
         #expect(received.count == 1)
         let envelope = try JSONParser.parse(Array((received.first?["body"]?.stringValue ?? "").utf8))
         #expect(envelope["Message"]?.stringValue == message)
@@ -217,8 +217,8 @@ struct RolloutClientsMotoTests {
 
     @Test("Publish to a FIFO topic: group id, a long dedup id sent as its SHA-256, and a repeat deduplicated")
     func publishFIFO() async throws {
-        let fixture = await try RolloutMotoFixture()
-        let setup = await try fixture.boto([["op": "topicWithQueue", "name": .string(rolloutTestName("notify")), "fifo": true]])[0]
+        let fixture = try await RolloutMotoFixture()
+        let setup = try await fixture.boto([["op": "topicWithQueue", "name": .string(rolloutTestName("notify")), "fifo": true]])[0]
         let topicArn = try #require(setup["topicArn"]?.stringValue)
         let queueURL = try #require(setup["queueUrl"]?.stringValue)
         #expect(topicArn.hasSuffix(".fifo"))
@@ -229,7 +229,7 @@ struct RolloutClientsMotoTests {
                 topicArn: topicArn, subject: "rolloutd", message: "succeeded", deduplicationId: dedup, groupId: "d-43"
             )
         }
-        let results = await try fixture.boto([["op": "drain", "url": .string(queueURL)], ["op": "sha256", "text": .string(dedup)]])
+        let results = try await fixture.boto([["op": "drain", "url": .string(queueURL)], ["op": "sha256", "text": .string(dedup)]])
         let received = results[0].arrayValue ?? []
         #expect(received.count == 1)
         #expect(received.first?["system"]?["MessageGroupId"] == "d-43")

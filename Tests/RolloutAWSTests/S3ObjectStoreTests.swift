@@ -197,7 +197,7 @@ final class S3TestProgress: Sendable {
 struct S3ObjectStoreTests {
     @Test("single PutObject: boto3 reads the same bytes, content-id metadata, a SHA-256 checksum")
     func singlePut() async throws {
-        let fixture = await try S3Fixture(bucket: "s3store-single")
+        let fixture = try await S3Fixture(bucket: "s3store-single")
         let store = try fixture.store()
         let text = "hello, rolloutd + S3 / single part"
         let result = try await store.put(
@@ -206,13 +206,13 @@ struct S3ObjectStoreTests {
         )
         #expect(result.parts == 1 && result.size == Int64(text.utf8.count))
         #expect(!result.etag.contains("\"") && result.etag.count == 32)
-        let read = await try fixture.get("app/dir/hello world+1.txt")
+        let read = try await fixture.get("app/dir/hello world+1.txt")
         #expect(read["text"]?.stringValue == text)
         #expect(read["contentType"]?.stringValue == "text/plain")
         #expect(read["metadata"]?["content-id"]?.stringValue == result.contentId)
         #expect(read["metadata"]?["owner"]?.stringValue == "team-a")
         #expect(read["contentId"]?.stringValue == result.contentId, "contentId matches an independent computation")
-        let head = await try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/dir/hello world+1.txt"]])[0]
+        let head = try await fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/dir/hello world+1.txt"]])[0]
         #expect((head["checksumSHA256"]?.stringValue ?? "").count == 44, "a base64 SHA-256 checksum")
 
         let info = try await store.head(key: "dir/hello world+1.txt")
@@ -223,7 +223,7 @@ struct S3ObjectStoreTests {
 
     @Test("multipart put of a 12 MiB file: 3 parts, same bytes, independent contentId, progress")
     func multipartPut() async throws {
-        let fixture = await try S3Fixture(bucket: "s3store-multipart")
+        let fixture = try await S3Fixture(bucket: "s3store-multipart")
         let directory = try S3TestDirectory()
         defer { directory.remove() }
         let file = try directory.writeFile("big.bin", size: 12 << 20)
@@ -234,13 +234,13 @@ struct S3ObjectStoreTests {
         )
         #expect(result.parts == 3 && result.size == 12 << 20)
         #expect(result.etag.hasSuffix("-3") && !result.etag.contains("\""))
-        let read = await try fixture.get("app/big.bin", compareFile: file)
+        let read = try await fixture.get("app/big.bin", compareFile: file)
         #expect(read["sameAsFile"]?.boolValue == true)
         #expect(read["contentId"]?.stringValue == result.contentId)
         // A multipart object's contentId is S3's COMPOSITE checksum of its parts (SPEC §4.2).
         await #expect(try fixture.compositeChecksumHex("app/big.bin") == result.contentId)
         #expect(try await store.head(key: "big.bin").contentId == result.contentId)
-        let part = await try fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/big.bin", "partNumber": 1]])[0]
+        let part = try await fixture.boto([["op": "head", "bucket": .string(fixture.bucket), "key": "app/big.bin", "partNumber": 1]])[0]
         #expect(part["partsCount"]?.int64Value == 3)
         await #expect(try fixture.uploads().isEmpty)
         #expect(await fixture.journal.pending().isEmpty)
@@ -255,7 +255,7 @@ struct S3ObjectStoreTests {
 
     @Test("TooLarge before any request; ifNoneMatch on an existing key is PreconditionFailed")
     func conditionsAndLimits() async throws {
-        let fixture = await try S3Fixture(bucket: "s3store-conditions", proxyArguments: [])
+        let fixture = try await S3Fixture(bucket: "s3store-conditions", proxyArguments: [])
         defer { fixture.stop() }
         let store = try fixture.store(maxObjectBytes: 10)
         do {
@@ -285,10 +285,10 @@ struct S3ObjectStoreTests {
 
     @Test("range get, get into memory, get to a file leaves no temp files")
     func gets() async throws {
-        let fixture = await try S3Fixture(bucket: "s3store-get")
+        let fixture = try await S3Fixture(bucket: "s3store-get")
         let directory = try S3TestDirectory()
         defer { directory.remove() }
-        _ = await try fixture.boto([["op": "put", "bucket": .string(fixture.bucket), "key": "app/letters", "text": "abcdefghijklmnopqrstuvwxyz"]])
+        _ = try await fixture.boto([["op": "put", "bucket": .string(fixture.bucket), "key": "app/letters", "text": "abcdefghijklmnopqrstuvwxyz"]])
         let store = try fixture.store()
         let ranged = try await store.get(GetObjectRequest(key: "letters", range: ByteRange(start: 2, end: 5), destination: .memory(limit: 1 << 20)), progress: .none)
         #expect(ranged.data == Array("cdef".utf8))
@@ -311,7 +311,7 @@ struct S3ObjectStoreTests {
         let target = directory.path + "/out.txt"
         let toFile = try await store.get(GetObjectRequest(key: "letters", ifMatch: whole.info.etag, destination: .file(path: target)), progress: .none)
         #expect(toFile.data == nil && toFile.info.size == 26)
-        let listing = await try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
+        let listing = try await fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
         #expect(listing == ["out.txt"])
         do {
             _ = try await store.get(GetObjectRequest(key: "missing", destination: .file(path: directory.path + "/missing.txt")), progress: .none)
@@ -319,13 +319,13 @@ struct S3ObjectStoreTests {
         } catch let error as RolloutError {
             #expect(error.code == .notFound)
         }
-        let after = await try fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
+        let after = try await fixture.boto([["op": "listdir", "path": .string(directory.path)]])[0]
         #expect(after == ["out.txt"], "no temp file left behind by the failure")
     }
 
     @Test("list pages with a cursor, honours the prefix and never shows keys outside the store prefix; delete")
     func listAndDelete() async throws {
-        let fixture = await try S3Fixture(bucket: "s3store-list")
+        let fixture = try await S3Fixture(bucket: "s3store-list")
         var seeds: [JSONValue] = []
         for index in 0..<5 {
             seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": .string("app/logs/\(index).txt"), "text": "x"])
@@ -333,7 +333,7 @@ struct S3ObjectStoreTests {
         seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "app/other.txt", "text": "y"])
         seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "outside/logs/9.txt", "text": "z"])
         seeds.append(["op": "put", "bucket": .string(fixture.bucket), "key": "apple.txt", "text": "z"])
-        _ = await try fixture.boto(seeds)
+        _ = try await fixture.boto(seeds)
         let store = try fixture.store(prefix: "app")
         var keys: [String] = []
         var cursor: String?
@@ -359,7 +359,7 @@ struct S3ObjectStoreTests {
 
     @Test("cancelling a multipart upload after the first part aborts it: no upload, no object, journal empty")
     func cancelMidway() async throws {
-        let fixture = await try S3Fixture(bucket: "s3store-cancel", proxyArguments: ["--delay-ms", "400"])
+        let fixture = try await S3Fixture(bucket: "s3store-cancel", proxyArguments: ["--delay-ms", "400"])
         defer { fixture.stop() }
         let directory = try S3TestDirectory()
         defer { directory.remove() }
@@ -388,8 +388,8 @@ struct S3ObjectStoreTests {
 
     @Test("abortOrphans aborts every journaled upload")
     func orphans() async throws {
-        let fixture = await try S3Fixture(bucket: "s3store-orphans")
-        let uploadId = await try fixture.boto([["op": "createUpload", "bucket": .string(fixture.bucket), "key": "app/crashed.bin"]])[0].stringValue ?? ""
+        let fixture = try await S3Fixture(bucket: "s3store-orphans")
+        let uploadId = try await fixture.boto([["op": "createUpload", "bucket": .string(fixture.bucket), "key": "app/crashed.bin"]])[0].stringValue ?? ""
         await #expect(try fixture.uploads().count == 1)
         let journal = InMemoryUploadJournal()
         await journal.record(uploadId: uploadId, key: "app/crashed.bin")
@@ -401,7 +401,7 @@ struct S3ObjectStoreTests {
 
     @Test("SlowDown and resets on UploadPart: the upload still succeeds with the same bytes and contentId")
     func faultyParts() async throws {
-        let fixture = await try S3Fixture(
+        let fixture = try await S3Fixture(
             bucket: "s3store-faults",
             proxyArguments: ["--slowdown", "0.3", "--reset", "0.2", "--seed", "11", "--only-path-regex", "^PUT .*[?&]partNumber="]
         )
@@ -415,7 +415,7 @@ struct S3ObjectStoreTests {
         let injected = (stats["injected"]?["slowdown"]?.int64Value ?? 0) + (stats["injected"]?["reset"]?.int64Value ?? 0)
         #expect(injected > 0, "faults were injected")
         #expect(result.parts == 3)
-        let read = await try fixture.get("app/faulty.bin", compareFile: file)
+        let read = try await fixture.get("app/faulty.bin", compareFile: file)
         #expect(read["sameAsFile"]?.boolValue == true)
         #expect(read["contentId"]?.stringValue == result.contentId)
         await #expect(try fixture.uploads().isEmpty)
@@ -423,7 +423,7 @@ struct S3ObjectStoreTests {
 
     @Test("CompleteMultipartUpload done by S3 but its response lost: the retry's NoSuchUpload is checked with a HEAD and accepted")
     func lostCompleteResponse() async throws {
-        let fixture = await try S3Fixture(
+        let fixture = try await S3Fixture(
             bucket: "s3store-lost-complete",
             // moto answers a repeated Complete as if it were the first; S3 may answer NoSuchUpload.
             proxyArguments: ["--drop-response-regex", "^POST .*[?&]uploadId=", "--then-no-such-upload"]
@@ -441,7 +441,7 @@ struct S3ObjectStoreTests {
         #expect(result.parts == 3 && result.size == 12 << 20)
         #expect(result.contentId == (try directory.referenceDigests(of: file, chunk: Int(S3Fixture.chunk)).contentId))
         #expect(result.etag.hasSuffix("-3") && !result.etag.contains("\""))
-        let read = await try fixture.get("app/lost.bin", compareFile: file)
+        let read = try await fixture.get("app/lost.bin", compareFile: file)
         #expect(read["sameAsFile"]?.boolValue == true)
         await #expect(try fixture.compositeChecksumHex("app/lost.bin") == result.contentId)
         await #expect(try fixture.uploads().isEmpty)

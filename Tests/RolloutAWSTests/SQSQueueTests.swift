@@ -16,13 +16,13 @@ private func sqsTestNowMillis() -> Int64 {
 struct SQSQueueTests {
     @Test("send through SQSQueue, receive with boto3: body and attributes identical")
     func sendThenBotoReceives() async throws {
-        let fixture = await try SQSFixture("sqs-send")
+        let fixture = try await SQSFixture("sqs-send")
         defer { fixture.proxy.stop() }
         let body = "héllo, wörld — ✓ {\"json\": [1, 2]}\n\ttabs"
         let attributes = ["trace": "abc-123", "kind": "ünïcode ✓", "empty-ish": " "]
         let messageId = try await fixture.queue.send(OutgoingMessage(body: body, attributes: attributes))
         #expect(!messageId.isEmpty)
-        let received = await try fixture.drain(fixture.standardURL)
+        let received = try await fixture.drain(fixture.standardURL)
         #expect(received.count == 1)
         #expect(received.first?["messageId"]?.stringValue == messageId)
         #expect(received.first?["body"]?.stringValue == body)
@@ -36,10 +36,10 @@ struct SQSQueueTests {
 
     @Test("boto3 sends, SQSQueue receives: receiveCount 1, sentAt plausible, attributes")
     func botoSendsWeReceive() async throws {
-        let fixture = await try SQSFixture("sqs-recv")
+        let fixture = try await SQSFixture("sqs-recv")
         defer { fixture.proxy.stop() }
         let before = sqsTestNowMillis()
-        let ids = await try fixture.boto([
+        let ids = try await fixture.boto([
             ["op": "send", "url": .string(fixture.standardURL), "body": "from boto3 ✓", "attributes": ["a": "1", "b": "two"]]
         ])
         let after = sqsTestNowMillis()
@@ -62,7 +62,7 @@ struct SQSQueueTests {
 
     @Test("changeVisibility(0) makes a received message visible again (nack)")
     func nack() async throws {
-        let fixture = await try SQSFixture("sqs-nack")
+        let fixture = try await SQSFixture("sqs-nack")
         defer { fixture.proxy.stop() }
         _ = try await fixture.queue.send(OutgoingMessage(body: "nack me"))
         let first = try await fixture.queue.receive(max: 1, waitSeconds: 0, visibilitySeconds: 60)
@@ -77,7 +77,7 @@ struct SQSQueueTests {
 
     @Test("visibility expiry brings the message back with receiveCount 2")
     func visibilityExpiry() async throws {
-        let fixture = await try SQSFixture("sqs-expiry")
+        let fixture = try await SQSFixture("sqs-expiry")
         defer { fixture.proxy.stop() }
         _ = try await fixture.queue.send(OutgoingMessage(body: "expire me"))
         let first = try await fixture.queue.receive(max: 1, waitSeconds: 0, visibilitySeconds: 1)
@@ -90,7 +90,7 @@ struct SQSQueueTests {
 
     @Test("extend keeps the message invisible past the original timeout")
     func extend() async throws {
-        let fixture = await try SQSFixture("sqs-extend")
+        let fixture = try await SQSFixture("sqs-extend")
         defer { fixture.proxy.stop() }
         _ = try await fixture.queue.send(OutgoingMessage(body: "keep me"))
         let first = try #require(try await fixture.queue.receive(max: 1, waitSeconds: 0, visibilitySeconds: 1).first)
@@ -103,7 +103,7 @@ struct SQSQueueTests {
 
     @Test("sendBatch of 23: results in input order, a too-large one fails only its entry")
     func sendBatch() async throws {
-        let fixture = await try SQSFixture("sqs-batch")
+        let fixture = try await SQSFixture("sqs-batch")
         defer { fixture.proxy.stop() }
         var messages = (0..<23).map { OutgoingMessage(body: "message #\($0)", attributes: ["index": String($0)]) }
         messages[7] = OutgoingMessage(body: String(repeating: "x", count: SQSQueue.sqsMaxMessageBytes + 1))
@@ -122,7 +122,7 @@ struct SQSQueueTests {
         }
         #expect(idToIndex.count == 22)
         #expect(try await fixture.count("SendMessageBatch") == 3, "22 entries: 10 + 10 + 2")
-        let received = await try fixture.drain(fixture.standardURL)
+        let received = try await fixture.drain(fixture.standardURL)
         #expect(received.count == 22)
         for message in received {
             let index = try #require(message["messageId"]?.stringValue.flatMap { idToIndex[$0] })
@@ -133,19 +133,19 @@ struct SQSQueueTests {
 
     @Test("sendBatch splits to stay under 1 MiB per request")
     func sendBatchByteLimit() async throws {
-        let fixture = await try SQSFixture("sqs-batch-bytes")
+        let fixture = try await SQSFixture("sqs-batch-bytes")
         defer { fixture.proxy.stop() }
         let messages = (0..<5).map { OutgoingMessage(body: "\($0)" + String(repeating: "y", count: 300_000)) }
         let results = try await fixture.queue.sendBatch(messages)
         #expect(results.allSatisfy { (try? $0.get()) != nil })
         #expect(try await fixture.count("SendMessageBatch") == 2, "3 × 300 kB, then 2")
-        let bodies = await try fixture.drain(fixture.standardURL).compactMap { $0["body"]?.stringValue?.first }
+        let bodies = try await fixture.drain(fixture.standardURL).compactMap { $0["body"]?.stringValue?.first }
         #expect(bodies.sorted() == ["0", "1", "2", "3", "4"])
     }
 
     @Test("a single send over the limit is TooLarge and never sent")
     func sendTooLarge() async throws {
-        let fixture = await try SQSFixture("sqs-too-large")
+        let fixture = try await SQSFixture("sqs-too-large")
         defer { fixture.proxy.stop() }
         await #expect(throws: RolloutError.self) {
             _ = try await fixture.queue.send(OutgoingMessage(body: String(repeating: "z", count: SQSQueue.sqsMaxMessageBytes + 1)))
@@ -166,7 +166,7 @@ struct SQSQueueTests {
 
     @Test("ackBatch with one bogus receipt: per-receipt errors in input order")
     func ackBatch() async throws {
-        let fixture = await try SQSFixture("sqs-ackbatch")
+        let fixture = try await SQSFixture("sqs-ackbatch")
         defer { fixture.proxy.stop() }
         for index in 0..<12 { _ = try await fixture.queue.send(OutgoingMessage(body: "ack \(index)")) }
         var receipts: [String] = []
@@ -194,7 +194,7 @@ struct SQSQueueTests {
 
     @Test("ack and changeVisibility with an unknown receipt are NotFound")
     func unknownReceipt() async throws {
-        let fixture = await try SQSFixture("sqs-unknown")
+        let fixture = try await SQSFixture("sqs-unknown")
         defer { fixture.proxy.stop() }
         for operation in ["ack", "changeVisibility"] {
             do {
@@ -214,23 +214,23 @@ struct SQSQueueTests {
 
     @Test("FIFO: two sends with the same deduplicationId give one message")
     func fifoDedup() async throws {
-        let fixture = await try SQSFixture("sqs-fifo")
+        let fixture = try await SQSFixture("sqs-fifo")
         defer { fixture.proxy.stop() }
         let message = OutgoingMessage(body: "once", attributes: ["k": "v"], groupId: "g1", deduplicationId: "dedup-1")
         _ = try await fixture.fifo.send(message)
         _ = try await fixture.fifo.send(message)
         _ = try await fixture.fifo.send(OutgoingMessage(body: "other", groupId: "g1", deduplicationId: "dedup-2"))
-        let received = await try fixture.drain(fixture.fifoURL)
+        let received = try await fixture.drain(fixture.fifoURL)
         #expect(received.compactMap { $0["body"]?.stringValue } == ["once", "other"])
     }
 
     @Test("long poll returns promptly when boto3 sends 0.5 s later")
     func longPollWakes() async throws {
-        let fixture = await try SQSFixture("sqs-longpoll")
+        let fixture = try await SQSFixture("sqs-longpoll")
         defer { fixture.proxy.stop() }
         let url = fixture.standardURL
         let sender = Task.detached {
-            await try fixture.boto([
+            try await fixture.boto([
                 ["op": "sleep", "seconds": 0.5], ["op": "send", "url": .string(url), "body": "late arrival"],
             ])
         }
@@ -244,7 +244,7 @@ struct SQSQueueTests {
 
     @Test("an empty long poll returns [] after ~3 s with one request")
     func longPollEmpty() async throws {
-        let fixture = await try SQSFixture("sqs-longpoll-empty")
+        let fixture = try await SQSFixture("sqs-longpoll-empty")
         defer { fixture.proxy.stop() }
         let clock = ContinuousClock()
         let start = clock.now
@@ -258,7 +258,7 @@ struct SQSQueueTests {
 
     @Test("parameter ranges are checked before anything is sent")
     func validation() async throws {
-        let fixture = await try SQSFixture("sqs-validation")
+        let fixture = try await SQSFixture("sqs-validation")
         defer { fixture.proxy.stop() }
         let calls: [(String, @Sendable () async throws -> Void)] = [
             ("max 0", { _ = try await fixture.queue.receive(max: 0, waitSeconds: 0, visibilitySeconds: 30) }),

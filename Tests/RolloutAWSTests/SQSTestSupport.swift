@@ -30,7 +30,7 @@ struct SQSFixture {
     init(_ name: String, visibility: Int = 30) async throws {
         moto = try await AWSTestMoto.get()
         proxy = try await AWSTestFaultProxy(target: moto.url)
-        let urls = await try sqsTestBoto(endpoint: moto.url, extra: [sqsTestPrefix(name)])
+        let urls = try await sqsTestBoto(endpoint: moto.url, extra: [sqsTestPrefix(name)])
         guard let standard = urls["standard"]?.stringValue, let fifo = urls["fifo"]?.stringValue else {
             throw AWSTestProcessError(description: "seed_queue.py printed no URLs")
         }

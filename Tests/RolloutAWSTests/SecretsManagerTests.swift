@@ -40,9 +40,9 @@ struct SecretsManagerFixture {
 struct SecretsManagerTests {
     @Test("a string secret: value, version id, stages; not cached the first time")
     func stringSecret() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
-        let versionId = await try fixture.seed([["op": "create", "name": "sm/string", "string": "s3cr3t-string-value"]])[0]
+        let versionId = try await fixture.seed([["op": "create", "name": "sm/string", "string": "s3cr3t-string-value"]])[0]
         let store = try fixture.store(allowlist: ["sm/string"])
         let secret = try await store.get(name: "sm/string", versionStage: "AWSCURRENT", refresh: false)
         #expect(secret.name == "sm/string")
@@ -55,10 +55,10 @@ struct SecretsManagerTests {
 
     @Test("a binary secret comes back as the same base64")
     func binarySecret() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
         let base64 = "AAEC/f7/SGVsbG8="  // 00 01 02 fd fe ff "Hello"
-        await try fixture.seed([["op": "create", "name": "sm/binary", "binaryBase64": .string(base64)]])
+        try await fixture.seed([["op": "create", "name": "sm/binary", "binaryBase64": .string(base64)]])
         let store = try fixture.store(allowlist: ["sm/binary"])
         let secret = try await store.get(name: "sm/binary", versionStage: "AWSCURRENT", refresh: false)
         #expect(secret.binary == base64 && secret.value == nil)
@@ -66,9 +66,9 @@ struct SecretsManagerTests {
 
     @Test("AWSPREVIOUS after put_secret_value; stages are cached separately")
     func previousVersion() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
-        let ids = await try fixture.seed([
+        let ids = try await fixture.seed([
             ["op": "create", "name": "sm/rotated", "string": "old-value"],
             ["op": "put", "name": "sm/rotated", "string": "new-value"],
         ])
@@ -83,9 +83,9 @@ struct SecretsManagerTests {
 
     @Test("names not listed exactly are ConfigInvalid and never reach AWS")
     func allowlistRefusal() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
-        await try fixture.seed([["op": "create", "name": "app/token", "string": "allowlisted-value"]])
+        try await fixture.seed([["op": "create", "name": "app/token", "string": "allowlisted-value"]])
         let store = try fixture.store(allowlist: ["app/token"])
         let refused = [
             "other/secret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:app/token",
@@ -110,9 +110,9 @@ struct SecretsManagerTests {
 
     @Test("Unicode look-alikes of a listed name (String == calls some equal) are ConfigInvalid and never reach AWS")
     func lookAlikesRefused() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
-        await try fixture.seed([["op": "create", "name": "prod/API_KEY", "string": "allowlisted-value"]])
+        try await fixture.seed([["op": "create", "name": "prod/API_KEY", "string": "allowlisted-value"]])
         let store = try fixture.store(allowlist: ["prod/API_KEY"])
         let lookAlikes = [
             "prod/API_\u{212A}EY",  // KELVIN SIGN: canonically equivalent to K
@@ -142,9 +142,9 @@ struct SecretsManagerTests {
 
     @Test("cache: a second get is served from memory until the TTL passes; refresh bypasses it")
     func cacheHits() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
-        await try fixture.seed([["op": "create", "name": "sm/cached", "string": "cached-value"]])
+        try await fixture.seed([["op": "create", "name": "sm/cached", "string": "cached-value"]])
         let store = try fixture.store(allowlist: ["sm/cached"], cacheTTLSecs: 60)
         let first = try await store.get(name: "sm/cached", versionStage: "AWSCURRENT", refresh: false)
         #expect(!first.cached)
@@ -167,9 +167,9 @@ struct SecretsManagerTests {
 
     @Test("cache_ttl_secs = 0 disables the cache")
     func cacheDisabled() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
-        await try fixture.seed([["op": "create", "name": "sm/nocache", "string": "v"]])
+        try await fixture.seed([["op": "create", "name": "sm/nocache", "string": "v"]])
         let store = try fixture.store(allowlist: ["sm/nocache"], cacheTTLSecs: 0)
         for _ in 0..<3 {
             #expect(!(try await store.get(name: "sm/nocache", versionStage: "AWSCURRENT", refresh: false).cached))
@@ -179,10 +179,10 @@ struct SecretsManagerTests {
 
     @Test("single flight: 20 concurrent misses make one upstream request", arguments: [false, true])
     func singleFlight(refresh: Bool) async throws {
-        let fixture = await try SecretsManagerFixture(proxyArguments: ["--delay-ms", "400"])
+        let fixture = try await SecretsManagerFixture(proxyArguments: ["--delay-ms", "400"])
         defer { fixture.proxy.stop() }
         let name = refresh ? "sm/flight-refresh" : "sm/flight"
-        await try fixture.seed([["op": "create", "name": .string(name), "string": "flight-value"]])
+        try await fixture.seed([["op": "create", "name": .string(name), "string": "flight-value"]])
         // TTL 0: nothing is cached, so only sharing the in-flight fetch can explain one request.
         let store = try fixture.store(allowlist: [name], cacheTTLSecs: 0)
         let values = try await withThrowingTaskGroup(of: SecretValue.self) { group in
@@ -201,9 +201,9 @@ struct SecretsManagerTests {
 
     @Test("a cancelled waiter stops waiting; the shared fetch still fills the cache")
     func cancelledWaiter() async throws {
-        let fixture = await try SecretsManagerFixture(proxyArguments: ["--delay-ms", "3000"])
+        let fixture = try await SecretsManagerFixture(proxyArguments: ["--delay-ms", "3000"])
         defer { fixture.proxy.stop() }
-        await try fixture.seed([["op": "create", "name": "sm/cancel", "string": "cancel-value"]])
+        try await fixture.seed([["op": "create", "name": "sm/cancel", "string": "cancel-value"]])
         let store = try fixture.store(allowlist: ["sm/cancel"])
         let waiter = Task { try await store.get(name: "sm/cancel", versionStage: "AWSCURRENT", refresh: false) }
         let other = Task { try await store.get(name: "sm/cancel", versionStage: "AWSCURRENT", refresh: false) }
@@ -221,8 +221,8 @@ struct SecretsManagerTests {
 
     @Test("upstream unreachable after a value was cached: the cached value comes back stale")
     func staleOnFailure() async throws {
-        let fixture = await try SecretsManagerFixture()
-        await try fixture.seed([["op": "create", "name": "sm/stale", "string": "stale-value"]])
+        let fixture = try await SecretsManagerFixture()
+        try await fixture.seed([["op": "create", "name": "sm/stale", "string": "stale-value"]])
         let store = try fixture.store(allowlist: ["sm/stale"], cacheTTLSecs: 1)
         let fresh = try await store.get(name: "sm/stale", versionStage: "AWSCURRENT", refresh: false)
         #expect(!fresh.stale)
@@ -245,12 +245,12 @@ struct SecretsManagerTests {
 
     @Test("fatal failures are not masked by a cached value")
     func fatalNotStale() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
-        await try fixture.seed([["op": "create", "name": "sm/deleted", "string": "gone-value"]])
+        try await fixture.seed([["op": "create", "name": "sm/deleted", "string": "gone-value"]])
         let store = try fixture.store(allowlist: ["sm/deleted"], cacheTTLSecs: 1)
         _ = try await store.get(name: "sm/deleted", versionStage: "AWSCURRENT", refresh: false)
-        await try fixture.seed([["op": "delete", "name": "sm/deleted"]])
+        try await fixture.seed([["op": "delete", "name": "sm/deleted"]])
         fixture.clock.advance(.seconds(2))
         do {
             _ = try await store.get(name: "sm/deleted", versionStage: "AWSCURRENT", refresh: false)
@@ -262,10 +262,10 @@ struct SecretsManagerTests {
 
     @Test("ResourceNotFoundException → NotFound with upstream details; values absent from errors")
     func notFoundAndNoValuesInErrors() async throws {
-        let fixture = await try SecretsManagerFixture()
+        let fixture = try await SecretsManagerFixture()
         defer { fixture.proxy.stop() }
         let value = "VALUE-THAT-MUST-NOT-LEAK-42"
-        await try fixture.seed([["op": "create", "name": "sm/leak", "string": .string(value)]])
+        try await fixture.seed([["op": "create", "name": "sm/leak", "string": .string(value)]])
         let store = try fixture.store(allowlist: ["sm/missing", "sm/leak"])
         do {
             _ = try await store.get(name: "sm/missing", versionStage: "AWSCURRENT", refresh: false)
@@ -306,11 +306,11 @@ struct SecretsManagerFaultTests {
     func faultyUpstream() async throws {
         let sleeper = AWSTestSleepRecorder(cap: .milliseconds(5))
         // 15% SlowDown 503 (XML) + 15% ThrottlingException 400 (JSON) + 10% resets; seeded.
-        let fixture = await try SecretsManagerFixture(
+        let fixture = try await SecretsManagerFixture(
             proxyArguments: ["--slowdown", "0.15", "--throttle", "0.15", "--reset", "0.1", "--seed", "7"], sleeper: sleeper
         )
         defer { fixture.proxy.stop() }
-        await try fixture.seed([["op": "create", "name": "sm/faulty", "string": "survives-faults"]])
+        try await fixture.seed([["op": "create", "name": "sm/faulty", "string": "survives-faults"]])
         // max_attempts at the config maximum (10): with 40% of attempts failing, three attempts
         // would leave 6.4% of calls failed; ten leave 0.01%.
         let store = try fixture.store(
@@ -338,7 +338,7 @@ struct SecretsManagerFaultTests {
     @Test("100% throttling: Throttled with retryAfterMs and data.upstream.code", arguments: ["throttle", "slowdown"])
     func alwaysThrottled(kind: String) async throws {
         let sleeper = AWSTestSleepRecorder(cap: .milliseconds(5))
-        let fixture = await try SecretsManagerFixture(proxyArguments: ["--\(kind)", "1.0"], sleeper: sleeper)
+        let fixture = try await SecretsManagerFixture(proxyArguments: ["--\(kind)", "1.0"], sleeper: sleeper)
         defer { fixture.proxy.stop() }
         let store = try fixture.store(allowlist: ["sm/throttled"], environment: sleeper.environment(jitter: 0.5))
         do {
@@ -360,7 +360,7 @@ struct SecretsManagerFaultTests {
     @Test("x-amz-retry-after from the server lengthens the backoff")
     func retryAfterHeader() async throws {
         let sleeper = AWSTestSleepRecorder(cap: .milliseconds(5))
-        let fixture = await try SecretsManagerFixture(proxyArguments: ["--throttle", "1.0", "--retry-after-ms", "2500"], sleeper: sleeper)
+        let fixture = try await SecretsManagerFixture(proxyArguments: ["--throttle", "1.0", "--retry-after-ms", "2500"], sleeper: sleeper)
         defer { fixture.proxy.stop() }
         let store = try fixture.store(allowlist: ["sm/retry-after"], environment: sleeper.environment(jitter: 0.5))
         await #expect(throws: RolloutError.self) {

@@ -1,5 +1,5 @@
 import Testing
-@testable import RolloutCore
+@testable import RolloutJSON
 
 /// One parser input, named after the JSONTestSuite case it mirrors.
 struct ParserCase: Sendable, CustomTestStringConvertible {

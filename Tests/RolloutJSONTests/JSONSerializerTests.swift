@@ -1,5 +1,5 @@
 import Testing
-@testable import RolloutCore
+@testable import RolloutJSON
 
 @Suite("JSON serializer")
 struct JSONSerializerTests {

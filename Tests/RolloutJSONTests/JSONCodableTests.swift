@@ -1,5 +1,5 @@
 import Testing
-@testable import RolloutCore
+@testable import RolloutJSON
 
 // MARK: - Fixtures
 
