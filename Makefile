@@ -6,6 +6,7 @@ SWIFT        ?= swift
 CONFIG       ?= config/local.toml
 BUILD_FLAGS  ?=
 SINK         := .build/bench/s3-sink
+ECHO_C       := .build/bench/echo-server
 
 # Debian packages that building and running need: Package.swift's system libraries (OpenSSL's
 # libcrypto, libcurl, found with pkg-config) and SQLite for GRDB.
@@ -61,10 +62,10 @@ test-python: venv
 
 # Environment knobs (bench/README.md): UPLOAD_RUNS, FASTSINK=0, UPLOAD_SIZE_MIB, FASTSINK_PACE_MBPS, FASTSINK_MODES,
 # SOAK_SECONDS (0 skips the soak), SOAK_METHOD_SECONDS, SOAK_PROVIDERS.
-bench: deps sink
+bench: deps sink $(ECHO_C)
 	$(SWIFT) build -c release --product rolloutd
 	$(SWIFT) build -c release --product rollout-bench
-	BIN_DIR=.build/release SINK=$(SINK) $(VENV_PY) bench/run_bench.py
+	BIN_DIR=.build/release SINK=$(SINK) ECHO_C=$(ECHO_C) $(VENV_PY) bench/run_bench.py
 
 # The upload benchmark's S3 sink (bench/s3_sink.c), plain C over libcrypto.
 .PHONY: sink
@@ -73,6 +74,11 @@ sink: $(SINK)
 $(SINK): bench/s3_sink.c
 	@mkdir -p $(dir $@)
 	$(CC) -O2 -Wall -Wextra -pthread -o $@ bench/s3_sink.c -lcrypto
+
+# The idle-memory floor beside rolloutd: a C thread-per-connection NDJSON server.
+$(ECHO_C): bench/echo_server.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 -Wall -Wextra -pthread -o $@ bench/echo_server.c
 
 # Coverage-guided fuzzing (libFuzzer, with AddressSanitizer) of the input path: line framer, JSON
 # parser, envelope, owed answers (Sources/rollout-fuzz). Runs FUZZ_SECONDS from the committed seeds

@@ -65,6 +65,11 @@ def report(figures, upload, sink=None, soak=None):
         ("sys.ping p99 (us)", daemon["ping_p99_us"], base["ping_p99_us"], python, "-", None),
         ("pipelined req/s, 8 conns", daemon["pipelined_rps"], base["pipelined_rps"], python, ">= 2x baseline", lambda v, r: r >= 2),
         ("idle RSS (MiB)", daemon["idle_rss_mib"], base["idle_rss_mib"], python, "<= 20 MiB", lambda v, r: v <= 20),
+    ]
+    if "c_baseline" in figures:
+        rows.append(("idle RSS (MiB)", daemon["idle_rss_mib"], figures["c_baseline"]["idle_rss_mib"],
+                     "C thread-per-connection NDJSON server", "<= 20 MiB", lambda v, r: v <= 20))
+    rows += [
         ("exec to ready (ms, median)", daemon["ready_ms_median"], None, "-", "<= 200 ms", lambda v, r: v <= 200),
     ]
     metrics = figures.get("metrics", {})
@@ -240,6 +245,12 @@ def main():
                 sys.stdout.write(result.stdout)
                 return result.returncode
             figures = json.loads(result.stdout)
+            echo_c = os.environ.get("ECHO_C", ".build/bench/echo-server")
+            if os.access(echo_c, os.X_OK):
+                progress("idle RSS of the C thread-per-connection baseline")
+                c_status, c_baseline = run_step(["c_baseline.py", "--server", echo_c])
+                if c_baseline:
+                    figures["c_baseline"] = c_baseline
             progress("upload benchmark: rolloutd vs boto3 upload_file (its own lines go to stderr)")
             loads.append(("moto upload", os.getloadavg()[0]))
             runs = os.environ.get("UPLOAD_RUNS", "3")
