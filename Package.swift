@@ -77,8 +77,10 @@ let package = Package(
             dependencies: ["AWSConfig", "RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging, metrics],
             swiftSettings: swiftSettings
         ),
-        // The rollout engine: the pure traffic-shifting state machine (events in, actions out).
-        .target(name: "RolloutEngine", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
+        // Rollouts: the pure traffic-shifting state machine (events in, actions out), the native
+        // and CodeDeploy engines behind one protocol, preflight, conflicts, waiting and records
+        // (behind a store protocol). AWS is reached through RolloutCore's ports.
+        .target(name: "RolloutEngine", dependencies: ["RolloutCore", "RolloutCrypto", logging, metrics], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
@@ -112,7 +114,7 @@ let package = Package(
         .target(
             name: "RolloutDaemon",
             dependencies: [
-                "RolloutCore", "RolloutSystem", "RolloutConfig", "RolloutCrypto", "RolloutRPC", "RolloutServer", "RolloutStore",
+                "RolloutCore", "RolloutSystem", "RolloutConfig", "RolloutRPC", "RolloutServer", "RolloutStore",
                 "RolloutLocal", "RolloutEngine", "RolloutHTTP", logging, metrics,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),

@@ -113,19 +113,21 @@ struct AWSServices {
         let publisher = try client(.sns).map { SNSPublisher(client: $0) }
         let records = RolloutRecords(rows: SQLiteRolloutRows(store: store))
         let now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
-        let engine = NativeRolloutEngine(
-            lambda: lambda, alarms: alarms, publisher: publisher, store: records,
-            settings: .init(alarmPollSeconds: settings.alarmPollSecs), logger: logger, now: now
-        )
-        var codeDeploy: CodeDeployRollouts?
+        var engines: [any DeploymentEngine] = [
+            NativeRolloutEngine(
+                lambda: lambda, alarms: alarms, publisher: publisher, store: records,
+                settings: .init(alarmPollSeconds: settings.alarmPollSecs), logger: logger, now: now
+            ),
+        ]
         if let application = settings.codedeployApplication, let group = settings.codedeployDeploymentGroup,
             let codeDeployClient = try client(.codeDeploy)
         {
-            codeDeploy = CodeDeployRollouts(client: codeDeployClient, application: application, deploymentGroup: group)
+            let codeDeploy = CodeDeployRollouts(client: codeDeployClient, application: application, deploymentGroup: group)
+            engines.append(CodeDeployEngine(codeDeploy: codeDeploy, store: records, now: now))
         }
         return RolloutCoordinator(
-            native: engine, lambda: lambda, alarms: alarms, store: records,
-            defaultEngine: settings.engine == .codedeploy ? .codedeploy : .native, codeDeploy: codeDeploy, now: now
+            engines: engines, defaultEngine: settings.engine == .codedeploy ? .codedeploy : .native, lambda: lambda, alarms: alarms,
+            store: records
         )
     }
 

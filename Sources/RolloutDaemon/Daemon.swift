@@ -133,12 +133,10 @@ public enum Daemon {
             }
         }
         if let leases { serviceList.append(leases) }
-        #if AWS
-        if let coordinator = services.rollouts as? RolloutCoordinator {
+        if let rollouts = services.rollouts {
             // Resumes unfinished deployments; stops their loops after the server drained.
-            serviceList.append(RolloutLifecycle(engine: await coordinator.nativeEngine, logger: logger))
+            serviceList.append(RolloutLifecycle(rollouts: rollouts, logger: logger))
         }
-        #endif
         serviceList.append(server)
         serviceList.append(DrainSignal(readiness: readiness))
         serviceList.append(

@@ -28,6 +28,28 @@ public struct SQLiteRolloutRows: RolloutRowStore {
         }
     }
 
+    /// See ``RolloutRowStore/create(_:)``.
+    public func create(_ row: RolloutRow) async throws(RolloutError) -> String? {
+        try await store.write("create deployment \(row.deploymentId)") { db in
+            let active = try String.fetchOne(
+                db,
+                sql: """
+                    SELECT id FROM rollouts WHERE function = ? AND alias = ? AND status NOT IN ('Succeeded', 'Failed', 'Stopped')
+                    ORDER BY created_at LIMIT 1
+                    """,
+                arguments: [row.function, row.alias]
+            )
+            if let active { return active }
+            try db.execute(
+                sql: "INSERT INTO rollouts (id, engine, function, alias, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    row.deploymentId, row.engine.rawValue, row.function, row.alias, row.status.rawValue, row.createdAt, row.json,
+                ]
+            )
+            return nil
+        }
+    }
+
     /// See ``RolloutRowStore/load(_:)``.
     public func load(_ deploymentId: String) async throws(RolloutError) -> String? {
         try await fetch(sql: "SELECT record FROM rollouts WHERE id = ?", arguments: [deploymentId]).first

@@ -121,6 +121,17 @@ final class MemoryRecords: RolloutRecordStore {
 
     func saved(_ id: String) -> RolloutRecord? { records.withLock { $0[id] } }
 
+    func create(_ record: RolloutRecord) async throws(RolloutError) -> String? {
+        records.withLock { records in
+            let active = records.values.first {
+                $0.function == record.function && $0.alias == record.alias && !$0.status.isTerminal
+            }
+            if let active { return active.deploymentId }
+            records[record.deploymentId] = record
+            return nil
+        }
+    }
+
     func save(_ record: RolloutRecord) async throws(RolloutError) {
         records.withLock { $0[record.deploymentId] = record }
     }
@@ -146,8 +157,16 @@ final class MemoryRecords: RolloutRecordStore {
         sent.withLock { $0[deploymentId] ?? [] }
     }
 
+    func claimNotification(_ deploymentId: String, event: NotificationEvent) async throws(RolloutError) -> Bool {
+        sent.withLock { !($0[deploymentId] ?? []).contains(event) }
+    }
+
     func markSent(_ deploymentId: String, event: NotificationEvent, messageId: String, at: Double) async throws(RolloutError) {
         sent.withLock { _ = $0[deploymentId, default: []].insert(event) }
+    }
+
+    func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool {
+        false
     }
 
 }

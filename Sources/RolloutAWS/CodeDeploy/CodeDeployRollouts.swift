@@ -1,33 +1,6 @@
 public import RolloutCore
 import RolloutCrypto
 
-/// What rolloutd keeps about a CodeDeploy deployment, next to its id, to describe it later:
-/// CodeDeploy itself knows only the AppSpec, not the request that made it.
-public struct CodeDeployRecord: Sendable, Hashable, Codable {
-    /// Function name or ARN as given.
-    public var function: String
-    /// The alias moved.
-    public var alias: String
-    /// The version the alias was on.
-    public var fromVersion: String
-    /// The version the alias moves to.
-    public var toVersion: String
-    /// How traffic moves.
-    public var strategy: Strategy
-    /// When `rollout.start` created it, seconds since the epoch (used when CodeDeploy gives no `createTime`).
-    public var startedAt: Double
-
-    /// Creates a record.
-    public init(function: String, alias: String, fromVersion: String, toVersion: String, strategy: Strategy, startedAt: Double) {
-        self.function = function
-        self.alias = alias
-        self.fromVersion = fromVersion
-        self.toVersion = toVersion
-        self.strategy = strategy
-        self.startedAt = startedAt
-    }
-}
-
 /// The `codedeploy` rollout engine (SPEC §4.6): CodeDeploy shifts the alias; rolloutd builds
 /// the AppSpec, picks or creates the deployment config, starts, describes, stops and reports
 /// hooks for deployments in one application and deployment group.
@@ -421,5 +394,34 @@ extension RolloutError {
     /// `data.upstream.code`: the AWS error code behind this error.
     fileprivate var upstreamCode: String? {
         data["upstream"]?["code"]?.stringValue
+    }
+}
+
+extension CodeDeployRollouts: CodeDeployControl {
+    /// See ``CodeDeployControl/checkStrategy(_:)``: ``DeploymentConfigChoice/choose(for:)``.
+    public func checkStrategy(_ strategy: Strategy) throws(RolloutError) {
+        _ = try DeploymentConfigChoice.choose(for: strategy)
+    }
+
+    /// See ``CodeDeployControl/start(_:fromVersion:toVersion:call:)``: a keyed start puts its
+    /// ``marker(for:)`` into the deployment's description.
+    public func start(
+        _ request: RolloutRequest, fromVersion: String, toVersion: String, call: IdempotentCall?
+    ) async throws(RolloutError) -> String {
+        try await start(request, fromVersion: fromVersion, toVersion: toVersion, marker: call.map(Self.marker(for:)))
+    }
+
+    /// See ``CodeDeployControl/deployment(startedBy:)``: the deployment with the call's marker,
+    /// among those created since the call was first recorded.
+    public func deployment(
+        startedBy call: IdempotentCall
+    ) async throws(RolloutError) -> (deploymentId: String, fromVersion: String, toVersion: String)? {
+        // A minute of slack for clocks: the call's time is ours, createTime is CodeDeploy's.
+        try await deployment(marked: Self.marker(for: call), createdSince: call.createdAt - 60)
+    }
+
+    /// See ``CodeDeployControl/reportHook(_:executionId:succeeded:)``.
+    public func reportHook(_ id: String, executionId: String, succeeded: Bool) async throws(RolloutError) {
+        try await reportHook(id, executionId: executionId, status: succeeded ? "Succeeded" : "Failed")
     }
 }

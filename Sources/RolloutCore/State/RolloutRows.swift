@@ -37,6 +37,10 @@ public struct RolloutRow: Sendable, Hashable {
 public protocol RolloutRowStore: Sendable {
     /// Inserts the row, or updates its status and JSON.
     func save(_ row: RolloutRow) async throws(RolloutError)
+    /// Inserts the row of a new deployment unless a deployment whose status is not terminal is
+    /// on its function+alias: then inserts nothing and returns that deployment's id. The check
+    /// and the insert are one transaction.
+    func create(_ row: RolloutRow) async throws(RolloutError) -> String?
     /// The JSON of a deployment, or nil.
     func load(_ deploymentId: String) async throws(RolloutError) -> String?
     /// The JSON of the deployments matching every given filter, newest first, at most `limit`.

@@ -1,4 +1,5 @@
 import RolloutCore
+import RolloutEngine
 import RolloutRPC
 
 extension Services {
@@ -22,22 +23,24 @@ extension Services {
             return
         }
         let health = self.health
-        @Sendable func service() -> any RolloutService { rollouts }
         registry.register(RolloutPlan.self) { request, _ in
-            try await health.track(.rollout) { try await service().plan(request) }
+            try await health.track(.rollout) { try await rollouts.plan(request) }
         }
         registry.register(RolloutStart.self) { request, _ in
-            try await health.track(.rollout) { try await service().start(request) }
+            try await health.track(.rollout) {
+                let started = try await rollouts.start(request, call: IdempotentCall.current(for: RolloutStart.name))
+                return RolloutStatusResult(deploymentId: started.deploymentId, status: started.status)
+            }
         }
         registry.register(RolloutGet.self) { params, _ in
-            try await service().deployment(params.deploymentId)
+            try await rollouts.deployment(params.deploymentId)
         }
         registry.register(RolloutWait.self) { params, context in
             if let timeout = params.timeoutSeconds, !(timeout > 0 && timeout.isFinite) {
                 throw RolloutError.invalidParams("param 'timeoutSeconds' must be a positive number (got \(timeout))")
             }
             let progress = context.progress
-            return try await service().wait(params.deploymentId, timeoutSeconds: params.timeoutSeconds) { event, deployment in
+            return try await rollouts.wait(params.deploymentId, timeoutSeconds: params.timeoutSeconds) { event, deployment in
                 guard progress.isActive, let encoded = try? JSONValueEncoder().encode(event) else { return }
                 var fields: JSONObject = [
                     "event": encoded, "status": .string(deployment.status.rawValue),
@@ -47,23 +50,28 @@ extension Services {
                 progress.report(fields, coalescible: false)
             }
         }
+        @Sendable func apply(_ command: DeploymentCommand, _ deploymentId: String) async throws(RolloutError) -> RolloutStatusResult {
+            RolloutStatusResult(deploymentId: deploymentId, status: try await rollouts.apply(command, to: deploymentId))
+        }
         registry.register(RolloutStop.self) { params, _ in
-            try await health.track(.rollout) { try await service().stop(params.deploymentId) }
+            try await health.track(.rollout) { try await apply(.stop, params.deploymentId) }
         }
         registry.register(RolloutPromote.self) { params, _ in
-            try await health.track(.rollout) { try await service().promote(params.deploymentId) }
+            try await health.track(.rollout) { try await apply(.promote, params.deploymentId) }
         }
         registry.register(RolloutPause.self) { params, _ in
-            try await service().pause(params.deploymentId)
+            try await apply(.pause, params.deploymentId)
         }
         registry.register(RolloutResume.self) { params, _ in
-            try await service().resume(params.deploymentId)
+            try await apply(.resume, params.deploymentId)
         }
         registry.register(RolloutList.self) { params, _ in
-            RolloutList.Result(deployments: try await service().list(params))
+            RolloutList.Result(deployments: try await rollouts.list(function: params.function, alias: params.alias, status: params.status))
         }
         registry.register(RolloutReportHook.self) { params, _ in
-            try await health.track(.rollout) { try await service().reportHook(params) }
+            try await health.track(.rollout) {
+                try await rollouts.reportHook(params.deploymentId, succeeded: params.status == .succeeded, executionId: params.executionId)
+            }
             return EmptyResult()
         }
     }

@@ -1,4 +1,5 @@
 import RolloutCore
+import RolloutEngine
 import RolloutRPC
 import Synchronization
 
@@ -13,7 +14,7 @@ struct Services: Sendable {
     var files: ClientFiles
     var leases: LeaseKeeper?
     /// Provider `aws` with a Lambda region; nil otherwise (rollout.* answers Unsupported).
-    var rollouts: (any RolloutService)?
+    var rollouts: RolloutCoordinator?
     var health: HealthBoard
     var startedAt: ContinuousClock.Instant
     var version: String

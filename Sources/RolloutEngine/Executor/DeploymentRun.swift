@@ -20,13 +20,15 @@ struct RunDependencies: Sendable {
     let reconcileRetrySeconds: Double
 }
 
-/// A running deployment: its mailbox and the task that drains it.
+/// A running deployment: its mailbox, the task that drains it, and the tasks it starts (hooks,
+/// alarm polls, the step timer), which end before it does.
 final class DeploymentRun: Sendable {
     let deploymentId: String
     let function: String
     let alias: String
     let inbox: AsyncStream<RunMessage>.Continuation
     private let stream: AsyncStream<RunMessage>
+    private let children = OwnedTasks()
 
     init(record: RolloutRecord) {
         deploymentId = record.deploymentId
@@ -35,13 +37,15 @@ final class DeploymentRun: Sendable {
         (stream, inbox) = AsyncStream.makeStream(of: RunMessage.self)
     }
 
-    /// Drains the mailbox until the deployment is terminal (or the task is cancelled at shutdown).
+    /// Drains the mailbox until the deployment is terminal (or the task is cancelled at shutdown),
+    /// then ends the tasks it started: their outcomes arrive after the mailbox closed and are dropped.
     func run(
         record: RolloutRecord, machine: RolloutStateMachine, revisionId: String?, dependencies: RunDependencies,
         engine: NativeRolloutEngine
     ) async {
         var executor = DeploymentExecutor(
-            record: record, machine: machine, revisionId: revisionId, dependencies: dependencies, inbox: inbox, engine: engine
+            record: record, machine: machine, revisionId: revisionId, dependencies: dependencies, inbox: inbox,
+            children: children, engine: engine
         )
         var metrics = DeploymentMetrics(deploymentId: deploymentId, machine: machine)
         defer { metrics.end() }
@@ -63,13 +67,14 @@ final class DeploymentRun: Sendable {
         for await message in stream {
             if case .event(_, let ack) = message { ack?(executor.machine.status) }
         }
+        await children.shutdown()
         await engine.runEnded(deploymentId)
     }
 }
 
 /// Performs a state machine's actions for one deployment. Owned by its run loop (not shared),
-/// so it needs no locking; hooks, alarm polls and timers run as child tasks that post their
-/// outcome back into the mailbox.
+/// so it needs no locking; hooks, alarm polls and timers run as tasks of the run (`children`)
+/// that post their outcome back into the mailbox.
 struct DeploymentExecutor {
     private(set) var record: RolloutRecord
     private(set) var machine: RolloutStateMachine
@@ -77,19 +82,21 @@ struct DeploymentExecutor {
     private var revisionId: String?
     private let dependencies: RunDependencies
     private let inbox: AsyncStream<RunMessage>.Continuation
+    private let children: OwnedTasks
     private let engine: NativeRolloutEngine
     private var timer: Task<Void, Never>?
     private var hookInvocations = 0
 
     init(
         record: RolloutRecord, machine: RolloutStateMachine, revisionId: String?, dependencies: RunDependencies,
-        inbox: AsyncStream<RunMessage>.Continuation, engine: NativeRolloutEngine
+        inbox: AsyncStream<RunMessage>.Continuation, children: OwnedTasks, engine: NativeRolloutEngine
     ) {
         self.record = record
         self.machine = machine
         self.revisionId = revisionId
         self.dependencies = dependencies
         self.inbox = inbox
+        self.children = children
         self.engine = engine
     }
 
@@ -250,7 +257,7 @@ struct DeploymentExecutor {
         timer?.cancel()
         let delay = max(0, at - dependencies.now())
         let inbox = inbox
-        timer = Task {
+        timer = children.spawn {
             try? await Task.sleep(for: .milliseconds(Int64((delay * 1000).rounded(.up)) + 5))
             guard !Task.isCancelled else { return }
             inbox.yield(.event({ .tick(now: $0) }, ack: nil))
@@ -276,7 +283,7 @@ struct DeploymentExecutor {
         let lambda = dependencies.lambda
         let inbox = inbox
         let logger = logger
-        Task {
+        children.spawn {
             let (succeeded, detail) = await Self.invokeHook(lambda: lambda, function: function, payload: payload.serialized())
             logger.info("hook finished", metadata: ["hook": "\(hook.rawValue)", "succeeded": "\(succeeded)", "detail": "\(detail)"])
             inbox.yield(.event({ .hookFinished(hook, succeeded: succeeded, detail: detail, now: $0) }, ack: nil))
@@ -314,7 +321,7 @@ struct DeploymentExecutor {
         guard let alarms = dependencies.alarms, !names.isEmpty else { return }
         let inbox = inbox
         let logger = logger
-        Task {
+        children.spawn {
             do {
                 let states = try await alarms.alarmStates(names: names)
                 inbox.yield(.event({ .alarmStates(states, now: $0) }, ack: nil))

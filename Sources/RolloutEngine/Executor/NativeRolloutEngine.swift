@@ -1,12 +1,14 @@
 public import Logging
 public import RolloutCore
+import RolloutCrypto
 
 /// The native engine (SPEC §4.6): runs each deployment's state machine, one run loop per
 /// deployment, and answers queries from the latest persisted snapshot.
 ///
 /// Every step is written to the ``RolloutRecordStore`` before it is applied; ``recover()``
 /// (at startup) reconciles each unfinished deployment with its alias and continues it on its
-/// original schedule, and publishes notifications a crash left unsent.
+/// original schedule, and publishes notifications a crash left unsent. ``shutdown()`` ends every
+/// task the engine started: the run loops and, through them, their hooks, alarm polls and timers.
 public actor NativeRolloutEngine {
     /// Tunables.
     public struct Settings: Sendable {
@@ -30,11 +32,12 @@ public actor NativeRolloutEngine {
         case shutDown
     }
 
-    private let dependencies: RunDependencies
+    let dependencies: RunDependencies
     private let settings: Settings
     private var state = State.running
     private var runs: [String: DeploymentRun] = [:]
-    private var tasks: [String: Task<Void, Never>] = [:]
+    /// The run loops, and the tasks that drop a waiter that went away.
+    private let tasks = OwnedTasks()
     private var latest: [String: Deployment] = [:]
     private var watchers: [String: [UInt64: AsyncStream<Deployment>.Continuation]] = [:]
     private var nextWatcher: UInt64 = 0
@@ -60,7 +63,7 @@ public actor NativeRolloutEngine {
         let active = try await dependencies.store.active().filter { $0.engine == .native }
         for record in active {
             guard let snapshot = record.snapshot, runs[record.deploymentId] == nil else { continue }
-            let run = launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil)
+            guard let run = launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil) else { return }
             run.inbox.yield(.reconcile)
             dependencies.logger.info("resuming deployment", metadata: ["rollout.id": "\(record.deploymentId)"])
         }
@@ -69,12 +72,11 @@ public actor NativeRolloutEngine {
         }
     }
 
-    /// Stops every run loop (their records stay; the next start reconciles them).
+    /// Stops every run loop (their records stay; the next start reconciles them) and returns
+    /// once every task the engine started has ended; waiters get Unavailable.
     public func shutdown() async {
         state = .shutDown
-        let running = Array(tasks.values)
-        for task in running { task.cancel() }
-        for task in running { await task.value }
+        await tasks.shutdown()
         for (_, continuations) in watchers {
             for continuation in continuations.values { continuation.finish() }
         }
@@ -83,7 +85,8 @@ public actor NativeRolloutEngine {
 
     // MARK: - Commands
 
-    /// The active native deployment on `function`+`alias`, if any.
+    /// The native deployment this engine is running on `function`+`alias`, if any (its record
+    /// may already show it ended).
     public func activeDeployment(function: String, alias: String) -> String? {
         runs.values.first { $0.function == function && $0.alias == alias }?.deploymentId
     }
@@ -109,9 +112,13 @@ public actor NativeRolloutEngine {
             deploymentId: deploymentId ?? Self.newDeploymentId(), engine: .native, request: request, fromVersion: fromVersion,
             toVersion: toVersion, createdAt: dependencies.now(), status: .created, snapshot: machine.snapshot
         )
-        try await dependencies.store.save(record)
-        latest[record.deploymentId] = Deployment(record: record, machine: machine)
-        let run = launch(record: record, machine: machine, revisionId: revisionId)
+        if let active = try await dependencies.store.create(record) {
+            throw RolloutError.activeDeployment(active, function: request.function, alias: request.alias)
+        }
+        guard let run = launch(record: record, machine: machine, revisionId: revisionId) else {
+            // Shut down while the record was written: the next start resumes the deployment.
+            throw RolloutError(.unavailable, "the daemon is shutting down")
+        }
         let status = await send({ .start(now: $0) }, to: run, deploymentId: record.deploymentId)
         return (record.deploymentId, status)
     }
@@ -145,7 +152,7 @@ public actor NativeRolloutEngine {
         {
             // A command that arrives before recover() reached this deployment starts its run
             // loop; the reconcile is queued ahead of the command.
-            launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil).inbox.yield(.reconcile)
+            launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil)?.inbox.yield(.reconcile)
         }
         if let run = runs[deploymentId] {
             return await send(event, to: run, deploymentId: deploymentId)
@@ -176,9 +183,12 @@ public actor NativeRolloutEngine {
     }
 
     /// The latest wire form of a record of this engine (live when it is running).
-    public func deployment(for record: RolloutRecord) -> Deployment? {
+    public func deployment(for record: RolloutRecord) throws(RolloutError) -> Deployment {
         if let deployment = latest[record.deploymentId] { return deployment }
-        return record.snapshot.map { Deployment(record: record, machine: RolloutStateMachine(restoring: $0)) }
+        guard let snapshot = record.snapshot else {
+            throw RolloutError.internalError("deployment \(record.deploymentId) has no state")
+        }
+        return Deployment(record: record, machine: RolloutStateMachine(restoring: snapshot))
     }
 
     /// The wait limit when `rollout.wait` gives none: until the deployment's own deadline
@@ -204,8 +214,9 @@ public actor NativeRolloutEngine {
         nextWatcher += 1
         let token = nextWatcher
         watchers[deploymentId, default: [:]][token] = continuation
+        let tasks = tasks
         continuation.onTermination = { _ in
-            Task { await self.unwatch(deploymentId, token) }
+            tasks.spawn { await self.unwatch(deploymentId, token) }
         }
         return (latest[deploymentId] ?? current, stream)
     }
@@ -217,13 +228,14 @@ public actor NativeRolloutEngine {
 
     // MARK: - Run loops
 
-    @discardableResult
-    private func launch(record: RolloutRecord, machine: RolloutStateMachine, revisionId: String?) -> DeploymentRun {
+    /// Starts the run loop of a deployment; nil once the engine is shut down.
+    private func launch(record: RolloutRecord, machine: RolloutStateMachine, revisionId: String?) -> DeploymentRun? {
+        guard state == .running else { return nil }
         let run = DeploymentRun(record: record)
         runs[record.deploymentId] = run
         latest[record.deploymentId] = Deployment(record: record, machine: machine)
         let dependencies = dependencies
-        tasks[record.deploymentId] = Task {
+        tasks.spawn {
             await run.run(record: record, machine: machine, revisionId: revisionId, dependencies: dependencies, engine: self)
         }
         return run
@@ -243,7 +255,6 @@ public actor NativeRolloutEngine {
     /// A run loop ended (terminal, or cancelled at shutdown).
     func runEnded(_ deploymentId: String) {
         runs[deploymentId] = nil
-        tasks[deploymentId] = nil
         if latest[deploymentId]?.status.isTerminal == true || state == .shutDown {
             latest[deploymentId] = nil
         }
@@ -257,10 +268,11 @@ public actor NativeRolloutEngine {
         return "d-" + String((0..<12).map { _ in idAlphabet[Int(generator.next(upperBound: UInt64(idAlphabet.count)))] })
     }
 
-    /// A deployment id made of 12 bytes of a digest (a keyed start's id, derived from its key):
-    /// `d-` and one character from [A-Z0-9] per byte.
-    public static func deploymentId(from digest: [UInt8]) -> String {
-        "d-" + String(digest.prefix(12).map { idAlphabet[Int($0) % idAlphabet.count] })
+    /// The deployment id of a keyed start, derived from its call (SPEC §3.2) so that a retry
+    /// after a crash finds the deployment: `d-` and one character from [A-Z0-9] per byte of
+    /// the first 12 bytes of the SHA-256 of the call's identity.
+    public static func deploymentId(for call: IdempotentCall) -> String {
+        "d-" + String(Digest.sha256(call.identity).prefix(12).map { idAlphabet[Int($0) % idAlphabet.count] })
     }
 
     private static let idAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")

@@ -2,8 +2,8 @@ import Logging
 import RolloutCore
 
 /// Publishes a deployment's SNS notifications through an outbox: the state machine marks an
-/// event as decided in the snapshot (persisted first), this publishes it and then records it as
-/// sent. After a crash, ``NativeRolloutEngine/recover()`` publishes what was decided but not recorded as sent, so
+/// event as decided in the snapshot (persisted first), this claims it, publishes it and then
+/// records it as sent. After a crash, ``NativeRolloutEngine/recover()`` publishes what was decided but not recorded as sent, so
 /// each (deployment, event) goes out once; the one window left (published, then killed before
 /// the row was written) is closed on FIFO topics by the deduplication id and marked on standard
 /// topics by the `rolloutd.dedup` attribute.
@@ -20,7 +20,7 @@ struct RolloutNotifier: Sendable {
             return
         }
         do {
-            if try await store.sentNotifications(record.deploymentId).contains(event) { return }
+            guard try await store.claimNotification(record.deploymentId, event: event) else { return }
             let messageId = try await publisher.publish(
                 topicArn: topic, subject: Self.subject(event, record), message: String(decoding: Self.message(event, record).serialized(), as: UTF8.self),
                 deduplicationId: "\(record.deploymentId):\(event.rawValue)", groupId: record.deploymentId

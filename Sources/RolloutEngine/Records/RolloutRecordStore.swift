@@ -1,0 +1,62 @@
+public import RolloutCore
+
+/// Where deployments, their notification outbox and the one-active-deployment-per-alias claim
+/// are kept. Writes are durable when the call returns: the engine records every step before it
+/// is applied.
+///
+/// Today the daemon's SQLite state database keeps them (``RolloutRecords`` over RolloutStore's
+/// rows), for the deployments this daemon drives. The requirements are shaped so that a fleet
+/// backend on DynamoDB (SPEC §11, where every daemon of a fleet sees every deployment) can
+/// implement them with one conditional write each:
+///
+/// - ``create(_:)`` is the per-alias claim: a conditional put of the alias item naming the new
+///   deployment (the claim holds while that deployment is not terminal), answering the holder's
+///   id on conflict, which `rollout.start` reports as `data.activeDeploymentId`.
+/// - ``save(_:)`` writes one deployment's item; a fleet backend conditions it on the lease epoch
+///   the writer holds (fencing), and releases the alias claim when the status is terminal.
+/// - ``load(_:)``, ``list(function:alias:status:limit:)`` and ``active()`` read items; ``active()``
+///   is where the adoption of deployments whose lease expired starts.
+/// - The outbox: the snapshot decides a notification (written by ``save(_:)``), the notifier
+///   takes ``claimNotification(_:event:)`` before publishing and ``markSent(_:event:messageId:at:)``
+///   after; ``unsentNotifications()`` is what a crash (or a lost owner) left unsent.
+/// - ``forward(_:to:)`` stores a command for the daemon that drives the deployment when that is
+///   another one; its owner takes it within one lease renewal and applies it as its own.
+public protocol RolloutRecordStore: Sendable {
+    /// Saves a new deployment unless another deployment that is not terminal is on its
+    /// function+alias: then nothing is saved and the other deployment's id is returned.
+    func create(_ record: RolloutRecord) async throws(RolloutError) -> String?
+    /// Inserts or replaces the record.
+    func save(_ record: RolloutRecord) async throws(RolloutError)
+    /// The record, or nil.
+    func load(_ deploymentId: String) async throws(RolloutError) -> RolloutRecord?
+    /// Records matching every given filter, newest first, at most `limit`.
+    func list(function: String?, alias: String?, status: DeploymentStatus?, limit: Int) async throws(RolloutError) -> [RolloutRecord]
+    /// Records whose status is not terminal.
+    func active() async throws(RolloutError) -> [RolloutRecord]
+    /// Notifications already published for the deployment.
+    func sentNotifications(_ deploymentId: String) async throws(RolloutError) -> Set<NotificationEvent>
+    /// Claims the right to publish `event` for the deployment: false when it was sent already
+    /// (or another publisher holds the claim), and the caller publishes nothing.
+    func claimNotification(_ deploymentId: String, event: NotificationEvent) async throws(RolloutError) -> Bool
+    /// Remembers that `event` was published for the deployment (with SNS's message id).
+    func markSent(_ deploymentId: String, event: NotificationEvent, messageId: String, at: Double) async throws(RolloutError)
+    /// Stores `command` for the daemon that drives the deployment when that is another daemon,
+    /// and returns true; false when this daemon drives it (always, for a store that no other
+    /// daemon shares) and applies the command itself.
+    func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool
+}
+
+extension RolloutRecordStore {
+    /// The outbox: notifications the snapshot decided but the store has not marked sent, among the
+    /// 500 newest deployments, in the order events are declared.
+    public func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])] {
+        var result: [(record: RolloutRecord, events: [NotificationEvent])] = []
+        for record in try await list(function: nil, alias: nil, status: nil, limit: 500) {
+            guard let decided = record.snapshot?.notified, !decided.isEmpty else { continue }
+            let sent = try await sentNotifications(record.deploymentId)
+            let events = NotificationEvent.allCases.filter { decided.contains($0) && !sent.contains($0) }
+            if !events.isEmpty { result.append((record, events)) }
+        }
+        return result
+    }
+}
