@@ -201,7 +201,7 @@ struct ParsingTests {
         )
         #expect(
             problems(in: "verbose = true\n").map(\.message)
-                == ["unknown key \"verbose\" (only tables are allowed at the top level: [server], [cloud])"]
+                == ["unknown key \"verbose\" (only tables are allowed at the top level: [server], [cloud], [fleet])"]
         )
         #expect(
             problems(in: "[cloud.aws.sts]\nregion = \"x\"\n").map(\.message)
@@ -216,7 +216,7 @@ struct ParsingTests {
         )
         #expect(
             problems(in: "[servers]\n").map(\.message)
-                == ["unknown table [servers] (known tables at the top level: server, cloud)"]
+                == ["unknown table [servers] (known tables at the top level: server, cloud, fleet)"]
         )
         #expect(
             problems(in: "[server.tls]\n").map(\.message).first?.hasPrefix(
