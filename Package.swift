@@ -74,6 +74,11 @@ let package = Package(
             dependencies: ["AWSConfig", "RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging, metrics],
             swiftSettings: swiftSettings
         ),
+        // Fleet mode (SPEC §11): the shared DynamoDB table (item layout, conditional writes) and the
+        // pure lease state machines (holder and adopter). Its own module rather than a folder of
+        // RolloutAWS: RolloutAWS holds service clients and capabilities, this is consensus logic
+        // over one of them, which the engine will drive.
+        .target(name: "RolloutFleet", dependencies: ["RolloutCore", "RolloutAWS"], swiftSettings: swiftSettings),
         // The rollout engine: the pure traffic-shifting state machine (events in, actions out).
         .target(name: "RolloutEngine", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
@@ -162,6 +167,11 @@ let package = Package(
         .testTarget(
             name: "RolloutAWSTests",
             dependencies: ["RolloutAWS", "AWSConfig", "RolloutCore", "RolloutSystem", "AWSSigV4", "CurlHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RolloutFleetTests",
+            dependencies: ["RolloutFleet", "RolloutAWS", "AWSConfig", "RolloutCore", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),
