@@ -1,4 +1,4 @@
-import AWSSigV4
+import AWSConfig
 import CurlHTTP
 import Foundation
 import RolloutAWS
