@@ -122,6 +122,7 @@ let package = Package(
                 .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
                 .target(name: "AWSConfig", condition: .when(traits: ["AWS"])),
                 .target(name: "CurlHTTP", condition: .when(traits: ["AWS"])),
+                .target(name: "RolloutFleet", condition: .when(traits: ["AWS"])),
             ],
             resources: [.embedInCode("Resources/rollout.openrpc.json")],
             swiftSettings: swiftSettings
