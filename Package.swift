@@ -77,6 +77,11 @@ let package = Package(
             dependencies: ["AWSConfig", "RolloutCore", "RolloutSystem", "RolloutCrypto", "AWSSigV4", "CurlHTTP", logging, metrics],
             swiftSettings: swiftSettings
         ),
+        // Fleet mode (SPEC §11): the shared DynamoDB table (item layout, conditional writes) and the
+        // pure lease state machines (holder and adopter). Its own module rather than a folder of
+        // RolloutAWS: RolloutAWS holds service clients and capabilities, this is consensus logic
+        // over one of them, which the engine will drive.
+        .target(name: "RolloutFleet", dependencies: ["RolloutCore", "RolloutAWS"], swiftSettings: swiftSettings),
         // Rollouts: the pure traffic-shifting state machine (events in, actions out), the native
         // and CodeDeploy engines behind one protocol, preflight, conflicts, waiting and records
         // (behind a store protocol). AWS is reached through RolloutCore's ports.
@@ -122,6 +127,7 @@ let package = Package(
                 .target(name: "RolloutAWS", condition: .when(traits: ["AWS"])),
                 .target(name: "AWSConfig", condition: .when(traits: ["AWS"])),
                 .target(name: "CurlHTTP", condition: .when(traits: ["AWS"])),
+                .target(name: "RolloutFleet", condition: .when(traits: ["AWS"])),
             ],
             resources: [.embedInCode("Resources/rollout.openrpc.json")],
             swiftSettings: swiftSettings
@@ -168,6 +174,11 @@ let package = Package(
         .testTarget(
             name: "RolloutAWSTests",
             dependencies: ["RolloutAWS", "AWSConfig", "RolloutCore", "RolloutSystem", "AWSSigV4", "CurlHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RolloutFleetTests",
+            dependencies: ["RolloutFleet", "RolloutAWS", "AWSConfig", "RolloutCore", "CurlHTTP"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),

@@ -36,6 +36,14 @@ extension Configuration {
         local.finish()
         cloud.finish()
 
+        var fleet = document.table("fleet")
+        fleet.read("backend", into: &self.fleet.backend)
+        fleet.read("table", into: &self.fleet.table)
+        fleet.read("lease_secs", into: &self.fleet.leaseSecs)
+        fleet.read("node_id", into: &self.fleet.nodeID)
+        fleet.read("endpoint_url", into: &self.fleet.endpointURL)
+        fleet.finish()
+
         document.finish()
     }
 }

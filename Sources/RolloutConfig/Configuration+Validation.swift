@@ -24,6 +24,7 @@ extension Configuration {
         problems.notEmpty("cloud.local.root", local.root)
         problems.noEmptyElements("cloud.local.secrets_allowlist", local.secretsAllowlist)
         problems.check("cloud.local.visibility_timeout_secs", local.visibilityTimeoutSecs, Limits.visibilityTimeoutSecs)
+        fleet.validate(provider: cloud.provider, into: problems)
         return problems.problems
     }
 }
@@ -134,6 +135,37 @@ extension Configuration.AWS {
 
         for (section, endpoint) in Self.endpointOnlySections {
             problems.httpURL("cloud.aws.\(section).endpoint_url", self[keyPath: endpoint].endpointURL)
+        }
+    }
+}
+
+extension Configuration.Fleet {
+    /// SPEC §11: `table` is required for `dynamodb` and must be a DynamoDB table name;
+    /// `lease_secs` in 5...300; fleet state lives in DynamoDB, so it needs the `aws` provider.
+    fileprivate func validate(provider: Configuration.Cloud.Provider, into problems: ProblemList) {
+        problems.check("fleet.lease_secs", leaseSecs, Limits.leaseSecs)
+        problems.notEmptyIfSet("fleet.node_id", nodeID)
+        problems.httpURL("fleet.endpoint_url", endpointURL)
+        if let table {
+            let allowed = table.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "_.-".unicodeScalars.contains($0))
+            }
+            if !allowed || !Limits.tableNameLength.contains(table.count) {
+                problems.add(
+                    "fleet.table",
+                    "fleet.table = \"\(table)\" is not a DynamoDB table name (3 to 255 characters: letters, digits, _ . -)"
+                )
+            }
+        }
+        guard backend == .dynamodb else { return }
+        if table == nil {
+            problems.add("fleet.table", "fleet.table is required when fleet.backend = \"dynamodb\" (the DynamoDB table the fleet shares)")
+        }
+        if provider != .aws {
+            problems.add(
+                "fleet.backend",
+                "fleet.backend = \"dynamodb\" needs cloud.provider = \"aws\" (fleet mode drives Lambda rollouts and reaches DynamoDB with the AWS credentials)"
+            )
         }
     }
 }

@@ -31,6 +31,10 @@ enum Limits {
     /// IMDSv2 tokens live at most six hours.
     static let tokenTTLSecs = 1...21_600
     static let alarmPollSecs = 1...3600
+    /// SPEC §11: the owner renews every lease_secs / 3, so 5 s leaves it more than a second.
+    static let leaseSecs = 5...300
+    /// DynamoDB table names are 3 to 255 characters of `[a-zA-Z0-9_.-]`.
+    static let tableNameLength = 3...255
 
     static func socketModeOutOfRange(_ key: String, _ digits: String) -> String {
         "\(key) = \"\(digits)\" is out of range; allowed \"0000\"...\"0777\""

@@ -190,6 +190,7 @@ public enum Daemon {
                 configuration, environment: ProcessInfo.processInfo.environment, store: store, logger: logger
             )
             await aws.abortOrphanedUploads(logger: logger)
+            try await FleetSetup.verifyAtStartup(configuration, resolver: aws.resolver, credentials: aws.credentials)
             return Services(
                 provider: .aws, objects: aws.objects, queue: aws.queue, secrets: aws.secrets, compute: aws.compute,
                 files: files,

@@ -74,7 +74,9 @@ extension ConfigCommand {
                 // config file merged with the credentials file, as the daemon resolves profiles.
                 let configFile = try SharedConfigFile.load(environment: environment)
                 let resolver = try EndpointResolver(configuration: configuration, environment: environment, sharedConfig: configFile)
-                return resolver.explain().objectValue ?? [:]
+                var explanation = resolver.explain().objectValue ?? [:]
+                if configuration.fleet.isEnabled { explanation["fleet"] = fleet(configuration.fleet) }
+                return explanation
             }
             #endif
             var explanation: JSONObject = ["provider": .string(configuration.cloud.provider.rawValue)]
@@ -88,8 +90,21 @@ extension ConfigCommand {
                 let profile = configuration.cloud.aws.profile ?? environment["AWS_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
                 explanation["profile"] = .string(profile ?? "default")
             }
+            if configuration.fleet.isEnabled { explanation["fleet"] = fleet(configuration.fleet) }
             explanation["services"] = .object([:])
             return explanation
+        }
+
+        /// `[fleet]` (SPEC §11), shown when fleet mode is on: `{"backend","table","leaseSecs",
+        /// "renewSecs","nodeId"}`; an unset node id is shown as the pattern the daemon fills in.
+        static func fleet(_ fleet: Configuration.Fleet) -> JSONValue {
+            [
+                "backend": .string(fleet.backend.rawValue),
+                "table": fleet.table.map(JSONValue.string) ?? .null,
+                "leaseSecs": .number(JSONNumber(fleet.leaseSecs)),
+                "renewSecs": .number(JSONNumber(Double(fleet.leaseSecs) / 3)),
+                "nodeId": .string(fleet.nodeID ?? "<hostname>:<pid>:<random> (default)"),
+            ]
         }
 
         /// `service  endpoint  (source)  region  (source)` rows.

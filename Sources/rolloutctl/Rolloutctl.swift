@@ -25,7 +25,7 @@ struct Rolloutctl: ParsableCommand {
         subcommands: [
             Health.self, Call.self, Ping.self,
             ObjectCommand.self, QueueCommand.self, SecretCommand.self, ComputeCommand.self,
-            RolloutCommand.self, ConfigCommand.self, Completion.self,
+            RolloutCommand.self, ConfigCommand.self, FleetCommand.self, Completion.self,
         ]
     )
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import Logging
+import RolloutCore
 import RolloutDaemon
 
 /// `rolloutd`: the sidecar daemon.
@@ -18,6 +19,12 @@ struct RolloutDaemonCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (else [server] log_level, else info).")
     var logLevel: String?
 
+    @Flag(name: .customLong("fleet-init"), help: .hidden)
+    var fleetInit = false
+
+    @Option(name: .customLong("fleet-table"), help: .hidden)
+    var fleetTable: String?
+
     func run() async throws {
         let level = try logLevel.map { name in
             guard let level = Logger.Level(rawValue: name) else {
@@ -27,6 +34,16 @@ struct RolloutDaemonCommand: AsyncParsableCommand {
         }
         do {
             let (configuration, source) = try Daemon.loadConfiguration(explicitPath: config)
+            if fleetInit {
+                // `rolloutctl fleet init` runs this, so that rolloutctl links no AWS code.
+                #if AWS
+                let report = try await Daemon.fleetInit(configuration: configuration, table: fleetTable)
+                print(JSONValue.object(report).jsonString)
+                return
+                #else
+                throw Daemon.StartupError(description: "fleet init needs the AWS provider; rebuild with: swift build --traits AWS")
+                #endif
+            }
             try await Daemon.run(configuration: configuration, configSource: source, logLevel: level)
         } catch let error as Daemon.StartupError {
             FileHandleStderr.write("rolloutd: \(error.description)\n")

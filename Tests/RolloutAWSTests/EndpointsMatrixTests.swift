@@ -76,6 +76,7 @@ struct EndpointsMatrixTests {
             case .sns: configuration.cloud.aws.sns.endpointURL = url
             case .codeDeploy: configuration.cloud.aws.codedeploy.endpointURL = url
             case .sts: configuration.cloud.aws.sts.endpointURL = url
+            case .dynamoDB: configuration.fleet.endpointURL = url
             case nil: Issue.record("unknown service \(key)")
             }
         }

@@ -71,6 +71,7 @@ struct AWSServiceTests {
             ["SNS", "SNS", "sns", "sns", "sns", "sns"],
             ["CodeDeploy", "CODEDEPLOY", "codedeploy", "codedeploy", "codedeploy", "codedeploy"],
             ["STS", "STS", "sts", "sts", "sts", "sts"],
+            ["DynamoDB", "DYNAMODB", "dynamodb", "dynamodb", "dynamodb", "dynamodb"],
         ])
         #expect(AWSService.secretsManager.endpointURLVariable == "AWS_ENDPOINT_URL_SECRETS_MANAGER")
         #expect(AWSService.cloudWatch.regionVariable == "AWS_REGION_CLOUDWATCH")
@@ -301,10 +302,13 @@ struct EndpointsTests {
                 "sqs": profile, "secrets_manager": profile, "lambda": profile, "cloudwatch": profile,
                 "sns": profile, "codedeploy": profile,
                 "sts": entry("http://sts", "config:cloud.aws.sts.endpoint_url"),
+                "dynamodb": profile,
             ],
         ]
         #expect(explained == expected)
-        #expect(explained["services"]?.objectValue?.keys == ["s3", "sqs", "secrets_manager", "lambda", "cloudwatch", "sns", "codedeploy", "sts"])
+        #expect(
+            explained["services"]?.objectValue?.keys
+                == ["s3", "sqs", "secrets_manager", "lambda", "cloudwatch", "sns", "codedeploy", "sts", "dynamodb"])
         #expect(!explained.jsonString.contains("SECRET"))
     }
 

@@ -59,6 +59,7 @@ SERVICES = [
     ("sns", "sns", "SNS"),
     ("codedeploy", "codedeploy", "CODEDEPLOY"),
     ("sts", "sts", "STS"),
+    ("dynamodb", "dynamodb", "DYNAMODB"),
 ]
 REGIONS = [
     "us-west-2", "us-east-1", "eu-central-1", "ap-southeast-2", "sa-east-1", "cn-north-1",

@@ -10,7 +10,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(os.environ.get("ROLLOUT_BIN_DIR", REPO / ".build" / "debug")) / "rolloutctl"
 BOTO_NAMES = {"s3": "s3", "sqs": "sqs", "secrets_manager": "secretsmanager", "lambda": "lambda",
-              "cloudwatch": "cloudwatch", "sns": "sns", "codedeploy": "codedeploy", "sts": "sts"}
+              "cloudwatch": "cloudwatch", "sns": "sns", "codedeploy": "codedeploy", "sts": "sts",
+              "dynamodb": "dynamodb"}
 
 CASES = [
     ({"AWS_ENDPOINT_URL_S3": "http://localhost:4567"}, ""),

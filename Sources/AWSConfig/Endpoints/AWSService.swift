@@ -16,6 +16,8 @@ public enum AWSService: String, CaseIterable, Sendable {
     case codeDeploy
     /// AWS STS: assuming roles.
     case sts
+    /// Amazon DynamoDB: fleet mode's shared state (`[fleet]`, SPEC §11).
+    case dynamoDB
 
     /// The `serviceId` of the service's API model (`Secrets Manager`), from which the
     /// environment and config-file names are derived.
@@ -29,6 +31,7 @@ public enum AWSService: String, CaseIterable, Sendable {
         case .sns: "SNS"
         case .codeDeploy: "CodeDeploy"
         case .sts: "STS"
+        case .dynamoDB: "DynamoDB"
         }
     }
 
@@ -61,6 +64,7 @@ public enum AWSService: String, CaseIterable, Sendable {
         case .sns: "sns"
         case .codeDeploy: "codedeploy"
         case .sts: "sts"
+        case .dynamoDB: "dynamodb"
         }
     }
 
@@ -80,10 +84,11 @@ public enum AWSService: String, CaseIterable, Sendable {
     }
 
     /// The TOML table that holds the service's settings, without the `config:` prefix
-    /// (`cloud.aws.secrets` for Secrets Manager).
+    /// (`cloud.aws.secrets` for Secrets Manager, `fleet` for DynamoDB).
     var configurationTable: String {
         switch self {
         case .secretsManager: "cloud.aws.secrets"
+        case .dynamoDB: "fleet"
         default: "cloud.aws." + servicesSectionKey
         }
     }

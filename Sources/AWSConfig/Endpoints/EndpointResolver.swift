@@ -5,7 +5,8 @@ public import RolloutCore
 /// environment and shared files.
 ///
 /// Endpoint URL, highest first:
-/// 1. `[cloud.aws.<svc>] endpoint_url` in the TOML file (`config:cloud.aws.<svc>.endpoint_url`);
+/// 1. `[cloud.aws.<svc>] endpoint_url` in the TOML file (`config:cloud.aws.<svc>.endpoint_url`;
+///    DynamoDB's is `[fleet] endpoint_url`, `config:fleet.endpoint_url`);
 /// 2. `AWS_ENDPOINT_URL_<SERVICE_ID>`;
 /// 3. `AWS_ENDPOINT_URL`;
 /// 4. `endpoint_url` in the service's sub-section of the `[services NAME]` section the
@@ -232,7 +233,7 @@ extension EndpointResolver {
 }
 
 extension AWSService {
-    /// `[cloud.aws.<svc>] endpoint_url`.
+    /// `[cloud.aws.<svc>] endpoint_url` (`[fleet] endpoint_url` for DynamoDB).
     func configuredEndpointURL(in configuration: Configuration) -> String? {
         let aws = configuration.cloud.aws
         return switch self {
@@ -244,6 +245,7 @@ extension AWSService {
         case .sns: aws.sns.endpointURL
         case .codeDeploy: aws.codedeploy.endpointURL
         case .sts: aws.sts.endpointURL
+        case .dynamoDB: configuration.fleet.endpointURL
         }
     }
 }

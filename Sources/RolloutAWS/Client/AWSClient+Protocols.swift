@@ -25,6 +25,29 @@ extension AWSClient {
         timeouts: HTTPTimeouts = HTTPTimeouts(),
         responseLimit: Int = 16 << 20
     ) async throws(RolloutError) -> JSONValue {
+        let outcome = try await jsonCall(
+            target: target, jsonVersion: jsonVersion, body: body, acceptedErrorCodes: [], isLongPoll: isLongPoll,
+            timeouts: timeouts, responseLimit: responseLimit
+        )
+        switch outcome {
+        case .success(let value): return value
+        case .serviceError(_, let value): return value
+        }
+    }
+
+    /// ``jsonCall(target:jsonVersion:body:isLongPoll:timeouts:responseLimit:)`` for an
+    /// operation some of whose errors are answers: an error response whose code is in
+    /// `acceptedErrorCodes` comes back as ``JSONCallOutcome/serviceError(code:body:)`` with its
+    /// parsed body instead of being thrown.
+    public func jsonCall(
+        target: String,
+        jsonVersion: String = "1.1",
+        body: JSONValue,
+        acceptedErrorCodes: Set<String>,
+        isLongPoll: Bool = false,
+        timeouts: HTTPTimeouts = HTTPTimeouts(),
+        responseLimit: Int = 16 << 20
+    ) async throws(RolloutError) -> JSONCallOutcome {
         let operation = target.split(separator: ".").last.map(String.init) ?? target
         var headers: [(name: String, value: String)] = [
             (name: "content-type", value: "application/x-amz-json-\(jsonVersion)"),
@@ -33,19 +56,25 @@ extension AWSClient {
         if service == .sqs {
             headers.append((name: "x-amzn-query-mode", value: "true"))
         }
-        let request = AWSRequest(
+        var request = AWSRequest(
             operation: operation, method: "POST", path: "/", headers: headers, body: .bytes(body.serialized()),
             isLongPoll: isLongPoll
         )
+        request.acceptedErrorCodes = acceptedErrorCodes
         let response = try await send(request, sink: .memory(limit: responseLimit), timeouts: timeouts)
+        let parsed: JSONValue
         if response.body.allSatisfy({ $0 == 0x20 || $0 == 0x0A || $0 == 0x0D || $0 == 0x09 }) {
-            return .object([:])
+            parsed = .object([:])
+        } else {
+            do {
+                parsed = try JSONParser.parse(response.body)
+            } catch {
+                throw malformedResponse(operation: operation, response: response, expected: "JSON")
+            }
         }
-        do {
-            return try JSONParser.parse(response.body)
-        } catch {
-            throw malformedResponse(operation: operation, response: response, expected: "JSON")
-        }
+        guard !(200..<300).contains(response.status) else { return .success(parsed) }
+        let code = AWSServiceError.parse(response, body: response.body).allCodes.first(where: acceptedErrorCodes.contains)
+        return .serviceError(code: code ?? "", body: parsed)
     }
 
     /// Calls a Query-protocol operation (STS, SNS, CloudWatch): `POST /` with the form body
@@ -109,4 +138,13 @@ extension AWSClient {
             data: ["upstream": .object(upstream)]
         )
     }
+}
+
+/// What ``AWSClient/jsonCall(target:jsonVersion:body:acceptedErrorCodes:isLongPoll:timeouts:responseLimit:)``
+/// got back.
+public enum JSONCallOutcome: Sendable {
+    /// A 2xx response's body (`{}` when empty).
+    case success(JSONValue)
+    /// An error response with one of the accepted codes, and its body.
+    case serviceError(code: String, body: JSONValue)
 }

@@ -95,7 +95,8 @@ public final class AWSClient: Sendable {
         bucket.withLock { $0.available }
     }
 
-    /// Sends `request`, retrying retryable failures, and returns the first 2xx response.
+    /// Sends `request`, retrying retryable failures, and returns the first 2xx response (or
+    /// error response whose code the request accepts, ``AWSRequest/acceptedErrorCodes``).
     ///
     /// - Parameters:
     ///   - sink: where the response body goes. A file sink is truncated by every attempt; on
@@ -124,7 +125,9 @@ public final class AWSClient: Sendable {
             do {
                 let response = try await http.execute(httpRequest, sink: sink, timeouts: timeouts, progress: progress)
                 metrics.status = "\(response.status)"
-                if let error = errorInResponse(response, sink: sink, request: request) {
+                if let error = errorInResponse(response, sink: sink, request: request),
+                    !error.allCodes.contains(where: request.acceptedErrorCodes.contains)
+                {
                     failure = .response(error)
                 } else {
                     bucket.withLock { state.recordSuccess(bucket: &$0) }

@@ -30,6 +30,12 @@ public struct AWSRequest: Sendable {
     /// A 2xx response whose in-memory body is an `<Error>` document is a failure (S3
     /// `CompleteMultipartUpload`, `CopyObject`); it counts as a 500 and is retried.
     public var detectsErrorInSuccessBody: Bool
+    /// Error codes that are answers, not failures: a response with one of them is returned by
+    /// ``AWSClient/send(_:sink:timeouts:progress:)`` as it came (not retried, not mapped), so
+    /// the caller can read what its body carries (DynamoDB's `ConditionalCheckFailedException`
+    /// with the item that failed the condition, `TransactionCanceledException` with its
+    /// reasons). Only for codes that are not retryable.
+    public var acceptedErrorCodes: Set<String> = []
 
     /// A request from its parts.
     public init(

@@ -13,6 +13,8 @@ public struct Configuration: Sendable, Hashable {
     public var server = Server()
     /// `[cloud]`: which provider serves the capabilities, and its settings.
     public var cloud = Cloud()
+    /// `[fleet]`: deployments shared by a fleet of daemons (SPEC §11). Default: backend `none`.
+    public var fleet = Fleet()
 
     /// A configuration with every key at its default.
     public init() {}

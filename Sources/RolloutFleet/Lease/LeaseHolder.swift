@@ -1,0 +1,137 @@
+/// The owner's side of one lease, as a pure state machine: when to renew, and until when the
+/// owner may still act on the deployment. No I/O and no clock: every input carries the local
+/// monotonic time (`now`, any fixed origin), and the executor runs the actions it returns.
+///
+/// Safety rests on one inequality. An observer adopts only after it has seen the same RVN for
+/// a whole lease on its own monotonic clock, and it can only see an RVN after the write that
+/// stored it, which was sent after the owner started the call. So no one can adopt before
+/// `sentAt + duration` (with clock *rates* that agree). The owner stops acting at
+/// `sentAt + duration - margin`, where `sentAt` is when the last confirmed write was started:
+/// a renewal that fails, hangs or is lost leaves it acting only until then — before the lease
+/// could pass to another node. The margin absorbs rate drift and the time between the last
+/// ``canAct(at:)`` check and the side effect it guards (which carries its own fence as well:
+/// the alias `RevisionId`).
+public struct LeaseHolder: Sendable {
+    /// What the executor does next.
+    public enum Action: Sendable, Hashable {
+        /// Nothing until `at`; then call ``next(at:)`` again.
+        case wait(until: Duration)
+        /// Send a renewal (conditional on owner and epoch), then report it with
+        /// ``renewalSucceeded(_:sentAt:)`` or ``renewalFailed(lost:at:)``.
+        case renew
+        /// Stop driving the deployment: change nothing more. Final.
+        case stop(StopReason)
+    }
+
+    /// Why the owner stopped.
+    public enum StopReason: Sendable, Hashable {
+        /// A conditional write found another owner or a newer epoch.
+        case superseded
+        /// No renewal was confirmed in time; the lease may pass to another node.
+        case unconfirmed
+        /// The owner let go (the deployment finished, or the daemon is shutting down).
+        case released
+    }
+
+    private enum State: Sendable, Hashable {
+        case holding
+        case renewing(since: Duration)
+        case stopped(StopReason)
+    }
+
+    /// The lease as last written by this owner.
+    public private(set) var lease: FleetLease
+    /// The owner may act before this instant.
+    public private(set) var actUntil: Duration
+    private var lastConfirmedSentAt: Duration
+    private var nextRenewalAt: Duration
+    private var state: State
+
+    /// Renew every duration / 3 (SPEC §11).
+    public var renewInterval: Duration { lease.duration / 3 }
+
+    /// The part of the lease the owner gives up to be safe: a fifth of it, at least a second
+    /// (a 5 s lease: acting stops 4 s after the start of the last confirmed write, while
+    /// renewals run every 1.7 s).
+    public var margin: Duration { max(.seconds(1), lease.duration / 5) }
+
+    /// A holder of `lease`, which a write started at `sentAt` (the claim or the adoption)
+    /// stored.
+    public init(lease: FleetLease, sentAt: Duration) {
+        self.lease = lease
+        self.lastConfirmedSentAt = sentAt
+        self.actUntil = sentAt
+        self.nextRenewalAt = sentAt
+        self.state = .holding
+        self.actUntil = sentAt + lease.duration - margin
+        self.nextRenewalAt = sentAt + renewInterval
+    }
+
+    /// Whether the owner may apply a side effect now. Check right before each one.
+    public func canAct(at now: Duration) -> Bool {
+        switch state {
+        case .holding, .renewing: now < actUntil
+        case .stopped: false
+        }
+    }
+
+    /// Whether the holder has stopped, and why.
+    public var stopReason: StopReason? {
+        if case .stopped(let reason) = state { return reason }
+        return nil
+    }
+
+    /// What to do at `now`.
+    public mutating func next(at now: Duration) -> Action {
+        switch state {
+        case .stopped(let reason):
+            return .stop(reason)
+        case .holding, .renewing:
+            if now >= actUntil {
+                state = .stopped(.unconfirmed)
+                return .stop(.unconfirmed)
+            }
+        }
+        if case .renewing = state { return .wait(until: actUntil) }
+        guard now >= nextRenewalAt else { return .wait(until: nextRenewalAt) }
+        state = .renewing(since: now)
+        return .renew
+    }
+
+    /// A renewal started at `sentAt` was written: `lease` is the new lease (fresh RVN).
+    public mutating func renewalSucceeded(_ lease: FleetLease, sentAt: Duration) {
+        guard case .renewing = state, lease.epoch == self.lease.epoch, lease.owner == self.lease.owner else { return }
+        self.lease = lease
+        lastConfirmedSentAt = max(lastConfirmedSentAt, sentAt)
+        actUntil = lastConfirmedSentAt + lease.duration - margin
+        nextRenewalAt = lastConfirmedSentAt + renewInterval
+        state = .holding
+    }
+
+    /// A renewal failed. `lost`: its condition failed (another owner or epoch), so stop now;
+    /// otherwise (throttled, unreachable) keep acting until ``actUntil`` and renew again at
+    /// the next ``next(at:)``.
+    public mutating func renewalFailed(lost: Bool, at now: Duration) {
+        if case .stopped = state { return }
+        if lost {
+            state = .stopped(.superseded)
+            return
+        }
+        state = now >= actUntil ? .stopped(.unconfirmed) : .holding
+        // Retry soon, not a whole interval later: the lease is running out.
+        nextRenewalAt = now + min(.seconds(1), renewInterval)
+    }
+
+    /// A fence (a conditional write right before a side effect) failed: the same as a lost
+    /// renewal.
+    public mutating func fenceFailed() {
+        if case .stopped = state { return }
+        state = .stopped(.superseded)
+    }
+
+    /// The owner lets go of the lease.
+    public mutating func release() {
+        if case .stopped = state { return }
+        state = .stopped(.released)
+    }
+}

@@ -1,0 +1,87 @@
+import RolloutAWS
+
+/// The item layout of the fleet table (partition key `pk`, sort key `sk`, both strings;
+/// `purgeAt`, epoch seconds, is the TTL attribute). `docs/fleet.md` explains it.
+///
+/// | pk | sk | what |
+/// |---|---|---|
+/// | `FLEET#ACTIVE` | `ALIAS#<function>#<alias>` | the alias claim and the lease of its one active deployment |
+/// | `DEP#<id>` | `STATE` | the deployment record (opaque JSON), its status and the epoch that wrote it |
+/// | `DEP#<id>` | `CMD#<commandId>` | a command for the owner (stop, promote, ...) until it is applied |
+/// | `DEP#<id>` | `OUTBOX#<event>` | one notification: claimed before publishing, sent after |
+/// | `IDEM#<method>#<key>` | `RECORD` | a fleet-wide idempotency record |
+///
+/// Active deployments are listed from the well-known partition `FLEET#ACTIVE` (one Query,
+/// no GSI): its items are small and few (one per alias being deployed), so one partition
+/// serves a fleet with hundreds of active deployments.
+enum FleetItems {
+    static let partitionKey = "pk"
+    static let sortKey = "sk"
+    /// The TTL attribute: DynamoDB deletes an item some time after this instant (epoch seconds).
+    static let purgeAt = "purgeAt"
+
+    static let activePartition = "FLEET#ACTIVE"
+    static let aliasPrefix = "ALIAS#"
+    static let stateSort = "STATE"
+    static let commandPrefix = "CMD#"
+    static let outboxPrefix = "OUTBOX#"
+    static let idempotencySort = "RECORD"
+
+    static func key(_ pk: String, _ sk: String) -> DynamoDBItem {
+        [partitionKey: .s(pk), sortKey: .s(sk)]
+    }
+
+    static func leaseKey(functionName: String, alias: String) -> DynamoDBItem {
+        key(activePartition, "\(aliasPrefix)\(functionName)#\(alias)")
+    }
+
+    static func deploymentPartition(_ deploymentId: String) -> String {
+        "DEP#\(deploymentId)"
+    }
+
+    static func stateKey(_ deploymentId: String) -> DynamoDBItem {
+        key(deploymentPartition(deploymentId), stateSort)
+    }
+
+    static func commandKey(_ deploymentId: String, _ commandId: String) -> DynamoDBItem {
+        key(deploymentPartition(deploymentId), commandPrefix + commandId)
+    }
+
+    static func outboxKey(_ deploymentId: String, _ event: String) -> DynamoDBItem {
+        key(deploymentPartition(deploymentId), outboxPrefix + event)
+    }
+
+    static func idempotencyKey(method: String, key idempotencyKey: String) -> DynamoDBItem {
+        key("IDEM#\(method)#\(idempotencyKey)", idempotencySort)
+    }
+}
+
+/// Attribute names of the items.
+enum FleetAttribute {
+    static let deploymentId = "deploymentId"
+    static let functionName = "functionName"
+    static let alias = "alias"
+    static let owner = "owner"
+    static let epoch = "epoch"
+    static let rvn = "rvn"
+    static let leaseMs = "leaseMs"
+    static let expiresAt = "expiresAt"
+    static let startedAt = "startedAt"
+    static let status = "status"
+    static let record = "record"
+    static let writer = "writer"
+    static let updatedAt = "updatedAt"
+    static let command = "command"
+    static let payload = "payload"
+    static let from = "from"
+    static let createdAt = "createdAt"
+    static let event = "event"
+    static let state = "state"
+    static let claimedBy = "claimedBy"
+    static let claimEpoch = "claimEpoch"
+    static let messageId = "messageId"
+    static let fingerprint = "fingerprint"
+    static let token = "token"
+    static let node = "node"
+    static let result = "result"
+}
