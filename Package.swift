@@ -195,10 +195,12 @@ let package = Package(
         .testTarget(
             name: "RolloutServerTests",
             dependencies: [
-                "RolloutServer", "RolloutRPC", "RolloutCore",
+                "RolloutServer", "RolloutRPC", "RolloutCore", logging,
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

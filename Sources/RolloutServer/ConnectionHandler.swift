@@ -4,41 +4,42 @@ import NIOCore
 import RolloutCore
 import RolloutRPC
 
-/// Serves one connection on its event loop: takes framed lines, runs each request in its own
-/// task (responses go out in completion order, matched by id), caps in-flight requests by no
-/// longer reading (backpressure, never dropping), answers `$/cancelRequest`, finishes in-flight
-/// work after a half-close, and cancels it when the peer goes away.
+/// Serves one connection: feeds what the channel sees into its ``ConnectionStateMachine`` and
+/// carries out the actions that come back. It decides nothing itself.
 ///
-/// At shutdown the server drives it through ``cancelInflight()`` and
-/// ``closeForShutdown(flushTime:)``: what is still owed is answered (-32800 for requests that
-/// did not stop, and for lines read but never started) and flushed before the connection closes.
+/// Requests run in tasks on the global concurrent executor, never on the event loop (a handler
+/// may stat or resolve a path); their answers come back to the channel's event loop, where all
+/// of this handler's state lives.
 ///
-/// All mutable state is confined to the channel's event loop.
+/// At shutdown the server drives it through ``shutdownBegan()``, ``graceExpired()`` and
+/// ``closeForShutdown()``.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = FramedLine
     typealias OutboundOut = ByteBuffer
 
     private let shared: ServerShared
     private let connectionID: UInt64
-    private var peer: Peer?
-    private var pending = CircularBuffer<FramedLine>()
-    private var ledger = RequestLedger()
+    private var machine: ConnectionStateMachine
+    /// The connection as request handlers see it; set once the peer is admitted.
+    private var connection: ConnectionInfo?
     private var tasks: [RequestLedger.ItemRef: Task<Void, Never>] = [:]
-    private var inputClosed = false
-    private var executor: EventLoopTaskExecutor?
-    private var reading = true
     private var flushScheduled = false
-    private var refused = false
     private var context: ChannelHandlerContext?
 
     init(shared: ServerShared, connectionID: UInt64) {
         self.shared = shared
         self.connectionID = connectionID
+        let settings = shared.settings
+        self.machine = ConnectionStateMachine(
+            configuration: .init(
+                maxInflight: settings.maxInflightPerConnection, maxRequestBytes: settings.maxRequestBytes,
+                maxBatchItems: settings.maxBatchItems
+            )
+        )
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        self.executor = EventLoopTaskExecutor(context.eventLoop)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -74,62 +75,44 @@ final class ConnectionHandler: ChannelInboundHandler {
                 .accessDenied,
                 "uid \(peer.uid) is not allowed to use this socket; add it to [server].allowed_uids"
             )
-            write(Outgoing.error(id: .null, error))
-            refuse(context)
+            execute(machine.peerRefused(error))
             return
         }
-        self.peer = peer
-        let connection = ServerShared.Connection(
-            channel: context.channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop)
+        let channel = context.channel
+        connection = ConnectionInfo(id: connectionID, peer: peer) { notification in
+            channel.writeAndFlush(ByteBuffer(bytes: Outgoing.line(notification)), promise: nil)
+        }
+        let registered = shared.register(
+            connectionID, ServerShared.Connection(channel: channel, handler: NIOLoopBound(self, eventLoop: context.eventLoop))
         )
-        guard shared.register(connectionID, connection) else {
-            // Admitted after shutdown began: answer what was read without running it, and close.
-            closeForShutdown(flushTime: RPCServer.flushTime)
-            return
-        }
-        drain()
+        // Admitted after shutdown began: answer what was read without running it, and close.
+        execute(registered ? machine.peerAdmitted() : machine.closeForShutdown())
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !refused else { return }
-        pending.append(unwrapInboundIn(data))
-        drain()
-    }
-
-    /// Half-closes after the refusal so the peer reads it (closing with unread input would
-    /// reset the connection and lose the error), discards its input, and closes on EOF or
-    /// after a short grace.
-    private func refuse(_ context: ChannelHandlerContext) {
-        refused = true
-        context.flush()
-        context.close(mode: .output, promise: nil)
-        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
-        context.read()
-        let channel = context.channel
-        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        switch unwrapInboundIn(data) {
+        case .tooLarge:
+            execute(machine.lineTooLarge())
+        case .line(let buffer):
+            execute(buffer.withUnsafeReadableBytes { machine.lineReceived($0) })
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        drain()
+        execute(machine.writabilityChanged(isWritable: context.channel.isWritable))
         context.fireChannelWritabilityChanged()
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? ChannelEvent, event == .inputClosed {
-            inputClosed = true
-            if refused {
-                context.close(promise: nil)
-                return
-            }
-            drain()
+            execute(machine.inputClosed())
         }
         context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancelInflight()
+        execute(machine.channelInactive())
         tasks.removeAll()
-        pending.removeAll()
         shared.unregister(connectionID)
         context.fireChannelInactive()
     }
@@ -138,130 +121,94 @@ final class ConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    /// Starts queued lines while there is room; reads stop while anything is queued.
-    private func drain() {
-        guard let context, peer != nil else { return }
-        let limit = shared.settings.maxInflightPerConnection
-        while ledger.openLines < limit, context.channel.isWritable, !shared.isDraining, let line = pending.popFirst() {
-            start(line)
-        }
-        let wantsRead = pending.isEmpty && ledger.openLines < limit && !shared.isDraining
-        if wantsRead != reading {
-            reading = wantsRead
-            context.channel.setOption(ChannelOptions.autoRead, value: wantsRead).whenFailure { _ in }
-            if wantsRead, !inputClosed {
+    /// Shutdown, step 1: stop reading and starting lines.
+    func shutdownBegan() {
+        execute(machine.shutdownBegan())
+    }
+
+    /// Shutdown, step 2 (the grace period is over): cancel every running request.
+    func graceExpired() {
+        execute(machine.graceExpired())
+    }
+
+    /// Shutdown, last step: write every answer still owed, flush for at most
+    /// ``RPCServer/flushTime``, and close.
+    func closeForShutdown() {
+        execute(machine.closeForShutdown())
+    }
+
+    // MARK: - Actions
+
+    private func execute(_ actions: [ConnectionStateMachine.Action]) {
+        guard let context else { return }
+        for action in actions {
+            switch action {
+            case .dispatch(let item, let ref):
+                dispatch(item, ref, context: context)
+            case .cancel(let ref):
+                tasks[ref]?.cancel()
+            case .cancelAll:
+                for task in tasks.values { task.cancel() }
+            case .write(let message):
+                write(message, context: context)
+            case .pauseReading:
+                context.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
+            case .resumeReading:
+                context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
                 context.read()
-            }
-        }
-        if inputClosed, ledger.isEmpty, pending.isEmpty {
-            context.flush()
-            context.close(promise: nil)
-        }
-    }
-
-    private func start(_ framed: FramedLine) {
-        switch parse(framed) {
-        case .rejected(let error):
-            write(Outgoing.error(id: .null, error))
-        case .single(let item):
-            if handleControl(item) { return }
-            let line = ledger.open([item], isBatch: false)
-            launch(item, RequestLedger.ItemRef(line: line, index: 0))
-        case .batch(let items):
-            let line = ledger.open(items, isBatch: true)
-            for (index, item) in items.enumerated() {
-                let ref = RequestLedger.ItemRef(line: line, index: index)
-                if handleControl(item) {
-                    finished(ref, answer: nil)
-                } else {
-                    launch(item, ref)
-                }
+            case .refuse(let message):
+                refuse(message, context: context)
+            case .close:
+                context.flush()
+                context.close(promise: nil)
+            case .closeAfterFlush:
+                closeAfterFlush(within: RPCServer.flushTime, context: context)
             }
         }
     }
 
-    /// A framed line as a message; an over-long line is rejected like a malformed one.
-    private func parse(_ framed: FramedLine) -> IncomingMessage {
-        switch framed {
-        case .tooLarge:
-            let limit = shared.settings.maxRequestBytes
-            return .rejected(Envelope.tooLarge("request line exceeds max_request_bytes (\(limit) bytes)"))
-        case .line(let buffer):
-            let maxBatchItems = shared.settings.maxBatchItems
-            return buffer.withUnsafeReadableBytes { Envelope.parse(line: $0, maxBatchItems: maxBatchItems) }
-        }
-    }
-
-    /// Handles `$/cancelRequest`; returns true when the item was a control notification.
-    private func handleControl(_ item: IncomingItem) -> Bool {
-        guard case .notification(let method, let params) = item, method.hasPrefix("$/") else { return false }
-        if method == "$/cancelRequest" || method == "notifications/cancelled",
-            let idValue = params?["id"] ?? params?["requestId"], let id = RequestID(idValue),
-            let ref = ledger.item(for: id)
-        {
-            tasks[ref]?.cancel()
-        }
-        return true
-    }
-
-    /// Runs `item` in a task; its answer comes back to ``finished(_:answer:)`` on the event loop.
-    private func launch(_ item: IncomingItem, _ ref: RequestLedger.ItemRef) {
-        guard let context, let peer else { return }
+    /// Runs `item` in a task on the global concurrent executor; its answer comes back to the
+    /// state machine on the event loop.
+    private func dispatch(_ item: IncomingItem, _ ref: RequestLedger.ItemRef, context: ChannelHandlerContext) {
+        guard let connection else { return }
         let eventLoop = context.eventLoop
-        let channel = context.channel
-        let connection = ConnectionInfo(id: connectionID, peer: peer) { notification in
-            channel.writeAndFlush(ByteBuffer(bytes: Outgoing.line(notification)), promise: nil)
-        }
         let dispatcher = shared.dispatcher
         let counter = shared.inflight
         let loopBoundSelf = NIOLoopBound(self, eventLoop: eventLoop)
         counter.increment()
-        tasks[ref] = Task(executorPreference: executor) {
+        tasks[ref] = Task(executorPreference: globalConcurrentExecutor) {
             let answer = await dispatcher.handle(item, connection: connection)
-            let finish: @Sendable () -> Void = {
+            eventLoop.execute {
                 loopBoundSelf.value.finished(ref, answer: answer)
                 counter.decrement()
             }
-            if eventLoop.inEventLoop {
-                finish()
-            } else {
-                eventLoop.execute(finish)
-            }
         }
     }
 
-    /// An item answered (or, for a control item, needs no answer): writes its line's answer
-    /// once the whole line is done, and makes room for the next line.
     private func finished(_ ref: RequestLedger.ItemRef, answer: JSONValue?) {
         tasks[ref] = nil
-        guard case .finished(let lineAnswer) = ledger.complete(ref, answer: answer) else { return }
-        if let lineAnswer { write(lineAnswer) }
-        drain()
+        execute(machine.requestFinished(ref, answer: answer))
     }
 
-    /// Shutdown, after the grace period: cancels every running request.
-    func cancelInflight() {
-        for task in tasks.values {
-            task.cancel()
-        }
+    /// Half-closes after the refusal so the peer reads it (closing with unread input would
+    /// reset the connection and lose the error), discards its input, and closes on EOF or
+    /// after a short grace.
+    private func refuse(_ message: JSONValue, context: ChannelHandlerContext) {
+        write(message, context: context)
+        context.flush()
+        context.close(mode: .output, promise: nil)
+        context.channel.setOption(ChannelOptions.autoRead, value: true).whenFailure { _ in }
+        context.read()
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
     }
 
-    /// Shutdown, last step: writes every answer still owed (requests still running and lines
-    /// read but never started get -32800), flushes for at most `flushTime`, and closes.
-    func closeForShutdown(flushTime: TimeAmount) {
-        guard let context else { return }
-        var owed = ledger.abandonAll()
-        while let line = pending.popFirst() {
-            if let answer = RequestLedger.answerWithoutRunning(parse(line)) { owed.append(answer) }
-        }
-        cancelInflight()
-        for answer in owed {
-            write(answer)
-        }
+    /// Flushes, and closes once the flush is done or after `flushTime`, whichever comes first:
+    /// a client that does not read cannot hold the shutdown up.
+    private func closeAfterFlush(within flushTime: TimeAmount, context: ChannelHandlerContext) {
         let channel = context.channel
         let flushed = context.eventLoop.makePromise(of: Void.self)
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(capacity: 0)), promise: flushed)
-        // A client that does not read cannot hold the shutdown up: close after `flushTime` anyway.
         let deadline = context.eventLoop.scheduleTask(in: flushTime) { channel.close(promise: nil) }
         flushed.futureResult.whenComplete { _ in
             deadline.cancel()
@@ -271,8 +218,7 @@ final class ConnectionHandler: ChannelInboundHandler {
 
     /// Writes one line; flushes are coalesced to one per event-loop tick, so pipelined
     /// responses leave in few `write` calls.
-    private func write(_ message: JSONValue) {
-        guard let context else { return }
+    private func write(_ message: JSONValue, context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeBytes(Outgoing.line(message))
         context.write(wrapOutboundOut(buffer), promise: nil)

@@ -109,13 +109,13 @@ public final class RPCServer: Service, Sendable {
     /// so the server stops within `shutdown_grace_secs` + about 0.8 s whatever a request is
     /// blocked on.
     private func drain() async {
-        shared.startDraining()
+        await shared.startDraining()
         let inflight = shared.inflight
         let grace = settings.shutdownGrace
         logger.info("draining", metadata: ["inflight": "\(inflight.count)", "grace_s": "\(grace.components.seconds)"])
         if await !inflight.waitForZero(upTo: grace) {
             logger.warning("shutdown grace period over; cancelling requests", metadata: ["inflight": "\(inflight.count)"])
-            shared.cancelInflight()
+            await shared.cancelInflight()
             if await !inflight.waitForZero(upTo: Self.cancellationTime) {
                 logger.warning(
                     "requests did not stop when cancelled; answering them -32800 and leaving them behind",
@@ -123,6 +123,6 @@ public final class RPCServer: Service, Sendable {
                 )
             }
         }
-        await shared.closeAll(flushTime: Self.flushTime)
+        await shared.closeAll()
     }
 }

@@ -14,7 +14,6 @@ final class ServerShared: Sendable {
     let inflight = InflightCounter()
     private let allowedUIDs: Set<UInt32>
     private let connections = Mutex(Connections())
-    private let draining = Atomic<Bool>(false)
     private let onConnectionClosed: @Sendable (UInt64) -> Void
     private let openConnections = Meter(label: MetricName.rpcConnections)
 
@@ -41,9 +40,6 @@ final class ServerShared: Sendable {
         self.onConnectionClosed = onConnectionClosed
     }
 
-    /// Whether the server stopped taking new requests (shutting down).
-    var isDraining: Bool { draining.load(ordering: .relaxed) }
-
     /// Root, the daemon's own uid, and `allowed_uids` may connect.
     func isAllowed(uid: UInt32) -> Bool {
         allowedUIDs.contains(uid)
@@ -68,38 +64,41 @@ final class ServerShared: Sendable {
         }
     }
 
-    /// Shutdown, step 1: every connection stops reading and starting requests; requests
-    /// already running go on.
-    func startDraining() {
+    /// Shutdown, step 1: no connection admitted from now on, and every open one stops reading
+    /// and starting requests (done on each event loop before this returns); requests already
+    /// running go on.
+    func startDraining() async {
         let open = connections.withLock { state in
             state.closedForNewOnes = true
-            draining.store(true, ordering: .relaxed)
             return Array(state.open.values)
         }
-        for connection in open {
-            connection.channel.setOption(ChannelOptions.autoRead, value: false).whenFailure { _ in }
-        }
+        await Self.onEach(open) { $0.shutdownBegan() }
     }
 
     /// Shutdown, step 2 (the grace period is over): cancels every running request; each
     /// answers -32800 as it stops.
-    func cancelInflight() {
-        for connection in connections.withLock({ Array($0.open.values) }) {
-            let handler = connection.handler
-            connection.channel.eventLoop.execute { handler.value.cancelInflight() }
-        }
+    func cancelInflight() async {
+        await Self.onEach(connections.withLock { Array($0.open.values) }) { $0.graceExpired() }
     }
 
     /// Shutdown, step 3: every connection writes the answers it still owes (-32800 for
-    /// requests that did not stop), flushes them for at most `flushTime`, and closes.
-    func closeAll(flushTime: TimeAmount) async {
+    /// requests that did not stop), flushes them for at most ``RPCServer/flushTime``, and closes.
+    func closeAll() async {
         let open = connections.withLock { Array($0.open.values) }
-        for connection in open {
-            let handler = connection.handler
-            connection.channel.eventLoop.execute { handler.value.closeForShutdown(flushTime: flushTime) }
-        }
+        await Self.onEach(open) { $0.closeForShutdown() }
         for connection in open {
             try? await connection.channel.closeFuture.get()
+        }
+    }
+
+    /// Runs `body` on each connection's handler, on its event loop; returns once all ran.
+    private static func onEach(_ open: [Connection], _ body: @escaping @Sendable (ConnectionHandler) -> Void) async {
+        let done = open.map { connection in
+            let handler = connection.handler
+            return connection.channel.eventLoop.submit { body(handler.value) }
+        }
+        for future in done {
+            try? await future.get()
         }
     }
 }

@@ -21,6 +21,68 @@ enum ProtocolInvariants {
         for line in lines {
             check(line)
         }
+        checkConnection(lines, schedule: bytes)
+    }
+
+    /// The lines through one connection's ``ConnectionStateMachine``, with a pipelining limit,
+    /// the order in which requests finish and the way the connection ends all taken from the
+    /// input: every line is owed as many answers as it has requests and invalid items (one for a
+    /// line rejected as a whole; none for notifications and `$/` controls), none is written
+    /// twice, and all are written by the end, whether the client half-closes or shutdown cuts in.
+    static func checkConnection(_ lines: [FramedLine], schedule: [UInt8]) {
+        var choices = schedule.makeIterator()
+        func choice() -> Int { Int(choices.next() ?? 0) }
+        var machine = ConnectionStateMachine(
+            configuration: .init(maxInflight: choice() % 4 + 1, maxRequestBytes: maxLineBytes, maxBatchItems: maxBatchItems)
+        )
+        var owed = 0
+        var written = 0
+        var running: [(RequestLedger.ItemRef, IncomingItem)] = []
+        var closed = false
+        func apply(_ actions: [ConnectionStateMachine.Action]) {
+            for action in actions {
+                switch action {
+                case .dispatch(let item, let ref): running.append((ref, item))
+                case .write(let answer): written += answer.arrayValue?.count ?? 1
+                case .close, .closeAfterFlush: closed = true
+                default: break
+                }
+            }
+            require(written <= owed, "no answer is written twice")
+        }
+        func finishOne() {
+            guard !running.isEmpty else { return }
+            let (ref, item) = running.remove(at: choice() % running.count)
+            let answer: JSONValue? =
+                switch item {
+                case .request(let id, _, _): Outgoing.result(id: id, .null)
+                case .notification: nil
+                case .invalid(let id, let error): Outgoing.error(id: id, error)
+                }
+            apply(machine.requestFinished(ref, answer: answer))
+        }
+        apply(machine.peerAdmitted())
+        for framed in lines {
+            switch framed {
+            case .tooLarge:
+                owed += 1
+                apply(machine.lineTooLarge())
+            case .line(let buffer):
+                let message = Envelope.parse(line: Array(buffer.readableBytesView), maxBatchItems: maxBatchItems)
+                owed += RequestLedger.answerWithoutRunning(message).map { $0.arrayValue?.count ?? 1 } ?? 0
+                apply(buffer.withUnsafeReadableBytes { machine.lineReceived($0) })
+            }
+            for _ in 0..<(choice() % 3) { finishOne() }
+        }
+        if choice() % 2 == 0 {
+            apply(machine.inputClosed())
+        } else {
+            apply(machine.shutdownBegan())
+            apply(machine.closeForShutdown())
+        }
+        while !running.isEmpty { finishOne() }
+        require(written == owed, "every request is answered by the time the connection closes")
+        require(closed, "the connection closes once nothing is owed")
     }
 
     /// The lines the framer makes of `bytes` delivered `readSize` bytes per read, then EOF.
