@@ -216,12 +216,17 @@ final class ConnectionHandler: ChannelInboundHandler {
         }
     }
 
-    /// Writes one line; flushes are coalesced to one per event-loop tick, so pipelined
-    /// responses leave in few `write` calls.
+    /// Writes one line. With nothing else running on the connection the answer is flushed at
+    /// once (a client waiting for each answer saves an event-loop hop); otherwise flushes are
+    /// coalesced to one per event-loop tick, so pipelined responses leave in few `write` calls.
     private func write(_ message: JSONValue, context: ChannelHandlerContext) {
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeBytes(Outgoing.line(message))
         context.write(wrapOutboundOut(buffer), promise: nil)
+        if tasks.isEmpty, !flushScheduled {
+            context.flush()
+            return
+        }
         guard !flushScheduled else { return }
         flushScheduled = true
         let loopBoundSelf = NIOLoopBound(self, eventLoop: context.eventLoop)
