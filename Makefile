@@ -5,6 +5,9 @@
 SWIFT        ?= swift
 CONFIG       ?= config/local.toml
 BUILD_FLAGS  ?=
+# Release binaries link the Swift runtime and Foundation statically: only what rolloutd uses is
+# linked, and idle RSS drops from 39 to 35 MiB (measured with make bench; see bench/README.md).
+RELEASE_FLAGS ?= --static-swift-stdlib
 SINK         := .build/bench/s3-sink
 ECHO_C       := .build/bench/echo-server
 
@@ -52,7 +55,7 @@ build: check-swift
 	$(SWIFT) build $(BUILD_FLAGS)
 
 release: check-swift
-	$(SWIFT) build -c release $(BUILD_FLAGS)
+	$(SWIFT) build -c release $(RELEASE_FLAGS) $(BUILD_FLAGS)
 
 test-swift:
 	$(SWIFT) test $(BUILD_FLAGS)
@@ -63,8 +66,8 @@ test-python: venv
 # Environment knobs (bench/README.md): UPLOAD_RUNS, FASTSINK=0, UPLOAD_SIZE_MIB, FASTSINK_PACE_MBPS, FASTSINK_MODES,
 # SOAK_SECONDS (0 skips the soak), SOAK_METHOD_SECONDS, SOAK_PROVIDERS.
 bench: deps sink $(ECHO_C)
-	$(SWIFT) build -c release --product rolloutd
-	$(SWIFT) build -c release --product rollout-bench
+	$(SWIFT) build -c release $(RELEASE_FLAGS) --product rolloutd
+	$(SWIFT) build -c release $(RELEASE_FLAGS) --product rollout-bench
 	BIN_DIR=.build/release SINK=$(SINK) ECHO_C=$(ECHO_C) $(VENV_PY) bench/run_bench.py
 
 # The upload benchmark's S3 sink (bench/s3_sink.c), plain C over libcrypto.
