@@ -276,10 +276,8 @@ public final class LocalSecretStore: SecretStore {
 
     /// Whether `identity` was modified less than `racyInterval` ago (or in the future).
     private func isRacy(_ identity: FileIdentity) -> Bool {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         let latest = max(identity.modified, identity.changed)
-        let since = Duration.seconds(now.tv_sec - latest.seconds) + .nanoseconds(now.tv_nsec - latest.nanoseconds)
+        let since = WallClock.sinceEpoch() - .seconds(latest.seconds) - .nanoseconds(latest.nanoseconds)
         return since < racyInterval
     }
 }
