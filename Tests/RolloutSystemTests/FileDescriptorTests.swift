@@ -31,6 +31,11 @@ struct FileDescriptorTests {
         let state = ReaderState()
         let done = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
+            // Threads started from Swift concurrency inherit a mask that blocks signals.
+            var unblock = sigset_t()
+            sigemptyset(&unblock)
+            sigaddset(&unblock, SIGUSR1)
+            pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
             state.thread.withLock { $0 = pthread_self() }
             let result = Result { () throws(SystemError) -> [UInt8]? in try reader.readToEnd(maxBytes: 1024) }
             state.result.withLock { $0 = result }
