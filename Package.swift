@@ -88,7 +88,7 @@ let package = Package(
         // (behind a store protocol). AWS is reached through RolloutCore's ports.
         .target(name: "RolloutEngine", dependencies: ["RolloutCore", "RolloutCrypto", logging, metrics], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
-        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
+        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "RolloutSystem", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
         .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
         // Unix-socket listener, line framing, per-connection concurrency, peer credentials.

@@ -50,7 +50,7 @@ struct SpoolFile: Sendable {
 
     /// Removes the file if it is there.
     func remove() {
-        unlink(path)
+        try? Directories.removeFile(path)
     }
 
     /// Copies `source` to its end into `destination`, one chunk at a time.
