@@ -177,9 +177,10 @@ public final class LocalSecretStore: SecretStore {
     }
 
     private func update(_ state: inout State, force: Bool) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let error = SystemError("stat", path)
+        let info: stat
+        do {
+            info = try Directories.status(path)
+        } catch {
             if error.code == ENOENT || error.code == ENOTDIR {
                 state.loaded = nil
                 state.problem = nil

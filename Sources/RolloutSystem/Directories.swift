@@ -33,6 +33,13 @@ public enum Directories {
         try FileDescriptor(path: directory, flags: O_RDONLY | O_DIRECTORY).sync()
     }
 
+    /// `stat` of `path` (symbolic links followed).
+    public static func status(_ path: String) throws(SystemError) -> stat {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw SystemError("stat", path) }
+        return info
+    }
+
     /// Whether something exists at `path` (`access(F_OK)`, symbolic links followed).
     public static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0

@@ -26,7 +26,7 @@ struct DirectoriesTests {
         }
     }
 
-    @Test("removeFile ignores a missing file; rename replaces; exists sees both")
+    @Test("removeFile ignores a missing file; rename replaces; exists and status see the result")
     func files() throws {
         let base = NSTemporaryDirectory() + "rollout-files-" + UUID().uuidString
         try Directories.make(base)
@@ -37,6 +37,8 @@ struct DirectoriesTests {
         #expect(!Directories.exists(base + "/one"))
         #expect(FileManager.default.contents(atPath: base + "/two") == Data("1".utf8))
         try Directories.sync(base)
+        #expect(try Directories.status(base + "/two").st_size == 1)
+        #expect(throws: SystemError.self) { try Directories.status(base + "/one") }
         try Directories.removeFile(base + "/two")
         try Directories.removeFile(base + "/two")
         #expect(!Directories.exists(base + "/two"))
