@@ -53,8 +53,8 @@ let package = Package(
         .target(name: "COpenat2"),
         // The POSIX plumbing, the only place that calls errno-returning C: file descriptors,
         // errno errors, mkdir -p and the other path operations, the wall clock, child
-        // processes, blocking-work runner, and the file roots that confine client paths
-        // (openat2 beneath a held directory descriptor).
+        // processes, the daemon's listening socket, blocking-work runner, and the file roots
+        // that confine client paths (openat2 beneath a held directory descriptor).
         .target(name: "RolloutSystem", dependencies: ["COpenat2"], swiftSettings: swiftSettings),
         // glibc's malloc statistics (mallinfo2), for the tests that prove memory stays flat.
         .systemLibrary(name: "CMalloc"),
@@ -91,7 +91,8 @@ let package = Package(
         .target(name: "RolloutConfig", dependencies: ["RolloutCore", "RolloutSystem", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
         .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
-        // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
+        // The server on the Unix socket (which RolloutSystem's UnixListener prepares): line framing,
+        // per-connection concurrency, peer credentials.
         .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutSystem", "RolloutRPC", logging, metrics, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
         // The HTTP listener of `[server.http]`: Prometheus exposition (/metrics) and probes (/livez, /readyz).
         .target(
@@ -196,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "RolloutServerTests",
             dependencies: [
-                "RolloutServer", "RolloutRPC", "RolloutCore", logging,
+                "RolloutServer", "RolloutRPC", "RolloutCore", "RolloutSystem", logging,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

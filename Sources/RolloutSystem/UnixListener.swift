@@ -1,10 +1,11 @@
 import Glibc
-import RolloutSystem
 
 /// A listening Unix-domain socket prepared the careful way (reference jsonrpc.md §4):
 /// path length checked before `bind`, parent directory created 0700, an `flock` on
 /// `<path>.lock` so a live daemon's socket is never stolen, a stale socket file replaced, and
-/// the socket born with its final mode (umask around `bind`, so there is no window).
+/// the socket born with its final mode (umask around `bind`, so there is no window). Here
+/// rather than in RolloutServer, which serves the descriptor with NIO, because it is all
+/// errno-returning C.
 public struct UnixListener: Sendable {
     /// The listening descriptor, handed to NIO.
     public let descriptor: Int32
