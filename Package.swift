@@ -52,8 +52,9 @@ let package = Package(
         // openat2(2), which Swift cannot reach through the variadic syscall(2).
         .target(name: "COpenat2"),
         // The POSIX plumbing, the only place that calls errno-returning C: file descriptors,
-        // errno errors, mkdir -p, blocking-work runner, and the file roots that confine
-        // client paths (openat2 beneath a held directory descriptor).
+        // errno errors, mkdir -p and the other path operations, the wall clock, child
+        // processes, the daemon's listening socket, blocking-work runner, and the file roots
+        // that confine client paths (openat2 beneath a held directory descriptor).
         .target(name: "RolloutSystem", dependencies: ["COpenat2"], swiftSettings: swiftSettings),
         // glibc's malloc statistics (mallinfo2), for the tests that prove memory stays flat.
         .systemLibrary(name: "CMalloc"),
@@ -70,7 +71,7 @@ let package = Package(
         .target(name: "CurlHTTP", dependencies: ["CCurl", "RolloutCore", "RolloutSystem"], swiftSettings: swiftSettings),
         // AWS endpoint and region resolution and the shared config/credentials files; no networking,
         // so rolloutctl's `config explain` uses it without linking libcurl.
-        .target(name: "AWSConfig", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
+        .target(name: "AWSConfig", dependencies: ["RolloutCore", "RolloutSystem"], swiftSettings: swiftSettings),
         // The AWS provider: credentials, retries, service clients (endpoints from AWSConfig).
         .target(
             name: "RolloutAWS",
@@ -87,11 +88,12 @@ let package = Package(
         // (behind a store protocol). AWS is reached through RolloutCore's ports.
         .target(name: "RolloutEngine", dependencies: ["RolloutCore", "RolloutCrypto", logging, metrics], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
-        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "TOMLKit"], swiftSettings: swiftSettings),
+        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "RolloutSystem", "TOMLKit"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
         .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
-        // Unix-socket listener, line framing, per-connection concurrency, peer credentials.
-        .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutRPC", logging, metrics, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
+        // The server on the Unix socket (which RolloutSystem's UnixListener prepares): line framing,
+        // per-connection concurrency, peer credentials.
+        .target(name: "RolloutServer", dependencies: ["RolloutCore", "RolloutSystem", "RolloutRPC", logging, metrics, .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")] + nio, swiftSettings: swiftSettings),
         // The HTTP listener of `[server.http]`: Prometheus exposition (/metrics) and probes (/livez, /readyz).
         .target(
             name: "RolloutHTTP",
@@ -106,7 +108,7 @@ let package = Package(
         // SQLite, the only module that speaks SQL (or imports GRDB): migrations, idempotency
         // records, upload journal, leases, rollout rows, the `local` provider's tables. It
         // implements ports declared in RolloutCore (RolloutCrypto only hashes fingerprints).
-        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
         // The embedded `local` provider. Its tables live in RolloutStore's database (reached
         // through RolloutCore's `LocalProviderTables` port), so that an effect and its
         // idempotency record commit in one transaction.
@@ -195,7 +197,7 @@ let package = Package(
         .testTarget(
             name: "RolloutServerTests",
             dependencies: [
-                "RolloutServer", "RolloutRPC", "RolloutCore", logging,
+                "RolloutServer", "RolloutRPC", "RolloutCore", "RolloutSystem", logging,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -12,6 +12,10 @@ import Synchronization
 /// at most one block per CPU on Linux and only adds threads for blocked ones about once a
 /// second, so on a 2-core machine four 8 MiB UploadParts went out two at a time. Easy handles
 /// are pooled and reset between requests, which keeps their connection caches (keep-alive).
+/// This is the libcurl wrapper's one dispatch of its own rather than RolloutSystem's
+/// `BlockingIO`: the job takes and returns a pooled handle around the transfer, and
+/// cancellation reaches libcurl through `Transfer.cancel()` (its progress callback aborts the
+/// transfer) instead of a flag checked between chunks.
 /// Proxies come from the standard environment variables (`https_proxy`, `no_proxy`, ...),
 /// which libcurl reads itself.
 public final class CurlHTTPClient: HTTPClient {

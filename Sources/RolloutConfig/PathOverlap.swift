@@ -1,4 +1,4 @@
-import Glibc
+import RolloutSystem
 
 /// Decides whether two directories overlap (one is, contains or lies inside the other), on
 /// absolute paths: lexically (`.`, `..` and repeated slashes removed) and, where the paths exist,
@@ -45,9 +45,8 @@ struct PathOverlap {
         let components = absolute.split(separator: "/")
         for existing in stride(from: components.count, through: 0, by: -1) {
             let prefix = "/" + components[..<existing].joined(separator: "/")
-            guard let resolved = realpath(prefix, nil) else { continue }
-            defer { free(resolved) }
-            let real = String(cString: resolved).split(separator: "/").map { Substring($0) }
+            guard let resolved = Directories.realPath(prefix) else { continue }
+            let real = resolved.split(separator: "/").map { Substring($0) }
             return normalised(real + components[existing...])
         }
         return normalised(components)

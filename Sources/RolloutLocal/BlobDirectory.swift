@@ -1,4 +1,5 @@
 import RolloutCore
+import RolloutSystem
 
 /// Where object bodies live: `objects/ab/abcdef…`, one file per stored body, named by a random
 /// id with a two-character fan-out directory. Keys map to blobs through the object index
@@ -15,12 +16,12 @@ struct BlobDirectory: Sendable {
 
     /// The fan-out directory of `blob`.
     func directory(of blob: String) -> String {
-        FileSystem.join(path, String(blob.prefix(2)))
+        Directories.join(path, String(blob.prefix(2)))
     }
 
     /// The final path of `blob`.
     func path(of blob: String) -> String {
-        FileSystem.join(directory(of: blob), blob)
+        Directories.join(directory(of: blob), blob)
     }
 
     /// Where `blob` is written before it is renamed into place.
@@ -30,7 +31,7 @@ struct BlobDirectory: Sendable {
 
     /// Removes the files of `blob` (its temp file and its final file); absent files are fine.
     func removeFiles(of blob: String) throws {
-        try FileSystem.remove(temporaryPath(of: blob))
-        try FileSystem.remove(path(of: blob))
+        try Directories.removeFile(temporaryPath(of: blob))
+        try Directories.removeFile(path(of: blob))
     }
 }

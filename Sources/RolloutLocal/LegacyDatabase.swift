@@ -1,5 +1,5 @@
-import Glibc
 import RolloutCore
+import RolloutSystem
 
 /// The provider's own `root/local.sqlite` of earlier versions, before its tables moved into the
 /// state database: imported once at startup, then renamed `local.sqlite.imported`.
@@ -10,13 +10,16 @@ enum LegacyDatabase {
     /// A crash after the commit and before the rename imports again at the next start, which
     /// changes nothing: every table has a primary key and existing rows are kept.
     static func importIfPresent(_ path: String, into tables: any LocalProviderTables) throws {
-        guard access(path, F_OK) == 0 else { return }
+        guard Directories.exists(path) else { return }
         try tables.importLegacyDatabase(at: path)
         // Importing detached (closed) the file, checkpointing its WAL when it had one.
-        for suffix in ["", "-wal", "-shm"] where access(path + suffix, F_OK) == 0 {
-            guard rename(path + suffix, path + ".imported" + suffix) == 0 else {
+        for suffix in ["", "-wal", "-shm"] where Directories.exists(path + suffix) {
+            do {
+                try Directories.rename(path + suffix, onto: path + ".imported" + suffix)
+            } catch {
                 throw RolloutError(
-                    .configInvalid, "[cloud.local].root: cannot rename '\(path + suffix)' after importing it: \(String(cString: strerror(errno)))"
+                    .configInvalid,
+                    "[cloud.local].root: cannot rename '\(path + suffix)' after importing it: \(SystemError.message(for: error.code))"
                 )
             }
         }

@@ -47,7 +47,7 @@ public final class LocalComputeHint: ComputeHintProvider {
 
     /// CPUs allowed by `cpu.max` (`"quota period"`, or `"max period"` for no limit), rounded up.
     private static func cgroupCPUs(in directory: String) -> Int? {
-        guard let text = contents(of: FileSystem.join(directory, "cpu.max")) else { return nil }
+        guard let text = contents(of: Directories.join(directory, "cpu.max")) else { return nil }
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
         guard fields.count == 2, let quota = Int(fields[0]), let period = Int(fields[1]), quota > 0, period > 0 else {
             return nil
@@ -57,7 +57,7 @@ public final class LocalComputeHint: ComputeHintProvider {
 
     /// Bytes allowed by `memory.max` (`"max"` for no limit).
     private static func cgroupMemory(in directory: String) -> Int64? {
-        guard let text = contents(of: FileSystem.join(directory, "memory.max")) else { return nil }
+        guard let text = contents(of: Directories.join(directory, "memory.max")) else { return nil }
         guard let field = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).first, let bytes = Int64(field), bytes > 0
         else { return nil }
         return bytes

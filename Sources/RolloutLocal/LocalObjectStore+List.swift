@@ -12,7 +12,7 @@ extension LocalObjectStore {
         let prefix = prefix ?? ""
         let upperBound = Self.upperBound(ofPrefix: prefix)
         let rows = try await index.list(after: after, prefix: prefix, upperBound: upperBound, limit: limit + 1).map { row in
-            ObjectSummary(key: row.key, size: row.size, etag: row.etag, lastModified: WallClock.rfc3339(milliseconds: row.lastModified))
+            ObjectSummary(key: row.key, size: row.size, etag: row.etag, lastModified: RFC3339.format(milliseconds: row.lastModified))
         }
         let page = Array(rows.prefix(limit))
         let next = rows.count > limit ? page.last.map { ListCursor.make(after: $0.key) } : nil

@@ -32,7 +32,7 @@ extension LocalObjectStore {
             let stored = IndexedObject(
                 key: request.key, blob: blob, size: body.size, etag: body.etag, contentId: body.contentId,
                 contentType: request.contentType, metadata: request.metadata,
-                lastModified: WallClock.nowMilliseconds()
+                lastModified: WallClock.milliseconds()
             )
             let result = PutObjectResult(key: request.key, size: body.size, etag: body.etag, contentId: body.contentId, parts: 1)
             let replaced = try index.swapIn(
@@ -63,7 +63,7 @@ extension LocalObjectStore {
         let temporary = blobs.temporaryPath(of: blob)
         let hasher = ContentIDHasher(chunkBytes: chunkBytes, withMD5: true)
         do {
-            try FileSystem.makeDirectory(directory, mode: 0o700)
+            try Directories.make(directory, mode: 0o700)
             let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
             var reported: Int64 = 0
             try source.forEachChunk(cancellation: cancellation) { chunk in
@@ -77,8 +77,8 @@ extension LocalObjectStore {
                 }
             }
             try file.sync()
-            try FileSystem.rename(temporary, onto: blobs.path(of: blob))
-            try FileSystem.syncDirectory(directory)
+            try Directories.rename(temporary, onto: blobs.path(of: blob))
+            try Directories.sync(directory)
         } catch let error as SystemError {
             throw error.internalError
         }

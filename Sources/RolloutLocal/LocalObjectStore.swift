@@ -63,7 +63,7 @@ extension IndexedObject {
     var info: ObjectInfo {
         ObjectInfo(
             key: key, size: size, etag: etag, contentId: contentId, contentType: contentType, metadata: metadata,
-            lastModified: WallClock.rfc3339(milliseconds: lastModified)
+            lastModified: RFC3339.format(milliseconds: lastModified)
         )
     }
 }

@@ -48,14 +48,13 @@ public final class LocalProvider: Sendable {
         guard multipartChunkBytes > 0 else {
             throw RolloutError(.configInvalid, "[cloud.aws.s3].multipart_chunk_bytes must be positive (got \(multipartChunkBytes))")
         }
-        let blobs = BlobDirectory(path: FileSystem.join(root, "objects"))
+        let blobs = BlobDirectory(path: Directories.join(root, "objects"))
         do {
-            try Directories.make(root, mode: 0o700)
-            try FileSystem.makeDirectory(blobs.path, mode: 0o700)
+            try Directories.make(blobs.path, mode: 0o700)
         } catch {
             throw RolloutError(.configInvalid, "[cloud.local].root: \(error)")
         }
-        try LegacyDatabase.importIfPresent(FileSystem.join(root, "local.sqlite"), into: tables)
+        try LegacyDatabase.importIfPresent(Directories.join(root, "local.sqlite"), into: tables)
         try tables.collectBlobs(nil, removing: blobs.removeFiles(of:))
 
         let io = BlockingIO(label: "rolloutd.local.io")
@@ -64,7 +63,7 @@ public final class LocalProvider: Sendable {
             index: tables, blobs: blobs, io: io, chunkBytes: multipartChunkBytes, maxObjectBytes: maxObjectBytes
         )
         queue = LocalQueue(table: tables, defaultVisibilitySeconds: visibilityTimeoutSecs)
-        secrets = LocalSecretStore(path: FileSystem.join(root, "secrets.toml"), allowlist: secretsAllowlist, io: io)
+        secrets = LocalSecretStore(path: Directories.join(root, "secrets.toml"), allowlist: secretsAllowlist, io: io)
         compute = LocalComputeHint(io: io)
     }
 }

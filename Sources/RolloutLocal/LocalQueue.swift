@@ -1,5 +1,6 @@
 public import RolloutCore
 import RolloutRPC
+import RolloutSystem
 
 /// The `local` provider's Queue (SPEC §5): messages in the state database (``LocalMessageTable``), with
 /// visibility timeouts, a new receipt on every receive, receive counts, per-group order for
@@ -40,7 +41,7 @@ public final class LocalQueue: MessageQueue {
             }
         }
         let results = try await table.insert(
-            [.success(message)], ids: [RandomID.make()], now: WallClock.now(), deduplicationWindow: Self.deduplicationWindow,
+            [.success(message)], ids: [RandomID.make()], now: WallClock.seconds(), deduplicationWindow: Self.deduplicationWindow,
             finishing: record
         )
         signal.notify()
@@ -61,7 +62,7 @@ public final class LocalQueue: MessageQueue {
             QueueSendBatch.Result(outcomes: results)
         }
         let results = try await table.insert(
-            checked, ids: checked.map { _ in RandomID.make() }, now: WallClock.now(),
+            checked, ids: checked.map { _ in RandomID.make() }, now: WallClock.seconds(),
             deduplicationWindow: Self.deduplicationWindow, finishing: record
         )
         signal.notify()
@@ -81,20 +82,20 @@ public final class LocalQueue: MessageQueue {
             // Subscribe before looking, so a send between the look and the wait still wakes us.
             let subscription = signal.subscribe()
             let taken = try await table.take(
-                receipts: (0..<max).map { _ in RandomID.make() }, visibilitySeconds: visibilitySeconds, now: WallClock.now()
+                receipts: (0..<max).map { _ in RandomID.make() }, visibilitySeconds: visibilitySeconds, now: WallClock.seconds()
             )
             if !taken.messages.isEmpty {
                 return taken.messages.map { message in
                     ReceivedMessage(
                         messageId: message.id, body: message.body, attributes: message.attributes, receipt: message.receipt,
-                        receiveCount: message.receiveCount, sentAt: WallClock.rfc3339(seconds: message.sentAt)
+                        receiveCount: message.receiveCount, sentAt: RFC3339.format(seconds: message.sentAt)
                     )
                 }
             }
             var timeout = deadline - clock.now
             guard timeout > .zero else { return [] }
             if let nextVisibleAt = taken.nextVisibleAt {
-                let untilVisible = Duration.milliseconds(Int64(((nextVisibleAt - WallClock.now()) * 1000).rounded(.up)))
+                let untilVisible = Duration.milliseconds(Int64(((nextVisibleAt - WallClock.seconds()) * 1000).rounded(.up)))
                 timeout = min(timeout, Swift.max(untilVisible, .zero))
             }
             await subscription.wait(timeout: timeout)
@@ -122,7 +123,7 @@ public final class LocalQueue: MessageQueue {
     /// visible at once and wakes waiting receivers.
     public func changeVisibility(receipt: String, seconds: Int) async throws {
         try Self.check("visibilitySeconds", seconds, in: Self.visibilityRange)
-        let changed = try await table.setVisibleAt(WallClock.now() + Double(seconds), receipt: receipt)
+        let changed = try await table.setVisibleAt(WallClock.seconds() + Double(seconds), receipt: receipt)
         guard changed else { throw Self.unknownReceipt(receipt) }
         signal.notify()
     }

@@ -177,9 +177,10 @@ public final class LocalSecretStore: SecretStore {
     }
 
     private func update(_ state: inout State, force: Bool) {
-        var info = stat()
-        guard stat(path, &info) == 0 else {
-            let error = SystemError("stat", path)
+        let info: stat
+        do {
+            info = try Directories.status(path)
+        } catch {
             if error.code == ENOENT || error.code == ENOTDIR {
                 state.loaded = nil
                 state.problem = nil
@@ -276,10 +277,8 @@ public final class LocalSecretStore: SecretStore {
 
     /// Whether `identity` was modified less than `racyInterval` ago (or in the future).
     private func isRacy(_ identity: FileIdentity) -> Bool {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
         let latest = max(identity.modified, identity.changed)
-        let since = Duration.seconds(now.tv_sec - latest.seconds) + .nanoseconds(now.tv_nsec - latest.nanoseconds)
+        let since = WallClock.sinceEpoch() - .seconds(latest.seconds) - .nanoseconds(latest.nanoseconds)
         return since < racyInterval
     }
 }

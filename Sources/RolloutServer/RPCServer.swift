@@ -2,6 +2,7 @@ public import Logging
 public import NIOCore
 import NIOPosix
 public import RolloutRPC
+public import RolloutSystem
 public import ServiceLifecycle
 import Glibc
 import Synchronization

@@ -1,7 +1,7 @@
 public import RolloutCore
 import Foundation
 import GRDB
-import Glibc
+import RolloutSystem
 import RolloutCrypto
 import Synchronization
 
@@ -181,7 +181,7 @@ public final class IdempotencyRecords: IdempotencyGate {
     /// Reads the record of (method, key); when there is none (or it expired), writes it
     /// "started", in the same transaction.
     private func claim(_ flightKey: FlightKey, fingerprint: [UInt8]) async throws -> Claim {
-        let now = Self.now()
+        let now = WallClock.seconds()
         let expires = now + ttlSeconds
         return try await store.pool.write { db -> Claim in
             let row = try Row.fetchOne(
@@ -317,7 +317,7 @@ public final class IdempotencyRecords: IdempotencyGate {
     /// Deletes expired records; returns how many.
     @discardableResult
     public func collectGarbage() async throws -> Int {
-        let now = Self.now()
+        let now = WallClock.seconds()
         return try await store.pool.write { db in
             try db.execute(sql: "DELETE FROM idempotency WHERE expires_at <= ?", arguments: [now])
             return db.changesCount
@@ -329,12 +329,6 @@ public final class IdempotencyRecords: IdempotencyGate {
             .conflict,
             "idempotencyKey \"\(key)\" was already used for \(method) with different params; use a new key"
         )
-    }
-
-    static func now() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 }
 

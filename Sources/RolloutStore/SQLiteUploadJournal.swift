@@ -1,5 +1,6 @@
 import GRDB
 public import RolloutCore
+import RolloutSystem
 
 /// The multipart-upload journal in the state database (`upload_journal`): a row is written
 /// before the first part and removed after completion or abort.
@@ -17,7 +18,7 @@ public struct SQLiteUploadJournal: UploadJournal {
     /// See ``UploadJournal/record(uploadId:key:)``.
     public func record(uploadId: String, key: String) async throws {
         let storeName = storeName
-        let now = StateStore.now()
+        let now = WallClock.seconds()
         try await store.write("record upload") { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO upload_journal (id, store, object_key, upload_id, created_at) VALUES (?, ?, ?, ?, ?)",

@@ -1,5 +1,5 @@
 import GRDB
-import Glibc
+import RolloutSystem
 import RolloutCore
 
 /// The daemon's one SQLite database (`state.sqlite` in `state_dir`): WAL mode, schema
@@ -21,7 +21,11 @@ public final class StateStore: Sendable {
     /// Opens (creating when needed) the database in `directory`, created with mode 0700, and
     /// migrates it to the current schema.
     public init(directory: String) throws {
-        try Self.makeDirectory(directory)
+        do {
+            try Directories.make(directory)
+        } catch {
+            throw StoreError("cannot create state directory \(error.path): \(SystemError.message(for: error.code))")
+        }
         path = directory.hasSuffix("/") ? directory + "state.sqlite" : directory + "/state.sqlite"
         var configuration = GRDB.Configuration()
         configuration.busyMode = .timeout(5)
@@ -35,17 +39,6 @@ public final class StateStore: Sendable {
     /// Closes the database (checkpointing the WAL).
     public func close() throws {
         try pool.close()
-    }
-
-    /// Creates `directory` and its missing parents with mode 0700.
-    static func makeDirectory(_ directory: String) throws {
-        var built = directory.hasPrefix("/") ? "" : "."
-        for component in directory.split(separator: "/") {
-            built += "/" + component
-            if mkdir(built, 0o700) != 0, errno != EEXIST {
-                throw StoreError("cannot create state directory \(built): \(String(cString: strerror(errno)))")
-            }
-        }
     }
 
     static var migrator: DatabaseMigrator {
@@ -200,12 +193,5 @@ extension StateStore {
         } catch {
             throw RolloutError.internalError("\(what): state database write failed: \(error)")
         }
-    }
-
-    /// Now, in seconds since the epoch.
-    static func now() -> Double {
-        var spec = timespec()
-        clock_gettime(CLOCK_REALTIME, &spec)
-        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 }

@@ -1,6 +1,7 @@
 public import Glibc
 
-/// An open file descriptor, closed when the object goes away.
+/// An open file descriptor, closed when the object goes away (unless it was borrowed: the
+/// standard streams, which stay open).
 ///
 /// `Sendable`: the descriptor number never changes after `init`, and the calls made on it
 /// (`pread`, `pwrite`, `fstat`, `fsync`, `ftruncate`) are safe from several threads at once;
@@ -11,12 +12,29 @@ public final class FileDescriptor: Sendable {
     public let rawValue: Int32
     /// The path it was opened with, for errors.
     public let path: String
+    /// Whether `deinit` closes it.
+    private let owned: Bool
 
     /// Takes ownership of `rawValue`.
     public init(adopting rawValue: Int32, path: String) {
         self.rawValue = rawValue
         self.path = path
+        self.owned = true
     }
+
+    /// Uses `rawValue` without owning it: it stays open when this object goes away.
+    public init(borrowing rawValue: Int32, path: String) {
+        self.rawValue = rawValue
+        self.path = path
+        self.owned = false
+    }
+
+    /// Descriptor 0, borrowed.
+    public static let standardInput = FileDescriptor(borrowing: STDIN_FILENO, path: "stdin")
+    /// Descriptor 1, borrowed.
+    public static let standardOutput = FileDescriptor(borrowing: STDOUT_FILENO, path: "stdout")
+    /// Descriptor 2, borrowed.
+    public static let standardError = FileDescriptor(borrowing: STDERR_FILENO, path: "stderr")
 
     /// Opens `path` with `flags` (`O_CLOEXEC` is always added) and, when creating, `mode`.
     /// For the daemon's own files only: a path a client names goes through ``FileRoots``.
@@ -27,7 +45,7 @@ public final class FileDescriptor: Sendable {
     }
 
     deinit {
-        close(rawValue)
+        if owned { close(rawValue) }
     }
 
     /// `fstat`.

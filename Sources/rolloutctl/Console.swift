@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import RolloutConfig
 import RolloutCore
+import RolloutSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -11,41 +12,29 @@ import Darwin
 
 /// stdout or stderr, written with `write(2)` directly (no buffering to flush before `exit`).
 struct StandardStream: Sendable {
-    /// The descriptor written to.
-    let descriptor: Int32
+    /// The descriptor written to (borrowed: never closed).
+    let file: FileDescriptor
 
     /// File descriptor 1.
-    static let output = StandardStream(descriptor: STDOUT_FILENO)
+    static let output = StandardStream(file: .standardOutput)
     /// File descriptor 2.
-    static let error = StandardStream(descriptor: STDERR_FILENO)
+    static let error = StandardStream(file: .standardError)
 
     /// Whether the stream is a terminal.
-    var isTerminal: Bool { isatty(descriptor) == 1 }
+    var isTerminal: Bool { isatty(file.rawValue) == 1 }
 
     /// Writes all of `text` (UTF-8).
     func write(_ text: String) {
         write(bytes: Array(text.utf8))
     }
 
-    /// Writes all of `bytes`, retrying after interrupted and partial writes.
+    /// Writes all of `bytes`, retrying after interrupted and partial writes; a failed write
+    /// (a closed pipe) drops the rest.
     func write(bytes: [UInt8]) {
         bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let written = writeOnce(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return
-                }
-                offset += written
-            }
+            try? file.write(buffer)
         }
     }
-}
-
-/// One `write(2)` call; a free function so that the name does not resolve to the methods above.
-private func writeOnce(_ descriptor: Int32, _ bytes: UnsafeRawPointer, _ count: Int) -> Int {
-    write(descriptor, bytes, count)
 }
 
 /// Prints results and errors in the form SPEC §7 asks for: exactly one JSON document on stdout

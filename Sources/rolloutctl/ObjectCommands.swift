@@ -119,20 +119,16 @@ extension ObjectCommand {
 
         /// All of stdin, refused beyond the inline limit.
         static func readStandardInput() throws -> [UInt8] {
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-            while true {
-                let count = chunk.withUnsafeMutableBytes { read(STDIN_FILENO, $0.baseAddress, $0.count) }
-                if count < 0 {
-                    if errno == EINTR { continue }
-                    throw RolloutError(.invalidParams, "cannot read stdin: \(String(cString: strerror(errno)))")
-                }
-                if count == 0 { return bytes }
-                bytes += chunk[..<count]
-                if bytes.count > ObjectCommand.inlineLimit {
-                    throw RolloutError(.tooLarge, "stdin is over 8 MiB and no file root exists to stream it through; create the first of [server].file_roots or use --file")
-                }
+            let bytes: [UInt8]?
+            do {
+                bytes = try FileDescriptor.standardInput.readToEnd(maxBytes: ObjectCommand.inlineLimit)
+            } catch {
+                throw RolloutError(.invalidParams, "cannot read stdin: \(SystemError.message(for: error.code))")
             }
+            guard let bytes else {
+                throw RolloutError(.tooLarge, "stdin is over 8 MiB and no file root exists to stream it through; create the first of [server].file_roots or use --file")
+            }
+            return bytes
         }
     }
 

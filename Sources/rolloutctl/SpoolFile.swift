@@ -24,33 +24,26 @@ struct SpoolFile: Sendable {
     }
 
     /// Creates the file exclusively and copies all of stdin into it; returns the byte count.
-    func fill(from input: Int32 = STDIN_FILENO) throws -> Int64 {
+    func fill(from input: FileDescriptor = .standardInput) throws -> Int64 {
         let file: FileDescriptor
         do {
             file = try FileDescriptor(path: path, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
         } catch {
             throw RolloutError(.invalidParams, "cannot spool stdin inside the file root: \(error)")
         }
-        return try Self.copy(from: try Self.duplicate(input, "stdin"), to: file)
+        return try Self.copy(from: input, to: file)
     }
 
     /// Opens the file the daemon wrote, removes its name, and copies it to stdout.
-    func drain(to output: Int32 = STDOUT_FILENO) throws -> Int64 {
+    func drain(to output: FileDescriptor = .standardOutput) throws -> Int64 {
         let file = try FileDescriptor(path: path, flags: O_RDONLY | O_NOFOLLOW)
         remove()
-        return try Self.copy(from: file, to: try Self.duplicate(output, "stdout"))
-    }
-
-    /// A copy of `descriptor` that can be closed without closing stdin or stdout.
-    private static func duplicate(_ descriptor: Int32, _ name: String) throws(SystemError) -> FileDescriptor {
-        let copy = dup(descriptor)
-        guard copy >= 0 else { throw SystemError("duplicate", name) }
-        return FileDescriptor(adopting: copy, path: name)
+        return try Self.copy(from: file, to: output)
     }
 
     /// Removes the file if it is there.
     func remove() {
-        unlink(path)
+        try? Directories.removeFile(path)
     }
 
     /// Copies `source` to its end into `destination`, one chunk at a time.

@@ -175,8 +175,8 @@ struct CredentialsSourcesTests {
             print(credentials.method if credentials else "none")
             """
         let arguments = ["python3", "-c", script] + (profile.map { [$0] } ?? [])
-        let outcome = try await CredentialIO.shared.run { flag throws(CredentialProcess.SpawnError) in
-            try CredentialProcess.run(arguments, environment: environment, timeout: .seconds(60), outputLimit: 1 << 16, cancellation: flag)
+        let outcome = try await CredentialIO.shared.run { flag throws(SystemError) in
+            try ChildProcess.run(arguments, environment: environment, timeout: .seconds(60), outputLimit: 1 << 16, cancellation: flag)
         }
         guard case .exited(0, let output) = outcome else {
             throw CredentialsFixtureError("botocore failed: \(outcome)")

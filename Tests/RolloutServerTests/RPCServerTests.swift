@@ -5,6 +5,7 @@ import NIOPosix
 import RolloutCore
 import RolloutRPC
 @testable import RolloutServer
+import RolloutSystem
 import ServiceLifecycleTestKit
 import Synchronization
 import Testing

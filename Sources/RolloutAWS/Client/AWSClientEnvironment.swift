@@ -1,4 +1,4 @@
-import Glibc
+import RolloutSystem
 
 /// What ``AWSClient`` takes from the outside world besides the network: the wall clock it
 /// signs with, how it sleeps between attempts and where its jitter comes from. Tests replace
@@ -24,11 +24,7 @@ public struct AWSClientEnvironment: Sendable {
 
     /// The real clock, `Task.sleep` and the system random generator.
     public static let live = AWSClientEnvironment(
-        wallClock: {
-            var time = timespec()
-            clock_gettime(CLOCK_REALTIME, &time)
-            return Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000
-        },
+        wallClock: { WallClock.seconds() },
         sleep: { duration in
             if duration > .zero {
                 try await Task.sleep(for: duration)

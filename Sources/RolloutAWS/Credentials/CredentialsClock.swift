@@ -1,19 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import RolloutSystem
 
 /// The wall clock the credential code reads unless a test injects another: seconds since the
 /// epoch, the unit of ``AWSSigV4/AWSCredentials/expiration``.
 public enum CredentialsClock {
     /// Now, in seconds since 1970-01-01T00:00:00Z, with a fractional part.
     @Sendable public static func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_REALTIME, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) / 1_000_000_000
+        WallClock.seconds()
     }
 
     /// Whole seconds since the epoch, for default role session names (`rolloutd-<epoch>`).

@@ -9,7 +9,7 @@ import RolloutSystem
 ///
 /// The command line is split into words as `shlex.split` does (no shell: no pipes, globbing or
 /// variables) and run with the daemon's environment, standard input from `/dev/null`, no
-/// other inherited descriptors, off the cooperative pool (``CredentialProcess``), and killed
+/// other inherited descriptors, off the cooperative pool (RolloutSystem's ``ChildProcess``), and killed
 /// with its process group after the time limit. Its standard output must be the JSON
 /// `{"Version": 1, "AccessKeyId", "SecretAccessKey", "SessionToken"?, "Expiration"?}`; with an
 /// `Expiration` the chain runs it again before they expire. A non-zero exit, a signal, a
@@ -54,10 +54,10 @@ public struct ProcessCredentialProvider: CredentialProvider {
         let what = "the credential_process of AWS profile \(profileName) (\(program))"
         let environment = self.environment
         let timeout = self.timeout
-        let outcome: CredentialProcess.Outcome
+        let outcome: ChildProcess.Outcome
         do {
-            outcome = try await CredentialIO.shared.run { flag throws(CredentialProcess.SpawnError) in
-                try CredentialProcess.run(
+            outcome = try await CredentialIO.shared.run { flag throws(SystemError) in
+                try ChildProcess.run(
                     arguments, environment: environment, timeout: timeout, outputLimit: Self.outputLimit, cancellation: flag)
             }
         } catch {

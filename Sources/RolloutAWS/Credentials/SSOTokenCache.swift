@@ -65,10 +65,10 @@ struct SSOTokenCache: Sendable {
         let file = try FileDescriptor(path: temporary, flags: O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
         do throws(SystemError) {
             try bytes.withUnsafeBytes { buffer in Result { () throws(SystemError) in try file.write(buffer) } }.get()
-            guard fsync(file.rawValue) == 0 else { throw SystemError("fsync", temporary) }
-            guard rename(temporary, path) == 0 else { throw SystemError("rename onto", path) }
+            try file.sync()
+            try Directories.rename(temporary, onto: path)
         } catch {
-            unlink(temporary)
+            try? Directories.removeFile(temporary)
             throw error
         }
     }

@@ -1,4 +1,3 @@
-import Dispatch
 import Glibc
 import RolloutCore
 import RolloutSystem
@@ -92,29 +91,21 @@ enum S3Support {
     /// quarter of the memory.
     static let hashBufferBytes = 256 << 10
 
-    /// The SHA-256 of `length` bytes of `source` from `offset`, computed on a Dispatch thread
-    /// of its own (never on the cooperative pool) through one ``hashBufferBytes`` buffer.
-    /// Cancelling the calling task stops the job between buffers.
+    /// Where hashing jobs run: each on a Dispatch thread of its own, never on the cooperative pool.
+    static let hashIO = BlockingIO(label: "rolloutd.s3.hash")
+
+    /// The SHA-256 of `length` bytes of `source` from `offset`, computed on ``hashIO`` through
+    /// one ``hashBufferBytes`` buffer. Cancelling the calling task stops the job between buffers.
     static func chunkDigestOffPool(source: ObjectSource, offset: Int64, length: Int64) async throws(RolloutError) -> [UInt8] {
-        let cancelled = CancellationFlag()
-        let result: Result<[UInt8], RolloutError> = await withTaskCancellationHandler {
-            await withCheckedContinuation { continuation in
-                DispatchQueue(label: "rolloutd.s3.hash", qos: .userInitiated).async {
-                    continuation.resume(returning: Result { () throws(RolloutError) -> [UInt8] in
-                        switch source {
-                        case .file(let file):
-                            var buffer = [UInt8](repeating: 0, count: hashBufferBytes)
-                            return try chunkDigest(file, offset: offset, length: length, buffer: &buffer, cancelled: cancelled)
-                        case .bytes(let bytes):
-                            return try chunkDigest(bytes, offset: Int(offset), length: Int(length), cancelled: cancelled)
-                        }
-                    })
-                }
+        try await hashIO.run { cancelled throws(RolloutError) -> [UInt8] in
+            switch source {
+            case .file(let file):
+                var buffer = [UInt8](repeating: 0, count: hashBufferBytes)
+                return try chunkDigest(file, offset: offset, length: length, buffer: &buffer, cancelled: cancelled)
+            case .bytes(let bytes):
+                return try chunkDigest(bytes, offset: Int(offset), length: Int(length), cancelled: cancelled)
             }
-        } onCancel: {
-            cancelled.cancel()
         }
-        return try result.get()
     }
 
     /// The SHA-256 of `length` bytes of `file` from `offset`, read with `pread` through

@@ -1,6 +1,7 @@
 import Glibc
 import Logging
 import RolloutCore
+import RolloutSystem
 import Synchronization
 
 /// Structured log lines on stderr: one compact JSON object per line with `ts`, `level`,
@@ -34,7 +35,7 @@ struct JSONLineLogHandler: LogHandler {
         JSONValue.object(object).write(to: &line)
         line.append(UInt8(ascii: "\n"))
         Self.lock.withLock { _ in
-            _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+            line.withUnsafeBytes { try? FileDescriptor.standardError.write($0) }
         }
     }
 }

@@ -1,15 +1,13 @@
 import Glibc
-import RolloutSystem
 
-/// Runs a `credential_process` program and collects its standard output: no shell, standard
-/// input from `/dev/null`, standard error read and thrown away, no other descriptor of the
-/// daemon inherited (`closefrom(3)` in the child), an empty signal mask and default
-/// dispositions, and a process group of its own so a timeout kills whatever it started too.
-/// Blocking: call ``run(_:environment:timeout:outputLimit:cancellation:)`` through
-/// ``CredentialIO``.
-enum CredentialProcess {
+/// Runs a program and collects its standard output: no shell, standard input from
+/// `/dev/null`, standard error read and thrown away, no other descriptor of the daemon
+/// inherited (`closefrom(3)` in the child), an empty signal mask and default dispositions, and
+/// a process group of its own so a timeout kills whatever it started too. Blocking: call
+/// ``run(_:environment:timeout:outputLimit:cancellation:)`` through ``BlockingIO``.
+public enum ChildProcess {
     /// How a run ended.
-    enum Outcome: Equatable {
+    public enum Outcome: Equatable, Sendable {
         /// The program exited with `status`; `output` is its standard output.
         case exited(status: Int32, output: [UInt8])
         /// The program was killed by `signal` (not by us).
@@ -24,28 +22,27 @@ enum CredentialProcess {
         case vanished
     }
 
-    /// The program could not be started (`posix_spawnp`'s error, or a pipe's).
-    struct SpawnError: Error {
-        var code: Int32
-    }
-
     /// Runs `arguments` (`arguments[0]` looked up on the daemon's `PATH` when it has no `/`)
     /// with `environment` as its whole environment.
-    static func run(
+    ///
+    /// - Throws: when the program cannot be started (`posix_spawnp`'s error, or a pipe's),
+    ///   naming `arguments[0]`.
+    public static func run(
         _ arguments: [String],
         environment: [String: String],
         timeout: Duration,
         outputLimit: Int,
         cancellation: CancellationFlag
-    ) throws(SpawnError) -> Outcome {
+    ) throws(SystemError) -> Outcome {
         let start = ContinuousClock.now
+        let program = arguments.first ?? ""
         var output = Pipe()
         var errors = Pipe()
         guard output.open(), errors.open() else {
-            let code = errno
+            let error = SystemError("create a pipe for", program)
             output.closeBoth()
             errors.closeBoth()
-            throw SpawnError(code: code)
+            throw error
         }
         let pid: pid_t
         do {
@@ -77,21 +74,21 @@ enum CredentialProcess {
                 break
             }
             var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
-            let sliceMilliseconds = Int32((min(left, .milliseconds(100)) / .milliseconds(1)).rounded(.up))
-            let ready = poll(&fds, nfds_t(fds.count), max(1, sliceMilliseconds))
-            if ready < 0 {
-                if errno == EINTR { continue }
+            let sliceMilliseconds = max(1, Int32((min(left, .milliseconds(100)) / .milliseconds(1)).rounded(.up)))
+            guard retryingInterrupts({ poll(&fds, nfds_t(fds.count), sliceMilliseconds) }) >= 0 else {
                 stopReason = .timedOut
                 break
             }
             for entry in fds where entry.revents != 0 {
-                let count = buffer.withUnsafeMutableBytes { Glibc.read(entry.fd, $0.baseAddress, $0.count) }
+                let count = buffer.withUnsafeMutableBytes { bytes in
+                    retryingInterrupts { Glibc.read(entry.fd, bytes.baseAddress, bytes.count) }
+                }
                 if count > 0 {
                     if entry.fd == output.read {
                         collected.append(contentsOf: buffer[0..<count])
                         if collected.count > outputLimit { stopReason = .outputTooLarge }
                     }
-                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                } else if count == 0 || errno != EAGAIN {
                     open.removeAll { $0 == entry.fd }
                 }
             }
@@ -135,7 +132,11 @@ enum CredentialProcess {
 
         mutating func open() -> Bool {
             var ends: [Int32] = [-1, -1]
-            guard let pipe2 = GNU.pipe2, pipe2(&ends, O_CLOEXEC) == 0 else { return false }
+            guard let pipe2 = GNU.pipe2 else {
+                errno = ENOSYS
+                return false
+            }
+            guard pipe2(&ends, O_CLOEXEC) == 0 else { return false }
             read = ends[0]
             write = ends[1]
             return true
@@ -153,9 +154,10 @@ enum CredentialProcess {
         }
     }
 
-    private static func spawn(_ arguments: [String], environment: [String: String], stdout: Int32, stderr: Int32) throws(SpawnError)
+    private static func spawn(_ arguments: [String], environment: [String: String], stdout: Int32, stderr: Int32) throws(SystemError)
         -> pid_t
     {
+        let program = arguments.first ?? ""
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -164,7 +166,9 @@ enum CredentialProcess {
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
         // Nothing else of the daemon's (sockets, the database, other children's pipes) leaks
         // into the program, whether or not it was opened close-on-exec.
-        guard let addCloseFrom = GNU.addCloseFrom, addCloseFrom(&actions, 3) == 0 else { throw SpawnError(code: ENOSYS) }
+        guard let addCloseFrom = GNU.addCloseFrom, addCloseFrom(&actions, 3) == 0 else {
+            throw SystemError("start", program, code: ENOSYS)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -184,8 +188,8 @@ enum CredentialProcess {
         let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { for variable in envp { free(variable) } }
         var pid = pid_t()
-        let code = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
-        guard code == 0 else { throw SpawnError(code: code) }
+        let code = posix_spawnp(&pid, program, &actions, &attributes, argv, envp)
+        guard code == 0 else { throw SystemError("start", program, code: code) }
         return pid
     }
 
@@ -200,9 +204,9 @@ enum CredentialProcess {
     private static func reap(_ pid: pid_t, until deadline: ContinuousClock.Instant, cancellation: CancellationFlag) -> ReapResult {
         var status: Int32 = 0
         while true {
-            let result = waitpid(pid, &status, WNOHANG)
+            let result = retryingInterrupts { waitpid(pid, &status, WNOHANG) }
             if result == pid { return .ended(status) }
-            if result < 0 && errno != EINTR { return .gone }
+            if result < 0 { return .gone }
             if ContinuousClock.now >= deadline || cancellation.isCancelled { return .running }
             usleep(5_000)
         }
@@ -214,6 +218,6 @@ enum CredentialProcess {
         kill(-pid, SIGKILL)
         kill(pid, SIGKILL)
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        _ = retryingInterrupts { waitpid(pid, &status, 0) }
     }
 }

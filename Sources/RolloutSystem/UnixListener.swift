@@ -3,7 +3,9 @@ import Glibc
 /// A listening Unix-domain socket prepared the careful way (reference jsonrpc.md §4):
 /// path length checked before `bind`, parent directory created 0700, an `flock` on
 /// `<path>.lock` so a live daemon's socket is never stolen, a stale socket file replaced, and
-/// the socket born with its final mode (umask around `bind`, so there is no window).
+/// the socket born with its final mode (umask around `bind`, so there is no window). Here
+/// rather than in RolloutServer, which serves the descriptor with NIO, because it is all
+/// errno-returning C.
 public struct UnixListener: Sendable {
     /// The listening descriptor, handed to NIO.
     public let descriptor: Int32
@@ -24,7 +26,7 @@ public struct UnixListener: Sendable {
         let lockPath = path + ".lock"
         let lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else {
-            throw ListenerError("cannot open lock file \(lockPath): \(errnoText())")
+            throw ListenerError(SystemError("open lock file", lockPath).description)
         }
         guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
             let holder = readPID(lockFD)
@@ -67,12 +69,10 @@ public struct UnixListener: Sendable {
         guard let slash = path.lastIndex(of: "/") else { return }
         let parent = String(path[..<slash])
         guard !parent.isEmpty else { return }
-        var built = parent.hasPrefix("/") ? "" : "."
-        for component in parent.split(separator: "/") {
-            built += "/" + component
-            if mkdir(built, 0o700) != 0, errno != EEXIST {
-                throw ListenerError("cannot create socket directory \(built): \(errnoText())")
-            }
+        do {
+            try Directories.make(parent)
+        } catch {
+            throw ListenerError("cannot create socket directory \(error.path): \(SystemError.message(for: error.code))")
         }
     }
 
@@ -94,20 +94,20 @@ public struct UnixListener: Sendable {
 
     private static func bindSocket(path: String, mode: mode_t, backlog: CInt) throws(ListenerError) -> CInt {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw ListenerError("socket(): \(errnoText())") }
+        guard fd >= 0 else { throw ListenerError(SystemError("create a socket for", path).description) }
         let previous = umask(~mode & 0o777)
         let bound = try withAddress(path) { Glibc.bind(fd, $0, $1) }
-        let bindErrno = errno
+        let bindFailure = SystemError("bind", path)
         umask(previous)
         guard bound == 0 else {
             close(fd)
-            throw ListenerError("cannot bind \(path): \(String(cString: strerror(bindErrno)))")
+            throw ListenerError(bindFailure.description)
         }
         guard listen(fd, backlog) == 0 else {
-            let text = errnoText()
+            let failure = SystemError("listen on", path)
             close(fd)
             unlink(path)
-            throw ListenerError("cannot listen on \(path): \(text)")
+            throw ListenerError(failure.description)
         }
         return fd
     }
@@ -152,10 +152,6 @@ public struct ListenerError: Error, Sendable, CustomStringConvertible {
     init(_ description: String) {
         self.description = description
     }
-}
-
-func errnoText() -> String {
-    String(cString: strerror(errno))
 }
 
 extension String {
