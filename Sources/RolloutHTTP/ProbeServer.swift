@@ -65,6 +65,7 @@ public final class ProbeServer: Service, Sendable {
         let connections = Connections()
         let serverChannel: any Channel
         do {
+            let socketAddress = try socketAddress(of: address)
             serverChannel = try await ServerBootstrap(group: eventLoopGroup)
                 .serverChannelOption(ChannelOptions.backlog, value: 64)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -75,13 +76,21 @@ public final class ProbeServer: Service, Sendable {
                         try channel.pipeline.syncOperations.addHandler(ProbeHandler(routes: routes))
                     }
                 }
-                .bind(host: address.host, port: address.port)
+                .bind(to: socketAddress)
                 .get()
         } catch {
             throw ProbeServerError(description: "[server.http] listen = \"\(address)\": cannot listen: \(error)")
         }
         logger.info("http listening", metadata: ["http.listen": "\(address)"])
         return ProbeServer(serverChannel: serverChannel, logger: logger, connections: connections)
+    }
+
+    /// The socket address of `address` without a resolver: the configuration allows only IP
+    /// literals and `localhost` (the IPv4 loopback), and `getaddrinfo` would open a netlink
+    /// socket (AI_ADDRCONFIG), which the systemd unit's RestrictAddressFamilies= refuses.
+    static func socketAddress(of address: Configuration.ListenAddress) throws -> SocketAddress {
+        let host = address.host == "localhost" ? "127.0.0.1" : address.host
+        return try SocketAddress(ipAddress: host, port: address.port)
     }
 
     /// Serves until graceful shutdown or cancellation, then closes the socket and every open

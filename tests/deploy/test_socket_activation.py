@@ -392,7 +392,12 @@ def test_service_sandbox_allows_everything_the_daemon_does(moto, aws_resources):
             path = None
             if name == "openat" and WRITE_FLAGS.search(args):
                 path = re.search(r'"([^"]*)"', args)[1]
-            elif name in ("mkdir", "unlink", "rename", "renameat", "renameat2", "unlinkat", "mkdirat", "bind"):
+            elif name == "bind":
+                # Only a Unix socket's bind creates a file; an AF_INET bind (the [server.http]
+                # listener) names an address.
+                quoted = re.search(r'sun_path="([^"]*)"', args)
+                path = quoted[1] if quoted else None
+            elif name in ("mkdir", "unlink", "rename", "renameat", "renameat2", "unlinkat", "mkdirat"):
                 quoted = re.search(r'"([^"]*)"', args)
                 path = quoted[1] if quoted else None
             if not path or path.startswith("/dev/") or "= -1" in args:
