@@ -153,13 +153,16 @@ struct DeploymentExecutor {
         // Watchers (rollout.wait, rollout.get) see a state once its whole batch ran, so a
         // waiter told "Succeeded" knows that step's notifications went out too.
         var pending: [RolloutStateMachine.Event] = []
-        if await perform(initial, followUps: &pending) { await engine.published(record: record, machine: machine) }
+        if await perform(initial, followUps: &pending) { await publish() }
         while !pending.isEmpty, !Task.isCancelled, !abandoned {
             let event = pending.removeFirst()
-            if await perform(machine.handle(event), followUps: &pending) {
-                await engine.published(record: record, machine: machine)
-            }
+            if await perform(machine.handle(event), followUps: &pending) { await publish() }
         }
+    }
+
+    private func publish() async {
+        if machine.phase == .finished, !abandoned { await dependencies.store.finished(record.deploymentId) }
+        await engine.published(record: record, machine: machine)
     }
 
     /// Performs one batch of actions; true when it wrote the record.

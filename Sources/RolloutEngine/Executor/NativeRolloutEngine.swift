@@ -83,11 +83,20 @@ public actor NativeRolloutEngine {
     /// continues on the original schedule (or rolls back when a deadline passed), then publishes
     /// the notifications the previous driver decided but did not send.
     public func adopt(_ record: RolloutRecord, node: String, epoch: Int64) async {
-        guard record.engine == .native, !record.status.isTerminal, let snapshot = record.snapshot, runs[record.deploymentId] == nil,
-            let run = launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil)
-        else { return }
-        run.inbox.yield(.adopted(node: node, epoch: epoch))
+        guard record.engine == .native, let snapshot = record.snapshot, runs[record.deploymentId] == nil else { return }
         dependencies.logger.info("adopted deployment", metadata: ["rollout.id": "\(record.deploymentId)", "epoch": "\(epoch)"])
+        if record.status.isTerminal {
+            // Its driver recorded the end but did not free the alias: publish what it did not, then free it.
+            await publishUnsent(record, snapshot: snapshot)
+            await dependencies.store.finished(record.deploymentId)
+            return
+        }
+        guard let run = launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil) else { return }
+        run.inbox.yield(.adopted(node: node, epoch: epoch))
+        await publishUnsent(record, snapshot: snapshot)
+    }
+
+    private func publishUnsent(_ record: RolloutRecord, snapshot: RolloutStateMachine.Snapshot) async {
         let decided = snapshot.notified
         guard !decided.isEmpty, let sent = try? await dependencies.store.sentNotifications(record.deploymentId) else { return }
         for event in NotificationEvent.allCases where decided.contains(event) && !sent.contains(event) {

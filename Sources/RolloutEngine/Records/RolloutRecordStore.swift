@@ -53,6 +53,10 @@ public protocol RolloutRecordStore: Sendable {
     /// Whether this daemon drives the deployment (resumes it at startup): every unfinished one
     /// for a store no other daemon shares, those whose lease it holds for a fleet backend.
     func drives(_ deploymentId: String) async -> Bool
+    /// The deployment's run loop recorded its terminal state and published its notifications
+    /// (called before waiters see it): a fleet backend frees the alias now, which it could not
+    /// do with the terminal record, as the notifications are claimed under the lease.
+    func finished(_ deploymentId: String) async
 }
 
 extension RolloutRecordStore {
@@ -60,6 +64,8 @@ extension RolloutRecordStore {
     public func fence(_ deploymentId: String) async -> Bool { true }
     /// A store no other daemon shares: this daemon drives every deployment in it.
     public func drives(_ deploymentId: String) async -> Bool { true }
+    /// A store no other daemon shares: the terminal record frees the alias.
+    public func finished(_ deploymentId: String) async {}
 }
 
 extension RolloutRecordStore {
