@@ -18,7 +18,7 @@ public import RolloutEngine
 /// any daemon can read them, which the shared idempotency keys and CodeDeploy itself provide).
 public actor FleetRecords: RolloutRecordStore {
     /// The table.
-    public let fleet: FleetStore
+    public nonisolated let fleet: FleetStore
     private let local: any RolloutRecordStore
     private let clock = ContinuousClock()
     private let origin: ContinuousClock.Instant
