@@ -1,0 +1,119 @@
+"""Fleet mode driving real rollouts (SPEC §11): two daemons of one fleet on one moto table.
+
+boto3 is the independent observer of the alias; the daemons are asked through their sockets.
+Leases are 5 s (the minimum), so the owner renews every ~1.7 s and an adopter waits 5 s.
+"""
+import shutil
+import signal
+import time
+import uuid
+
+import pytest
+
+from .test_aws_provider import aws_env
+from .test_rollouts import AliasWatcher, RolloutDaemon, alias_state, lam, never_split, start_params  # noqa: F401
+
+LEASE = 5
+
+
+@pytest.fixture
+def table(boto):
+    name = "fleet-" + uuid.uuid4().hex[:10]
+    boto("dynamodb").create_table(
+        TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST")
+    return name
+
+
+class FleetDaemon(RolloutDaemon):
+    def __init__(self, env, table, node):
+        super().__init__(env)
+        self.node = node
+        with self.config.open("a") as config:
+            config.write(f'\n[fleet]\nbackend = "dynamodb"\ntable = "{table}"\nlease_secs = {LEASE}\nnode_id = "{node}"\n')
+
+
+@pytest.fixture
+def fleet(moto, table):
+    daemons = []
+
+    def make(node):
+        d = FleetDaemon(aws_env(moto), table, node).start()
+        daemons.append(d)
+        return d
+
+    yield make
+    for d in daemons:
+        if d.proc and d.proc.poll() is None:
+            d.stop()
+
+
+def test_a_deployment_started_on_a_is_seen_waited_for_and_stopped_from_b(fleet, lam, boto, table):
+    a, b = fleet("node-a"), fleet("node-b")
+    params = start_params(lam, {"type": "linear", "percent": 10, "intervalSeconds": 2}, idempotencyKey="fleet-k1")
+    with a.connect() as c:
+        started = c.result("rollout.start", params)
+        health = c.result("sys.health")
+    deployment_id = started["deploymentId"]
+    assert health["capabilities"]["fleet"]["nodeId"] == "node-a" and health["capabilities"]["fleet"]["owned"] == 1
+    assert health["capabilities"]["fleet"]["detail"] == f"DynamoDB table {table}"
+    with b.connect() as c:
+        seen = c.result("rollout.get", {"deploymentId": deployment_id})
+        assert seen["status"] == "InProgress" and seen["function"] == lam["name"]
+        listed = c.result("rollout.list", {"alias": "live"})["deployments"]
+        assert deployment_id in [d["deploymentId"] for d in listed]
+        # One active deployment per alias across the fleet, by name or by ARN.
+        arn = lam["client"].get_function(FunctionName=lam["name"])["Configuration"]["FunctionArn"]
+        for function in (lam["name"], arn):
+            err = c.error("rollout.start", dict(start_params(lam, {"type": "allAtOnce"}), function=function))
+            assert err["data"]["reason"] == "Conflict" and err["data"]["activeDeploymentId"] == deployment_id, err
+        # The same key on another daemon replays the first start.
+        replayed = c.result("rollout.start", params)
+        assert replayed["deploymentId"] == deployment_id and replayed["replayed"] is True
+        c.result("rollout.stop", {"deploymentId": deployment_id})
+        done = c.result("rollout.wait", {"deploymentId": deployment_id, "timeoutSeconds": 30}, timeout=40)
+    assert done["status"] == "Stopped" and done["rolledBack"] is True, done
+    assert alias_state(lam) == ("1", {})
+    # The alias is free again, fleet-wide: B can start the next deployment.
+    with b.connect() as c:
+        again = c.result("rollout.start", start_params(lam, {"type": "allAtOnce"}))
+        final = c.result("rollout.wait", {"deploymentId": again["deploymentId"], "timeoutSeconds": 30}, timeout=40)
+    assert final["status"] == "Succeeded" and alias_state(lam) == ("2", {})
+
+
+def test_a_machine_lost_mid_rollout_is_adopted_and_the_alias_ends_unsplit(fleet, lam):
+    a, b = fleet("node-a"), fleet("node-b")
+    with AliasWatcher(lam) as watcher:
+        with a.connect() as c:
+            started = c.result("rollout.start", start_params(lam, {"type": "linear", "percent": 20, "intervalSeconds": 2}))
+        deployment_id = started["deploymentId"]
+        deadline = time.monotonic() + 20
+        while alias_state(lam)[1].get("2") != 0.4 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert alias_state(lam)[1].get("2") == 0.4
+        # The machine is gone: process and state directory.
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(timeout=10)
+        killed_at = time.monotonic()
+        shutil.rmtree(a.root / "state")
+        adopted_after = None
+        with b.connect() as c:
+            while time.monotonic() < killed_at + 30:
+                if c.result("sys.health")["capabilities"]["fleet"]["adopted"] == 1:
+                    adopted_after = time.monotonic() - killed_at
+                    break
+                time.sleep(0.1)
+            done = c.result("rollout.wait", {"deploymentId": deployment_id, "timeoutSeconds": 60}, timeout=70)
+        time.sleep(0.2)
+    print(f"adopted {adopted_after:.2f} s after SIGKILL (lease {LEASE} s, renewal every {LEASE / 3:.2f} s)")
+    assert adopted_after is not None
+    # Within a lease plus one renewal period (plus scheduling slack on a loaded machine).
+    assert adopted_after <= LEASE + LEASE / 3 + 1.5, adopted_after
+    assert done["status"] == "Succeeded", done
+    assert alias_state(lam) == ("2", {})
+    never_split(watcher.seen, lam)
+    adopted = [e for e in done["events"] if e["type"] == "Adopted"]
+    assert len(adopted) == 1 and adopted[0]["detail"] == "adopted by node-b (epoch 2)", done["events"]
+    weights = [w[0][1] for v, w in watcher.seen if w]
+    assert weights == sorted(weights) and weights[-1] == 0.8, watcher.seen
