@@ -129,7 +129,8 @@ public actor RolloutCoordinator {
         for engine in engines {
             if let id = await engine.activeDeployment(function: function, alias: alias) { return id }
         }
-        for record in try await store.active() where record.function == function && record.alias == alias {
+        let name = FunctionName.normalized(function)
+        for record in try await store.active() where FunctionName.normalized(record.function) == name && record.alias == alias {
             // A deployment of an engine that is not configured (any more) cannot be asked.
             guard let engine = engines.first(where: { $0.kind == record.engine }) else { continue }
             if try await engine.isActive(record) { return record.deploymentId }

@@ -140,7 +140,8 @@ public actor NativeRolloutEngine {
     /// The native deployment this engine is running on `function`+`alias`, if any (its record
     /// may already show it ended).
     public func activeDeployment(function: String, alias: String) -> String? {
-        runs.values.first { $0.function == function && $0.alias == alias }?.deploymentId
+        let name = FunctionName.normalized(function)
+        return runs.values.first { FunctionName.normalized($0.function) == name && $0.alias == alias }?.deploymentId
     }
 
     /// Records and starts a deployment whose preflight passed; returns its id and the status

@@ -44,14 +44,9 @@ public actor FleetRecords: RolloutRecordStore {
     /// This node's monotonic time, the only clock leases are decided on.
     private func now() -> Duration { clock.now - origin }
 
-    /// The function part of the alias claim: its name, whether given as a name, a full ARN
-    /// (`arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]`) or a partial one
-    /// (`<account>:function:<name>`), so that two spellings of one function claim one alias.
+    /// The function part of the alias claim: ``FunctionName/normalized(_:)``.
     public static func functionKey(_ function: String) -> String {
-        let parts = function.split(separator: ":", omittingEmptySubsequences: false)
-        if parts.count >= 7, parts[0] == "arn", parts[5] == "function" { return String(parts[6]) }
-        if parts.count >= 3, parts[1] == "function" { return String(parts[2]) }
-        return function
+        FunctionName.normalized(function)
     }
 
     /// The deployments whose lease this node holds.
