@@ -201,7 +201,8 @@ public actor NativeRolloutEngine {
         _ deploymentId: String, _ event: @escaping @Sendable (Double) -> RolloutStateMachine.Event
     ) async throws(RolloutError) -> DeploymentStatus {
         if runs[deploymentId] == nil, state == .running, let record = try await dependencies.store.load(deploymentId),
-            record.engine == .native, !record.status.isTerminal, let snapshot = record.snapshot, runs[deploymentId] == nil
+            record.engine == .native, !record.status.isTerminal, let snapshot = record.snapshot, runs[deploymentId] == nil,
+            await dependencies.store.drives(deploymentId), runs[deploymentId] == nil
         {
             // A command that arrives before recover() reached this deployment starts its run
             // loop; the reconcile is queued ahead of the command.

@@ -1,4 +1,5 @@
 public import Logging
+import Metrics
 import RolloutCore
 public import RolloutEngine
 
@@ -33,11 +34,15 @@ public struct FleetDriver: Sendable {
     /// Runs until cancelled.
     public func run() async {
         let period = records.fleet.leaseDuration / 3
+        let owned = Gauge(label: MetricName.fleetOwned)
+        let adoptions = Counter(label: MetricName.fleetAdoptions)
+        let lost = Counter(label: MetricName.fleetLeasesLost)
         await withDiscardingTaskGroup { group in
             var nextScan = Duration.zero
             var nextCommands = period
             while !Task.isCancelled {
                 for deploymentId in await records.renewDue() {
+                    lost.increment()
                     await engine.abandon(deploymentId)
                 }
                 let now = await records.monotonicNow
@@ -57,11 +62,13 @@ public struct FleetDriver: Sendable {
                             "adopting a deployment whose driver stopped renewing its lease",
                             metadata: ["rollout.id": "\(adopted.deploymentId)", "epoch": "\(adopted.epoch)", "previous": "\(lease.owner)"]
                         )
+                        adoptions.increment()
                         await engine.adopt(record, node: adopted.owner, epoch: adopted.epoch)
                     }
                     let later = now + period
                     nextScan = min(later, await records.nextExpiry ?? later)
                 }
+                owned.record(await records.owned.count)
                 try? await Task.sleep(for: tick)
             }
             group.cancelAll()

@@ -164,7 +164,7 @@ public actor FleetRecords: RolloutRecordStore {
     /// drives is stored for it (``FleetStore/sendCommand(_:to:)``); its owner applies it within
     /// one renewal period.
     public func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool {
-        guard holders[deploymentId] == nil, try await fleet.deployment(deploymentId) != nil else { return false }
+        guard holders[deploymentId] == nil, let stored = try await fleet.deployment(deploymentId), !stored.isFinished else { return false }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36) + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         return try await fleet.sendCommand(FleetCommand(id: id, name: command.rawValue, payload: [:]), to: deploymentId)
     }
