@@ -5,11 +5,13 @@ Leases are 5 s (the minimum), so the owner renews every ~1.7 s and an adopter wa
 """
 import shutil
 import signal
+import subprocess
 import time
 import uuid
 
 import pytest
 
+from ..conftest import BIN_DIR
 from .test_aws_provider import aws_env
 from .test_rollouts import AliasWatcher, RolloutDaemon, alias_state, lam, never_split, start_params  # noqa: F401
 
@@ -62,12 +64,16 @@ def test_a_deployment_started_on_a_is_seen_waited_for_and_stopped_from_b(fleet, 
         seen = c.result("rollout.get", {"deploymentId": deployment_id})
         assert seen["status"] == "InProgress" and seen["function"] == lam["name"]
         listed = c.result("rollout.list", {"alias": "live"})["deployments"]
-        assert deployment_id in [d["deploymentId"] for d in listed]
+        assert [d["owner"] for d in listed if d["deploymentId"] == deployment_id] == ["node-a"], listed
+        assert c.result("rollout.get", {"deploymentId": deployment_id})["owner"] == "node-a"
         # One active deployment per alias across the fleet, by name or by ARN.
         arn = lam["client"].get_function(FunctionName=lam["name"])["Configuration"]["FunctionArn"]
         for function in (lam["name"], arn):
             err = c.error("rollout.start", dict(start_params(lam, {"type": "allAtOnce"}), function=function))
             assert err["data"]["reason"] == "Conflict" and err["data"]["activeDeploymentId"] == deployment_id, err
+        table_text = subprocess.run([str(BIN_DIR / "rolloutctl"), "--socket", str(b.socket), "rollout", "list"],
+                                    capture_output=True, text=True, timeout=30).stdout
+        assert "OWNER" in table_text and "node-a" in table_text, table_text
         # The same key on another daemon replays the first start.
         replayed = c.result("rollout.start", params)
         assert replayed["deploymentId"] == deployment_id and replayed["replayed"] is True

@@ -57,6 +57,9 @@ public protocol RolloutRecordStore: Sendable {
     /// (called before waiters see it): a fleet backend frees the alias now, which it could not
     /// do with the terminal record, as the notifications are claimed under the lease.
     func finished(_ deploymentId: String) async
+    /// The node driving each active deployment, by deployment id, for stores shared by several
+    /// daemons (`rollout.get`/`list` show it as `owner`); empty for a store no other daemon shares.
+    func owners() async -> [String: String]
 }
 
 extension RolloutRecordStore {
@@ -66,6 +69,8 @@ extension RolloutRecordStore {
     public func drives(_ deploymentId: String) async -> Bool { true }
     /// A store no other daemon shares: the terminal record frees the alias.
     public func finished(_ deploymentId: String) async {}
+    /// A store no other daemon shares: no owners to show.
+    public func owners() async -> [String: String] { [:] }
 }
 
 extension RolloutRecordStore {

@@ -197,6 +197,13 @@ public actor FleetRecords: RolloutRecordStore {
         return false
     }
 
+    /// See ``RolloutRecordStore/owners()``: the owner of every active lease (one Query); empty
+    /// when the table cannot be read.
+    public func owners() async -> [String: String] {
+        guard let leases = try? await fleet.activeLeases() else { return [:] }
+        return Dictionary(leases.map { ($0.deploymentId, $0.owner) }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// See ``RolloutRecordStore/drives(_:)``: whether this node holds the lease.
     public func drives(_ deploymentId: String) async -> Bool {
         holders[deploymentId] != nil
