@@ -13,7 +13,7 @@ import pytest
 
 from ..conftest import BIN_DIR
 from .test_aws_provider import aws_env
-from .test_rollouts import AliasWatcher, RolloutDaemon, alias_state, lam, never_split, start_params  # noqa: F401
+from .test_rollouts import AliasWatcher, RolloutDaemon, alias_state, drain, lam, never_split, start_params, topic  # noqa: F401
 
 LEASE = 5
 
@@ -88,11 +88,13 @@ def test_a_deployment_started_on_a_is_seen_waited_for_and_stopped_from_b(fleet, 
     assert final["status"] == "Succeeded" and alias_state(lam) == ("2", {})
 
 
-def test_a_machine_lost_mid_rollout_is_adopted_and_the_alias_ends_unsplit(fleet, lam):
+def test_a_machine_lost_mid_rollout_is_adopted_and_the_alias_ends_unsplit(fleet, lam, boto, topic):
+    topic_arn, queue_url = topic
     a, b = fleet("node-a"), fleet("node-b")
     with AliasWatcher(lam) as watcher:
         with a.connect() as c:
-            started = c.result("rollout.start", start_params(lam, {"type": "linear", "percent": 20, "intervalSeconds": 4}))
+            started = c.result("rollout.start", start_params(
+                lam, {"type": "linear", "percent": 20, "intervalSeconds": 4}, notifyTopicArn=topic_arn))
         deployment_id = started["deploymentId"]
         deadline = time.monotonic() + 20
         while alias_state(lam)[1].get("2") != 0.4 and time.monotonic() < deadline:
@@ -125,3 +127,36 @@ def test_a_machine_lost_mid_rollout_is_adopted_and_the_alias_ends_unsplit(fleet,
     # by one, and traffic only ever grows.
     weights = [w[0][1] for v, w in watcher.seen if w]
     assert weights == sorted(weights) and weights[:2] == [0.2, 0.4], watcher.seen
+    # One notification per (deployment, event) across the adoption.
+    messages = drain(boto, queue_url)
+    assert sorted(m["event"] for m in messages) == ["DeploymentStart", "DeploymentSuccess"], messages
+
+
+def test_a_frozen_driver_changes_nothing_after_another_adopted(fleet, lam):
+    a, b = fleet("node-a"), fleet("node-b")
+    with AliasWatcher(lam) as watcher:
+        with a.connect() as c:
+            started = c.result("rollout.start", start_params(lam, {"type": "linear", "percent": 20, "intervalSeconds": 3}))
+        deployment_id = started["deploymentId"]
+        deadline = time.monotonic() + 20
+        while alias_state(lam)[1].get("2") != 0.2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        a.proc.send_signal(signal.SIGSTOP)
+        with b.connect() as c:
+            deadline = time.monotonic() + 30
+            while c.result("sys.health")["capabilities"]["fleet"]["adopted"] != 1 and time.monotonic() < deadline:
+                time.sleep(0.1)
+            # A wakes up believing it leads: its timers fire, and every write it tries is fenced.
+            a.proc.send_signal(signal.SIGCONT)
+            done = c.result("rollout.wait", {"deploymentId": deployment_id, "timeoutSeconds": 60}, timeout=70)
+        time.sleep(1)
+        with a.connect() as c:
+            fleet_health = c.result("sys.health")["capabilities"]["fleet"]
+            seen_from_a = c.result("rollout.get", {"deploymentId": deployment_id})
+    assert done["status"] == "Succeeded", done
+    assert alias_state(lam) == ("2", {})
+    never_split(watcher.seen, lam)
+    weights = [w[0][1] for v, w in watcher.seen if w]
+    assert weights == sorted(weights), watcher.seen
+    assert fleet_health["owned"] == 0 and seen_from_a["status"] == "Succeeded"
+    assert [e["detail"] for e in done["events"] if e["type"] == "Adopted"] == ["adopted by node-b (epoch 2)"]
