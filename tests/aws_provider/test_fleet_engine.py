@@ -77,9 +77,15 @@ def test_a_deployment_started_on_a_is_seen_waited_for_and_stopped_from_b(fleet, 
         # The same key on another daemon replays the first start.
         replayed = c.result("rollout.start", params)
         assert replayed["deploymentId"] == deployment_id and replayed["replayed"] is True
-        c.result("rollout.stop", {"deploymentId": deployment_id})
+        stop = {"deploymentId": deployment_id, "idempotencyKey": "fleet-stop-1"}
+        stopped = c.result("rollout.stop", stop)
+        assert "replayed" not in stopped
         done = c.result("rollout.wait", {"deploymentId": deployment_id, "timeoutSeconds": 30}, timeout=40)
     assert done["status"] == "Stopped" and done["rolledBack"] is True, done
+    assert done["error"]["code"] == "MANUAL_STOP"
+    with a.connect() as c:
+        # The stop's key is fleet-wide too: A replays what B answered.
+        assert c.result("rollout.stop", stop) == dict(stopped, replayed=True)
     assert alias_state(lam) == ("1", {})
     # The alias is free again, fleet-wide: B can start the next deployment.
     with b.connect() as c:

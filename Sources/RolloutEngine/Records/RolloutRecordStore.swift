@@ -60,6 +60,9 @@ public protocol RolloutRecordStore: Sendable {
     /// The node driving each active deployment, by deployment id, for stores shared by several
     /// daemons (`rollout.get`/`list` show it as `owner`); empty for a store no other daemon shares.
     func owners() async -> [String: String]
+    /// The outbox: notifications the snapshot decided but the store has not marked sent, of the
+    /// deployments this daemon drives (what ``NativeRolloutEngine/recover()`` publishes).
+    func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])]
 }
 
 extension RolloutRecordStore {

@@ -6,8 +6,8 @@ import RolloutCrypto
 /// so the same key on another daemon replays the result with `replayed: true`. Every other
 /// method goes to `local` (the state database's gate).
 ///
-/// - The first call with a key anywhere writes a `started` record and runs; it records its
-///   result, or drops the record when it failed (a retry then runs again: the failures of these
+/// - The first call with a key anywhere writes a `started` record and runs, to the end even when
+///   its caller stops waiting; it records its result, or drops the record when it failed (a retry then runs again: the failures of these
 ///   methods leave nothing to resolve, and a start's deployment id, derived from the key, is
 ///   found by the retry).
 /// - A call that finds the record `started` elsewhere polls it until it is done, or until its
@@ -43,17 +43,20 @@ public struct FleetIdempotencyGate: IdempotencyGate {
             switch try await fleet.beginIdempotent(method: method, key: key, fingerprint: fingerprint) {
             case .run(let token):
                 let call = IdempotentCall(method: method, key: key, fingerprint: digest, createdAt: 0, expiresAt: 0, resuming: false)
-                let result: JSONValue
-                do {
-                    result = try await withDeadline(deadline) {
-                        try await IdempotentCall.$current.withValue(call) { try await operation() }
+                // The execution goes on when this caller stops waiting (deadline, closed
+                // connection), so that its record says what happened for the retry.
+                let fleet = fleet
+                let execution = Task {
+                    do {
+                        let result = try await IdempotentCall.$current.withValue(call) { try await operation() }
+                        _ = try? await fleet.finishIdempotent(method: method, key: key, token: token, result: result)
+                        return result
+                    } catch {
+                        try? await fleet.abandonIdempotent(method: method, key: key, token: token)
+                        throw error
                     }
-                } catch {
-                    try? await fleet.abandonIdempotent(method: method, key: key, token: token)
-                    throw error
                 }
-                _ = try? await fleet.finishIdempotent(method: method, key: key, token: token, result: result)
-                return (result, false)
+                return (try await withDeadline(deadline) { try await execution.value }, false)
             case .replay(let result):
                 return (result, true)
             case .mismatch:

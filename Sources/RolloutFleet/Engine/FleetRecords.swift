@@ -204,6 +204,12 @@ public actor FleetRecords: RolloutRecordStore {
         return Dictionary(leases.map { ($0.deploymentId, $0.owner) }, uniquingKeysWith: { first, _ in first })
     }
 
+    /// See ``RolloutRecordStore/unsentNotifications()``: none at startup, when this node holds no
+    /// lease yet (an adopter publishes what the previous driver left unsent).
+    public func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])] {
+        []
+    }
+
     /// See ``RolloutRecordStore/drives(_:)``: whether this node holds the lease.
     public func drives(_ deploymentId: String) async -> Bool {
         holders[deploymentId] != nil
