@@ -48,7 +48,8 @@ def fleet(moto, table):
     yield make
     for d in daemons:
         if d.proc and d.proc.poll() is None:
-            d.stop()
+            d.proc.send_signal(signal.SIGCONT)
+            assert d.stop() == 0, d.log.read_text()[-3000:]
 
 
 def test_a_deployment_started_on_a_is_seen_waited_for_and_stopped_from_b(fleet, lam, boto, table):
@@ -77,6 +78,14 @@ def test_a_deployment_started_on_a_is_seen_waited_for_and_stopped_from_b(fleet, 
         # The same key on another daemon replays the first start.
         replayed = c.result("rollout.start", params)
         assert replayed["deploymentId"] == deployment_id and replayed["replayed"] is True
+        # Commands through a daemon that does not drive the deployment: applied by the owner
+        # within one renewal period.
+        for command, paused in (("rollout.pause", True), ("rollout.resume", None)):
+            c.result(command, {"deploymentId": deployment_id})
+            sent = time.monotonic()
+            while c.result("rollout.get", {"deploymentId": deployment_id}).get("paused") != paused:
+                assert time.monotonic() - sent < LEASE / 3 + 2, command
+                time.sleep(0.05)
         stop = {"deploymentId": deployment_id, "idempotencyKey": "fleet-stop-1"}
         stopped = c.result("rollout.stop", stop)
         assert "replayed" not in stopped

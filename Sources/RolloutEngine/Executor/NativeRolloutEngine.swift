@@ -121,9 +121,6 @@ public actor NativeRolloutEngine {
         runs[deploymentId] != nil
     }
 
-    /// The deployment ids this engine drives now.
-    public var driving: [String] { Array(runs.keys) }
-
     /// Stops every run loop (their records stay; the next start reconciles them) and returns
     /// once every task the engine started has ended; waiters get Unavailable.
     public func shutdown() async {
