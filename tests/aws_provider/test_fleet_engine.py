@@ -175,3 +175,26 @@ def test_a_frozen_driver_changes_nothing_after_another_adopted(fleet, lam):
     assert weights == sorted(weights), watcher.seen
     assert fleet_health["owned"] == 0 and seen_from_a["status"] == "Succeeded"
     assert [e["detail"] for e in done["events"] if e["type"] == "Adopted"] == ["adopted by node-b (epoch 2)"]
+
+
+def test_a_lone_daemon_restarted_with_its_node_id_adopts_its_own_deployment(fleet, lam):
+    a = fleet("node-a")
+    with AliasWatcher(lam) as watcher:
+        with a.connect() as c:
+            started = c.result("rollout.start", start_params(lam, {"type": "linear", "percent": 25, "intervalSeconds": 3}))
+        deadline = time.monotonic() + 20
+        while alias_state(lam)[1].get("2") != 0.25 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(timeout=10)
+        shutil.rmtree(a.root / "state")
+        # The same node, a new process: the lease names it but this process does not hold it, so
+        # it is watched like any other and adopted after a whole lease.
+        a.start()
+        with a.connect() as c:
+            done = c.result("rollout.wait", {"deploymentId": started["deploymentId"], "timeoutSeconds": 60}, timeout=70)
+        time.sleep(0.2)
+    assert done["status"] == "Succeeded", done
+    assert alias_state(lam) == ("2", {})
+    never_split(watcher.seen, lam)
+    assert [e["detail"] for e in done["events"] if e["type"] == "Adopted"] == ["adopted by node-a (epoch 2)"]
