@@ -63,7 +63,9 @@ public struct FleetDriver: Sendable {
                             metadata: ["rollout.id": "\(adopted.deploymentId)", "epoch": "\(adopted.epoch)", "previous": "\(lease.owner)"]
                         )
                         adoptions.increment()
-                        await engine.adopt(record, node: adopted.owner, epoch: adopted.epoch)
+                        // In a task of its own: publishing what the previous driver left unsent
+                        // must not delay the renewals.
+                        group.addTask { await engine.adopt(record, node: adopted.owner, epoch: adopted.epoch) }
                     }
                     let later = now + period
                     nextScan = min(later, await records.nextExpiry ?? later)
