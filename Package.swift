@@ -82,7 +82,7 @@ let package = Package(
         // pure lease state machines (holder and adopter). Its own module rather than a folder of
         // RolloutAWS: RolloutAWS holds service clients and capabilities, this is consensus logic
         // over one of them, which the engine will drive.
-        .target(name: "RolloutFleet", dependencies: ["RolloutCore", "RolloutAWS"], swiftSettings: swiftSettings),
+        .target(name: "RolloutFleet", dependencies: ["RolloutCore", "RolloutCrypto", "RolloutAWS", "RolloutEngine", logging, metrics], swiftSettings: swiftSettings),
         // Rollouts: the pure traffic-shifting state machine (events in, actions out), the native
         // and CodeDeploy engines behind one protocol, preflight, conflicts, waiting and records
         // (behind a store protocol). AWS is reached through RolloutCore's ports.

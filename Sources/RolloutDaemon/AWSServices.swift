@@ -6,6 +6,7 @@ import Logging
 import RolloutAWS
 import RolloutCore
 import RolloutEngine
+import RolloutFleet
 import RolloutLocal
 import RolloutStore
 
@@ -20,6 +21,9 @@ struct AWSServices {
     let queue: SQSQueue?
     let compute: any ComputeHintProvider
     let rollouts: RolloutCoordinator?
+    /// Fleet mode (`[fleet] backend = "dynamodb"` with a Lambda region): the shared records,
+    /// the lease loop and the fleet-wide idempotency keys. Nil otherwise.
+    let fleet: FleetMode?
     let details: [HealthBoard.Capability: String]
 
     init(_ configuration: RolloutCore.Configuration, environment: [String: String], store: StateStore, logger: Logger) throws {
@@ -75,7 +79,7 @@ struct AWSServices {
         } else {
             queue = nil
         }
-        rollouts = try Self.makeRollouts(
+        (rollouts, fleet) = try Self.makeRollouts(
             configuration, resolver: resolver, credentials: credentials, http: http, retry: retry, store: store, logger: logger
         )
         let imds = IMDSSession.isDisabled(environment: environment)
@@ -95,7 +99,7 @@ struct AWSServices {
     private static func makeRollouts(
         _ configuration: RolloutCore.Configuration, resolver: EndpointResolver, credentials: CredentialChain, http: CurlHTTPClient,
         retry: RetryPolicy, store: StateStore, logger: Logger
-    ) throws -> RolloutCoordinator? {
+    ) throws -> (RolloutCoordinator?, FleetMode?) {
         func client(_ service: AWSService) throws -> AWSClient? {
             let endpoint = resolver.endpoint(for: service)
             guard let url = endpoint.endpointURL, let region = endpoint.region else { return nil }
@@ -105,7 +109,7 @@ struct AWSServices {
         }
         guard let lambdaClient = try client(.lambda) else {
             logger.warning("rollout.* is unavailable: no region for Lambda")
-            return nil
+            return (nil, nil)
         }
         let settings = configuration.cloud.aws.rollout
         let lambda = LambdaClient(client: lambdaClient)
@@ -113,22 +117,24 @@ struct AWSServices {
         let publisher = try client(.sns).map { SNSPublisher(client: $0) }
         let records = RolloutRecords(rows: SQLiteRolloutRows(store: store))
         let now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
-        var engines: [any DeploymentEngine] = [
-            NativeRolloutEngine(
-                lambda: lambda, alarms: alarms, publisher: publisher, store: records,
-                settings: .init(alarmPollSeconds: settings.alarmPollSecs), logger: logger, now: now
-            ),
-        ]
+        let fleetRecords = try FleetMode.records(configuration, resolver: resolver, credentials: credentials, local: records)
+        let shared: any RolloutRecordStore = fleetRecords ?? records
+        let native = NativeRolloutEngine(
+            lambda: lambda, alarms: alarms, publisher: publisher, store: shared,
+            settings: .init(alarmPollSeconds: settings.alarmPollSecs), logger: logger, now: now
+        )
+        var engines: [any DeploymentEngine] = [native]
         if let application = settings.codedeployApplication, let group = settings.codedeployDeploymentGroup,
             let codeDeployClient = try client(.codeDeploy)
         {
             let codeDeploy = CodeDeployRollouts(client: codeDeployClient, application: application, deploymentGroup: group)
             engines.append(CodeDeployEngine(codeDeploy: codeDeploy, store: records, now: now))
         }
-        return RolloutCoordinator(
+        let coordinator = RolloutCoordinator(
             engines: engines, defaultEngine: settings.engine == .codedeploy ? .codedeploy : .native, lambda: lambda, alarms: alarms,
-            store: records
+            store: shared
         )
+        return (coordinator, fleetRecords.map { FleetMode(records: $0, driver: FleetDriver(records: $0, engine: native, logger: logger)) })
     }
 
     /// Aborts multipart uploads a crash left behind (SPEC §4.2: no orphans, even after SIGKILL).

@@ -4,6 +4,9 @@ import NIOPosix
 import RolloutConfig
 public import RolloutCore
 import RolloutHTTP
+#if AWS
+import RolloutFleet
+#endif
 import RolloutLocal
 import RolloutRPC
 import RolloutServer
@@ -76,7 +79,7 @@ public enum Daemon {
         services.registerCompute(into: &registry)
         services.registerRollouts(into: &registry)
         let dispatcher = Dispatcher(
-            registry: registry, idempotency: idempotency, logger: logger,
+            registry: registry, idempotency: services.fleet?.gate(idempotency) ?? idempotency, logger: logger,
             slowRequest: .milliseconds(configuration.server.slowRequestMs)
         )
 
@@ -137,6 +140,8 @@ public enum Daemon {
             // Resumes unfinished deployments; stops their loops after the server drained.
             serviceList.append(RolloutLifecycle(rollouts: rollouts, logger: logger))
         }
+        // After the engines in the list, so it stops first: no adoption while they shut down.
+        if let fleet = services.fleet { serviceList.append(fleet.service) }
         serviceList.append(server)
         serviceList.append(DrainSignal(readiness: readiness))
         serviceList.append(
@@ -182,7 +187,7 @@ public enum Daemon {
                     .objectStore: "\(local.root)/objects", .queue: store.path,
                     .secrets: "\(local.root)/secrets.toml", .compute: "local",
                 ]),
-                startedAt: startedAt, version: version, openRPCDocument: document, credentialStatus: { nil }
+                startedAt: startedAt, version: version, openRPCDocument: document, credentialStatus: { nil }, fleet: nil
             )
         case .aws:
             #if AWS
@@ -203,7 +208,13 @@ public enum Daemon {
                 rollouts: aws.rollouts,
                 health: HealthBoard(details: aws.details),
                 startedAt: startedAt, version: version, openRPCDocument: document,
-                credentialStatus: { await aws.credentialStatus() }
+                credentialStatus: { await aws.credentialStatus() },
+                fleet: aws.fleet.map { fleet in
+                    FleetHooks(
+                        health: { await fleet.health() }, service: FleetService(driver: fleet.driver),
+                        gate: { FleetIdempotencyGate(fleet: fleet.records.fleet, local: $0) }
+                    )
+                }
             )
             #else
             throw StartupError(

@@ -133,6 +133,9 @@ public struct RolloutStateMachine: Sendable, Hashable {
         case rollbackFailed(reason: String, now: Double)
         /// A hook did not return in time.
         case hookTimedOut(Hook, now: Double)
+        /// Fleet mode: `node` took the deployment over under lease `epoch` (its driver stopped
+        /// renewing); recorded as an `Adopted` event before the alias is reconciled.
+        case adopted(node: String, epoch: Int64, now: Double)
     }
 
     /// Something the executor must do, in order.
@@ -295,6 +298,10 @@ public struct RolloutStateMachine: Sendable, Hashable {
             snapshot.rollbackRetryAt = now + 5
             record(now, "RollbackFailed", reason)
             return [.persist]
+        case .adopted(let node, let epoch, let now):
+            guard snapshot.phase != .finished else { return [] }
+            record(now, "Adopted", "adopted by \(node) (epoch \(epoch))")
+            return []
         }
     }
 

@@ -308,15 +308,20 @@ extension RolloutCommand {
                 function: function, alias: alias, status: status.flatMap { RolloutCore.DeploymentStatus(rawValue: $0.rawValue) })
             let result = try JSONValue(encoding: await session.call(RolloutList.self, params))
             session.console.emit(result) {
+                let deployments = result["deployments"]?.arrayValue ?? []
+                // Fleet mode: which node drives each active deployment.
+                let fleet = deployments.contains { $0["owner"]?.stringValue != nil }
                 var table = Table("DEPLOYMENT", "FUNCTION", "ALIAS", "VERSIONS", "STATUS", "WEIGHT", "STARTED").rightAligning(5)
-                for deployment in result["deployments"]?.arrayValue ?? [] {
-                    table.append([
+                if fleet { table = Table("DEPLOYMENT", "FUNCTION", "ALIAS", "VERSIONS", "STATUS", "WEIGHT", "STARTED", "OWNER").rightAligning(5) }
+                for deployment in deployments {
+                    let row = [
                         deployment["deploymentId"]?.stringValue ?? "", deployment["function"]?.stringValue ?? "",
                         deployment["alias"]?.stringValue ?? "",
                         "\(deployment["fromVersion"]?.stringValue ?? "?") → \(deployment["toVersion"]?.stringValue ?? "?")",
                         deployment["status"]?.stringValue ?? "", deployment["weight"]?.doubleValue.map(HumanText.percent) ?? "",
                         deployment["startedAt"]?.stringValue ?? "",
-                    ])
+                    ]
+                    table.append(fleet ? row + [deployment["owner"]?.stringValue ?? "-"] : row)
                 }
                 return table.rendered(header: session.console.bold)
             }

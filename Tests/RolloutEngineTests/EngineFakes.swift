@@ -169,6 +169,16 @@ final class MemoryRecords: RolloutRecordStore {
         false
     }
 
+    /// Fleet mode's hooks: whether the lease is held (``fence(_:)``, and ``save(_:)`` refuses
+    /// once it is not), and the deployments reported finished.
+    private let leaseHeld = Mutex(true)
+    private let finishedIds = Mutex<[String]>([])
+
+    func loseLease() { leaseHeld.withLock { $0 = false } }
+    var finishedDeployments: [String] { finishedIds.withLock { $0 } }
+
+    func fence(_ deploymentId: String) async -> Bool { leaseHeld.withLock { $0 } }
+    func finished(_ deploymentId: String) async { finishedIds.withLock { $0.append(deploymentId) } }
 }
 
 /// An engine over fresh fakes.

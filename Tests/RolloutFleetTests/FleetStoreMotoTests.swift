@@ -76,8 +76,11 @@ struct FleetStoreMotoTests {
         let keys = items.map { [$0["pk"]?["S"]?.stringValue ?? "", $0["sk"]?["S"]?.stringValue ?? ""] }
         #expect(keys == [
             ["DEP#d-1", "CMD#c1"], ["DEP#d-1", "OUTBOX#started"], ["DEP#d-1", "STATE"],
-            ["FLEET#ACTIVE", "ALIAS#orders#live"], ["IDEM#rollout.start#k1", "RECORD"],
+            ["FLEET#ACTIVE", "ALIAS#orders#live"], ["FLEET#RECENT", try #require(keys[4].last)], ["IDEM#rollout.start#k1", "RECORD"],
         ])
+        #expect(keys[4][1].count == 15 + 4 && keys[4][1].hasSuffix("#d-1"))
+        #expect(items[4]["deploymentId"] == ["S": "d-1"])
+        #expect(items[4]["purgeAt"]?["N"] != nil)
         let leaseItem = items[3]
         #expect(leaseItem["owner"] == ["S": "node-a"])
         #expect(leaseItem["epoch"] == ["N": "1"])
@@ -90,7 +93,7 @@ struct FleetStoreMotoTests {
         #expect(state["record"]?["S"]?.stringValue.map { try? JSONParser.parse(Array($0.utf8)) } == ["step": 0, "id": "d-1"])
         #expect(state["purgeAt"] == nil)
         #expect(items[0]["purgeAt"]?["N"] != nil)
-        #expect(items[4]["state"] == ["S": "started"])
+        #expect(items[5]["state"] == ["S": "started"])
     }
 
     @Test func renewalKeepsTheLeaseAndAStaleEpochIsFenced() async throws {

@@ -28,6 +28,20 @@ struct LeaseStateMachineTests {
         #expect(!holder.canAct(at: .seconds(17)))
     }
 
+    @Test func aFenceExtendsTheWindowLikeARenewal() {
+        var holder = LeaseHolder(lease: Self.lease(), sentAt: .zero)
+        holder.fenceSucceeded(Self.lease(rvn: "r2"), sentAt: .seconds(3))
+        #expect(holder.lease.rvn == "r2")
+        #expect(holder.actUntil == .seconds(3 + 15 - 3))
+        #expect(holder.next(at: .seconds(4)) == .wait(until: .seconds(8)))
+        // A fence of another epoch (adopted meanwhile) extends nothing.
+        holder.fenceSucceeded(Self.lease(epoch: 2, rvn: "r3"), sentAt: .seconds(6))
+        #expect(holder.actUntil == .seconds(15))
+        holder.fenceFailed()
+        holder.fenceSucceeded(Self.lease(rvn: "r4"), sentAt: .seconds(7))
+        #expect(!holder.canAct(at: .seconds(7)))
+    }
+
     @Test func theMarginIsAFifthOfTheLeaseAndAtLeastASecond() {
         #expect(LeaseHolder(lease: Self.lease(seconds: 5), sentAt: .zero).margin == .seconds(1))
         #expect(LeaseHolder(lease: Self.lease(seconds: 15), sentAt: .zero).margin == .seconds(3))

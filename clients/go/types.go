@@ -115,6 +115,7 @@ type Deployment struct {
 	RolledBack   bool             `json:"rolledBack"`
 	Skipped      bool             `json:"skipped,omitempty"`
 	Paused       bool             `json:"paused,omitempty"`
+	Owner        string           `json:"owner,omitempty"`
 	Error        *DeploymentError `json:"error,omitempty"`
 	Events       []Event          `json:"events"`
 }
@@ -185,11 +186,22 @@ type Health struct {
 		Secrets     CapabilityHealth `json:"secrets"`
 		Compute     CapabilityHealth `json:"compute"`
 		Rollout     CapabilityHealth `json:"rollout"`
+		Fleet       *FleetHealth     `json:"fleet,omitempty"`
 	} `json:"capabilities"`
 	Credentials *struct {
 		Source    string     `json:"source"`
 		ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	} `json:"credentials,omitempty"`
+}
+
+// FleetHealth is sys.health's capabilities.fleet, present in fleet mode (SPEC §11).
+type FleetHealth struct {
+	OK        bool   `json:"ok"`
+	Detail    string `json:"detail"`
+	NodeID    string `json:"nodeId"`
+	Owned     int    `json:"owned"`
+	Adopted   int    `json:"adopted"`
+	LastError string `json:"lastError,omitempty"`
 }
 
 // PutOptions are the optional params of object.put.

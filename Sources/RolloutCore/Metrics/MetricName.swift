@@ -33,4 +33,11 @@ public enum MetricName {
     /// Gauge: current traffic weight (0...1) on the new version, by `deployment`; present only
     /// while the deployment runs.
     public static let rolloutWeight = "rolloutd_rollout_weight"
+    /// Gauge: deployments whose fleet lease this daemon holds (fleet mode only).
+    public static let fleetOwned = "rolloutd_fleet_owned_deployments"
+    /// Counter: deployments this daemon adopted from a node that stopped renewing (fleet mode only).
+    public static let fleetAdoptions = "rolloutd_fleet_adoptions_total"
+    /// Counter: leases this daemon lost or could not confirm in time, so it stopped driving the
+    /// deployment (fleet mode only).
+    public static let fleetLeasesLost = "rolloutd_fleet_leases_lost_total"
 }

@@ -136,6 +136,8 @@ public struct Deployment: Sendable, Hashable, Codable {
     public var skipped: Bool?
     /// True while paused.
     public var paused: Bool?
+    /// Fleet mode: the node that holds the active deployment's lease and drives it.
+    public var owner: String?
     /// Why it failed or stopped.
     public var error: DeploymentError?
     /// History, oldest first.

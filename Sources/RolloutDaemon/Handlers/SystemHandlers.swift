@@ -32,7 +32,8 @@ extension Services {
             queue: capability(.queue, available: queue != nil),
             secrets: capability(.secrets, available: secrets != nil),
             compute: capability(.compute, available: true),
-            rollout: capability(.rollout, available: rollouts != nil)
+            rollout: capability(.rollout, available: rollouts != nil),
+            fleet: await fleet?.health()
         )
         let degraded = [capabilities.objectStore, capabilities.queue, capabilities.secrets, capabilities.compute, capabilities.rollout]
             .contains { $0.lastError != nil }

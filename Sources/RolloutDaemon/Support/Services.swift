@@ -1,6 +1,7 @@
 import RolloutCore
 import RolloutEngine
 import RolloutRPC
+import ServiceLifecycle
 import Synchronization
 
 /// The capabilities of the active provider, plus what the handlers share: file roots, limits,
@@ -22,6 +23,9 @@ struct Services: Sendable {
     /// Where AWS credentials came from and when they expire, or why none can be had; nil for
     /// providers without credentials.
     var credentialStatus: @Sendable () async -> CredentialReport?
+    /// Fleet mode (SPEC §11): `sys.health.capabilities.fleet`, the lease loop, and the gate that
+    /// makes the keys of rollout.start/stop/promote fleet-wide. Nil without `[fleet]`.
+    var fleet: FleetHooks?
 
     /// Inline `data`/`text` and inline `object.get` bodies stop at 8 MiB (SPEC §4.2).
     static let inlineLimit: Int64 = 8 * 1024 * 1024
@@ -32,6 +36,16 @@ struct Services: Sendable {
         }
         return capability
     }
+}
+
+/// What fleet mode adds to the daemon, without the rest of it knowing the fleet's types.
+struct FleetHooks: Sendable {
+    /// `sys.health.capabilities.fleet`.
+    var health: @Sendable () async -> Health.Fleet
+    /// Renewals, commands and adoption, in the service group.
+    var service: any Service
+    /// The idempotency gate for the fleet's methods, over the state database's gate for the others.
+    var gate: @Sendable (any IdempotencyGate) -> any IdempotencyGate
 }
 
 /// What `sys.health` says about AWS credentials.

@@ -129,7 +129,8 @@ public actor RolloutCoordinator {
         for engine in engines {
             if let id = await engine.activeDeployment(function: function, alias: alias) { return id }
         }
-        for record in try await store.active() where record.function == function && record.alias == alias {
+        let name = FunctionName.normalized(function)
+        for record in try await store.active() where FunctionName.normalized(record.function) == name && record.alias == alias {
             // A deployment of an engine that is not configured (any more) cannot be asked.
             guard let engine = engines.first(where: { $0.kind == record.engine }) else { continue }
             if try await engine.isActive(record) { return record.deploymentId }
@@ -142,7 +143,9 @@ public actor RolloutCoordinator {
     /// `rollout.get`. NotFound when no deployment has this id.
     public func deployment(_ deploymentId: String) async throws(RolloutError) -> Deployment {
         let record = try await record(deploymentId)
-        return try await engine(record.engine).deployment(for: record)
+        var deployment = try await engine(record.engine).deployment(for: record)
+        if !deployment.status.isTerminal { deployment.owner = await store.owners()[deploymentId] }
+        return deployment
     }
 
     /// `rollout.wait`: see ``DeploymentEngine/wait(for:timeoutSeconds:onEvent:)``.
@@ -168,8 +171,11 @@ public actor RolloutCoordinator {
     /// `rollout.list`: newest first, at most 100.
     public func list(function: String?, alias: String?, status: DeploymentStatus?) async throws(RolloutError) -> [Deployment] {
         var deployments: [Deployment] = []
+        let owners = await store.owners()
         for record in try await store.list(function: function, alias: alias, status: status, limit: 100) {
-            deployments.append(try await engine(record.engine).deployment(for: record))
+            var deployment = try await engine(record.engine).deployment(for: record)
+            if !deployment.status.isTerminal { deployment.owner = owners[record.deploymentId] }
+            deployments.append(deployment)
         }
         return deployments
     }

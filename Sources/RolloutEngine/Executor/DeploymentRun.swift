@@ -7,6 +7,9 @@ enum RunMessage: Sendable {
     case event(@Sendable (Double) -> RolloutStateMachine.Event, ack: (@Sendable (DeploymentStatus) -> Void)?)
     /// After a restart: read the alias and reconcile the record with it.
     case reconcile
+    /// Fleet mode: this daemon adopted the deployment under lease `epoch`; record it, then
+    /// reconcile as after a restart.
+    case adopted(node: String, epoch: Int64)
 }
 
 /// The services a run loop calls.
@@ -58,8 +61,13 @@ final class DeploymentRun: Sendable {
             case .reconcile:
                 await executor.reconcile()
                 metrics.observe(executor.machine)
+            case .adopted(let node, let epoch):
+                await executor.handle(.adopted(node: node, epoch: epoch, now: dependencies.now()))
+                await executor.reconcile()
+                metrics.observe(executor.machine)
             }
-            if Task.isCancelled || executor.machine.phase == .finished { break }
+            // Abandoned: the lease passed to another daemon, which drives the deployment now.
+            if Task.isCancelled || executor.abandoned || executor.machine.phase == .finished { break }
         }
         executor.stopTimers()
         inbox.finish()
@@ -86,6 +94,9 @@ struct DeploymentExecutor {
     private let engine: NativeRolloutEngine
     private var timer: Task<Void, Never>?
     private var hookInvocations = 0
+    /// The store said this daemon no longer drives the deployment (a failed fence or a save
+    /// refused for a lost lease): nothing more is changed, and the run loop ends.
+    private(set) var abandoned = false
 
     init(
         record: RolloutRecord, machine: RolloutStateMachine, revisionId: String?, dependencies: RunDependencies,
@@ -142,20 +153,23 @@ struct DeploymentExecutor {
         // Watchers (rollout.wait, rollout.get) see a state once its whole batch ran, so a
         // waiter told "Succeeded" knows that step's notifications went out too.
         var pending: [RolloutStateMachine.Event] = []
-        if await perform(initial, followUps: &pending) { await engine.published(record: record, machine: machine) }
-        while !pending.isEmpty, !Task.isCancelled {
+        if await perform(initial, followUps: &pending) { await publish() }
+        while !pending.isEmpty, !Task.isCancelled, !abandoned {
             let event = pending.removeFirst()
-            if await perform(machine.handle(event), followUps: &pending) {
-                await engine.published(record: record, machine: machine)
-            }
+            if await perform(machine.handle(event), followUps: &pending) { await publish() }
         }
+    }
+
+    private func publish() async {
+        if machine.phase == .finished, !abandoned { await dependencies.store.finished(record.deploymentId) }
+        await engine.published(record: record, machine: machine)
     }
 
     /// Performs one batch of actions; true when it wrote the record.
     private mutating func perform(_ actions: [RolloutStateMachine.Action], followUps: inout [RolloutStateMachine.Event]) async -> Bool {
         var persisted = false
         for action in actions {
-            if Task.isCancelled { return persisted }
+            if Task.isCancelled || abandoned { return persisted }
             switch action {
             case .persist:
                 guard await persist() else {
@@ -223,6 +237,11 @@ struct DeploymentExecutor {
                 }
                 return true
             } catch {
+                if error.code == .preconditionFailed {
+                    logger.warning("this daemon no longer drives the deployment; it stops", metadata: ["error": "\(error)"])
+                    abandoned = true
+                    return false
+                }
                 logger.error("cannot write the deployment record", metadata: ["error": "\(error)", "attempt": "\(attempt)"])
                 try? await Task.sleep(for: .milliseconds(200 * attempt))
             }
@@ -237,6 +256,11 @@ struct DeploymentExecutor {
         applied: (String?, Double) -> RolloutStateMachine.Event,
         failed: (String, Double) -> RolloutStateMachine.Event
     ) async -> RolloutStateMachine.Event? {
+        guard await dependencies.store.fence(record.deploymentId) else {
+            logger.warning("the deployment's lease is not held: no alias change, the run loop stops")
+            abandoned = true
+            return nil
+        }
         do {
             let alias = try await dependencies.lambda.updateAlias(
                 function: record.function, alias: record.alias, functionVersion: primary, additionalWeights: weights,

@@ -1,10 +1,18 @@
 public import RolloutCore
 
 extension NativeRolloutEngine {
+    /// How often a waiter reads the store while no run loop of this daemon drives the
+    /// deployment (fleet mode: another daemon drives it).
+    static let storePollInterval: Duration = .seconds(1)
+
     /// `rollout.wait`: returns the terminal deployment, calling `onEvent` for every event of the
     /// history (those already recorded first). Past `timeoutSeconds` (default
     /// ``defaultWaitSeconds(_:)``): DeadlineExceeded with the current deployment in
     /// `data.deployment`.
+    ///
+    /// While this daemon drives the deployment, every state its run loop publishes is seen; when
+    /// none of its run loops does (fleet mode: another daemon drives it, or it was adopted or
+    /// lost meanwhile), the store is read every second.
     public nonisolated func wait(
         _ deploymentId: String, timeoutSeconds: Double?,
         onEvent: @escaping @Sendable (Deployment.Event, Deployment) -> Void
@@ -15,24 +23,37 @@ extension NativeRolloutEngine {
         } else {
             limit = try await defaultWaitSeconds(deploymentId)
         }
-        let (current, updates) = try await watch(deploymentId)
-        for event in current.events { onEvent(event, current) }
-        if current.status.isTerminal { return current }
-        let reportedInitially = current.events.count
         enum Outcome: Sendable {
             case terminal(Deployment)
-            case streamEnded
+            case shutDown
+            case failed(RolloutError)
             case timedOut
         }
         let outcome: Outcome = await withTaskGroup(of: Outcome.self) { group in
             group.addTask {
-                var reported = reportedInitially
-                for await deployment in updates {
+                var reported = 0
+                func report(_ deployment: Deployment) {
                     for event in deployment.events.dropFirst(reported) { onEvent(event, deployment) }
                     reported = max(reported, deployment.events.count)
-                    if deployment.status.isTerminal { return .terminal(deployment) }
                 }
-                return .streamEnded
+                while !Task.isCancelled {
+                    let current: Deployment
+                    let updates: AsyncStream<Deployment>
+                    do throws(RolloutError) {
+                        (current, updates) = try await self.watch(deploymentId)
+                    } catch {
+                        return .failed(error)
+                    }
+                    report(current)
+                    if current.status.isTerminal { return .terminal(current) }
+                    for await deployment in updates {
+                        report(deployment)
+                        if deployment.status.isTerminal { return .terminal(deployment) }
+                    }
+                    if await self.isShutDown { return .shutDown }
+                    try? await Task.sleep(for: Self.storePollInterval)
+                }
+                return .timedOut
             }
             group.addTask {
                 try? await Task.sleep(for: .milliseconds(Int64(limit * 1000)))
@@ -42,11 +63,15 @@ extension NativeRolloutEngine {
             group.cancelAll()
             return first
         }
-        if case .terminal(let deployment) = outcome { return deployment }
+        switch outcome {
+        case .terminal(let deployment): return deployment
+        case .failed(let error): throw error
+        case .shutDown, .timedOut: break
+        }
         let now = try await deployment(deploymentId)
         if now.status.isTerminal { return now }
         if Task.isCancelled { throw RolloutError.cancelled }
-        if case .streamEnded = outcome {
+        if case .shutDown = outcome {
             throw RolloutError(.unavailable, "the daemon is shutting down; deployment \(deploymentId) resumes when it restarts")
         }
         let encoded = (try? JSONValueEncoder().encode(now)) ?? .null

@@ -36,6 +36,10 @@ public actor NativeRolloutEngine {
     private let settings: Settings
     private var state = State.running
     private var runs: [String: DeploymentRun] = [:]
+    /// The tasks of the run loops, to end one whose deployment passed to another daemon.
+    private var runTasks: [String: Task<Void, Never>] = [:]
+    /// Run loops told to stop because another daemon drives their deployment now.
+    private var abandoned: Set<String> = []
     /// The run loops, and the tasks that drop a waiter that went away.
     private let tasks = OwnedTasks()
     private var latest: [String: Deployment] = [:]
@@ -63,13 +67,58 @@ public actor NativeRolloutEngine {
         let active = try await dependencies.store.active().filter { $0.engine == .native }
         for record in active {
             guard let snapshot = record.snapshot, runs[record.deploymentId] == nil else { continue }
+            guard await dependencies.store.drives(record.deploymentId), runs[record.deploymentId] == nil else { continue }
             guard let run = launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil) else { return }
             run.inbox.yield(.reconcile)
             dependencies.logger.info("resuming deployment", metadata: ["rollout.id": "\(record.deploymentId)"])
         }
         for (record, events) in try await dependencies.store.unsentNotifications() where record.engine == .native {
+            guard await dependencies.store.drives(record.deploymentId) else { continue }
             for event in events { await dependencies.notifier.publish(event, record: record) }
         }
+    }
+
+    /// Fleet mode: this daemon adopted `record`'s deployment under lease `epoch` (its driver
+    /// stopped renewing). Records the adoption, reconciles the alias as after a restart and
+    /// continues on the original schedule (or rolls back when a deadline passed), then publishes
+    /// the notifications the previous driver decided but did not send.
+    public func adopt(_ record: RolloutRecord, node: String, epoch: Int64) async {
+        guard record.engine == .native, let snapshot = record.snapshot, runs[record.deploymentId] == nil else { return }
+        dependencies.logger.info("adopted deployment", metadata: ["rollout.id": "\(record.deploymentId)", "epoch": "\(epoch)"])
+        if record.status.isTerminal {
+            // Its driver recorded the end but did not free the alias: publish what it did not, then free it.
+            await publishUnsent(record, snapshot: snapshot)
+            await dependencies.store.finished(record.deploymentId)
+            return
+        }
+        guard let run = launch(record: record, machine: RolloutStateMachine(restoring: snapshot), revisionId: nil) else { return }
+        run.inbox.yield(.adopted(node: node, epoch: epoch))
+        await publishUnsent(record, snapshot: snapshot)
+    }
+
+    private func publishUnsent(_ record: RolloutRecord, snapshot: RolloutStateMachine.Snapshot) async {
+        let decided = snapshot.notified
+        guard !decided.isEmpty, let sent = try? await dependencies.store.sentNotifications(record.deploymentId) else { return }
+        for event in NotificationEvent.allCases where decided.contains(event) && !sent.contains(event) {
+            await dependencies.notifier.publish(event, record: record)
+        }
+    }
+
+    /// Fleet mode: another daemon drives the deployment now (this one lost its lease). Ends
+    /// its run loop at once, changing nothing more; queries read the shared store from then on.
+    public func abandon(_ deploymentId: String) {
+        guard let task = runTasks[deploymentId] else { return }
+        abandoned.insert(deploymentId)
+        task.cancel()
+        dependencies.logger.warning("stopped driving the deployment: its lease passed to another daemon", metadata: ["rollout.id": "\(deploymentId)"])
+    }
+
+    /// True once ``shutdown()`` began.
+    var isShutDown: Bool { state == .shutDown }
+
+    /// Whether a run loop of this engine drives the deployment now.
+    public func isDriving(_ deploymentId: String) -> Bool {
+        runs[deploymentId] != nil
     }
 
     /// Stops every run loop (their records stay; the next start reconciles them) and returns
@@ -88,7 +137,8 @@ public actor NativeRolloutEngine {
     /// The native deployment this engine is running on `function`+`alias`, if any (its record
     /// may already show it ended).
     public func activeDeployment(function: String, alias: String) -> String? {
-        runs.values.first { $0.function == function && $0.alias == alias }?.deploymentId
+        let name = FunctionName.normalized(function)
+        return runs.values.first { FunctionName.normalized($0.function) == name && $0.alias == alias }?.deploymentId
     }
 
     /// Records and starts a deployment whose preflight passed; returns its id and the status
@@ -148,7 +198,8 @@ public actor NativeRolloutEngine {
         _ deploymentId: String, _ event: @escaping @Sendable (Double) -> RolloutStateMachine.Event
     ) async throws(RolloutError) -> DeploymentStatus {
         if runs[deploymentId] == nil, state == .running, let record = try await dependencies.store.load(deploymentId),
-            record.engine == .native, !record.status.isTerminal, let snapshot = record.snapshot, runs[deploymentId] == nil
+            record.engine == .native, !record.status.isTerminal, let snapshot = record.snapshot, runs[deploymentId] == nil,
+            await dependencies.store.drives(deploymentId), runs[deploymentId] == nil
         {
             // A command that arrives before recover() reached this deployment starts its run
             // loop; the reconcile is queued ahead of the command.
@@ -235,7 +286,7 @@ public actor NativeRolloutEngine {
         runs[record.deploymentId] = run
         latest[record.deploymentId] = Deployment(record: record, machine: machine)
         let dependencies = dependencies
-        tasks.spawn {
+        runTasks[record.deploymentId] = tasks.spawn {
             await run.run(record: record, machine: machine, revisionId: revisionId, dependencies: dependencies, engine: self)
         }
         return run
@@ -255,7 +306,9 @@ public actor NativeRolloutEngine {
     /// A run loop ended (terminal, or cancelled at shutdown).
     func runEnded(_ deploymentId: String) {
         runs[deploymentId] = nil
-        if latest[deploymentId]?.status.isTerminal == true || state == .shutDown {
+        runTasks[deploymentId] = nil
+        let wasAbandoned = abandoned.remove(deploymentId) != nil
+        if latest[deploymentId]?.status.isTerminal == true || state == .shutDown || wasAbandoned {
             latest[deploymentId] = nil
         }
         for continuation in watchers[deploymentId]?.values ?? [:].values { continuation.finish() }

@@ -44,6 +44,36 @@ public protocol RolloutRecordStore: Sendable {
     /// and returns true; false when this daemon drives it (always, for a store that no other
     /// daemon shares) and applies the command itself.
     func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool
+    /// Called right before every alias change of the deployment: true while this daemon may
+    /// change it. A fleet backend writes its lease fence (conditional on the epoch) and checks
+    /// that the lease cannot have passed to another daemon; false stops the run loop at once,
+    /// changing nothing more. ``save(_:)`` of such a store throws PreconditionFailed when the
+    /// writer lost the deployment, which stops the run loop as well.
+    func fence(_ deploymentId: String) async -> Bool
+    /// Whether this daemon drives the deployment (resumes it at startup): every unfinished one
+    /// for a store no other daemon shares, those whose lease it holds for a fleet backend.
+    func drives(_ deploymentId: String) async -> Bool
+    /// The deployment's run loop recorded its terminal state and published its notifications
+    /// (called before waiters see it): a fleet backend frees the alias now, which it could not
+    /// do with the terminal record, as the notifications are claimed under the lease.
+    func finished(_ deploymentId: String) async
+    /// The node driving each active deployment, by deployment id, for stores shared by several
+    /// daemons (`rollout.get`/`list` show it as `owner`); empty for a store no other daemon shares.
+    func owners() async -> [String: String]
+    /// The outbox: notifications the snapshot decided but the store has not marked sent, of the
+    /// deployments this daemon drives (what ``NativeRolloutEngine/recover()`` publishes).
+    func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])]
+}
+
+extension RolloutRecordStore {
+    /// A store no other daemon shares: this daemon may always change its deployments' aliases.
+    public func fence(_ deploymentId: String) async -> Bool { true }
+    /// A store no other daemon shares: this daemon drives every deployment in it.
+    public func drives(_ deploymentId: String) async -> Bool { true }
+    /// A store no other daemon shares: the terminal record frees the alias.
+    public func finished(_ deploymentId: String) async {}
+    /// A store no other daemon shares: no owners to show.
+    public func owners() async -> [String: String] { [:] }
 }
 
 extension RolloutRecordStore {

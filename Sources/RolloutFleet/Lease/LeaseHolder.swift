@@ -122,6 +122,18 @@ public struct LeaseHolder: Sendable {
         nextRenewalAt = now + min(.seconds(1), renewInterval)
     }
 
+    /// A fence (a conditional write right before a side effect, which is a renewal) started at
+    /// `sentAt` was written: it extends the window like a renewal, whether or not a scheduled
+    /// renewal is under way (that one's outcome still counts when it arrives).
+    public mutating func fenceSucceeded(_ lease: FleetLease, sentAt: Duration) {
+        if case .stopped = state { return }
+        guard lease.epoch == self.lease.epoch, lease.owner == self.lease.owner else { return }
+        self.lease = lease
+        lastConfirmedSentAt = max(lastConfirmedSentAt, sentAt)
+        actUntil = lastConfirmedSentAt + lease.duration - margin
+        nextRenewalAt = lastConfirmedSentAt + renewInterval
+    }
+
     /// A fence (a conditional write right before a side effect) failed: the same as a lost
     /// renewal.
     public mutating func fenceFailed() {

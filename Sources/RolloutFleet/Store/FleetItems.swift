@@ -10,6 +10,7 @@ import RolloutAWS
 /// | `DEP#<id>` | `CMD#<commandId>` | a command for the owner (stop, promote, ...) until it is applied |
 /// | `DEP#<id>` | `OUTBOX#<event>` | one notification: claimed before publishing, sent after |
 /// | `IDEM#<method>#<key>` | `RECORD` | a fleet-wide idempotency record |
+/// | `FLEET#RECENT` | `<startedAt ms, 15 digits>#<id>` | one per deployment started, for `rollout.list` |
 ///
 /// Active deployments are listed from the well-known partition `FLEET#ACTIVE` (one Query,
 /// no GSI): its items are small and few (one per alias being deployed), so one partition
@@ -22,6 +23,7 @@ enum FleetItems {
 
     static let activePartition = "FLEET#ACTIVE"
     static let aliasPrefix = "ALIAS#"
+    static let recentPartition = "FLEET#RECENT"
     static let stateSort = "STATE"
     static let commandPrefix = "CMD#"
     static let outboxPrefix = "OUTBOX#"
@@ -33,6 +35,12 @@ enum FleetItems {
 
     static func leaseKey(functionName: String, alias: String) -> DynamoDBItem {
         key(activePartition, "\(aliasPrefix)\(functionName)#\(alias)")
+    }
+
+    /// Sorts by start time (zero-padded milliseconds), so a descending Query lists the newest first.
+    static func recentKey(startedAtMs: Int64, deploymentId: String) -> DynamoDBItem {
+        let digits = String(startedAtMs)
+        return key(recentPartition, String(repeating: "0", count: max(0, 15 - digits.count)) + digits + "#" + deploymentId)
     }
 
     static func deploymentPartition(_ deploymentId: String) -> String {

@@ -61,10 +61,14 @@ public struct FleetStore: Sendable {
         )
         let notExists = "attribute_not_exists(#pk)"
         let names = ExpressionAttributes(names: ["#pk": FleetItems.partitionKey])
+        var recentItem = FleetItems.recentKey(startedAtMs: now, deploymentId: deployment.deploymentId)
+        recentItem[FleetAttribute.deploymentId] = .s(deployment.deploymentId)
+        recentItem[FleetItems.purgeAt] = .number(purgeAt(now))
         let result = try await dynamoDB.transactWriteItems(
             [
                 .put(PutItemRequest(table: table, item: leaseItem, condition: notExists, attributes: names)),
                 .put(PutItemRequest(table: table, item: stateItem, condition: notExists, attributes: names)),
+                .put(PutItemRequest(table: table, item: recentItem)),
             ],
             clientRequestToken: Self.token()
         )
@@ -216,6 +220,19 @@ public struct FleetStore: Sendable {
         case .written: return true
         case .conditionFailed(let item): return item == nil
         }
+    }
+
+    /// The ids of the deployments started in the fleet, newest first, at most `limit` (those
+    /// of the last ``retention``): one consistent Query of `FLEET#RECENT`.
+    public func recentDeploymentIds(limit: Int) async throws(RolloutError) -> [String] {
+        let page = try await dynamoDB.query(
+            QueryRequest(
+                table: table, keyCondition: "#pk = :pk",
+                attributes: ExpressionAttributes(names: ["#pk": FleetItems.partitionKey], values: [":pk": .s(FleetItems.recentPartition)]),
+                consistentRead: true, limit: limit, ascending: false
+            )
+        )
+        return page.items.compactMap { $0[FleetAttribute.deploymentId]?.stringValue }
     }
 
     /// The deployment's stored record. One consistent GetItem.

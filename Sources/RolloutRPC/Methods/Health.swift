@@ -32,14 +32,45 @@ public enum Health: RPCMethod {
         public var compute: Capability
         /// Rollout.
         public var rollout: Capability
+        /// Fleet mode (SPEC §11), when it is on.
+        public var fleet: Fleet?
 
         /// Creates the record.
-        public init(objectStore: Capability, queue: Capability, secrets: Capability, compute: Capability, rollout: Capability) {
+        public init(
+            objectStore: Capability, queue: Capability, secrets: Capability, compute: Capability, rollout: Capability, fleet: Fleet? = nil
+        ) {
             self.objectStore = objectStore
             self.queue = queue
             self.secrets = secrets
             self.compute = compute
             self.rollout = rollout
+            self.fleet = fleet
+        }
+    }
+
+    /// Fleet mode's health: the table, this node and the deployments it drives.
+    public struct Fleet: Codable, Sendable, Hashable {
+        /// Whether the last lease write and scan succeeded.
+        public var ok: Bool
+        /// The fleet table.
+        public var detail: String
+        /// This daemon's node id.
+        public var nodeId: String
+        /// Deployments whose lease this daemon holds.
+        public var owned: Int
+        /// Deployments this daemon adopted since it started.
+        public var adopted: Int
+        /// The last error of a lease write or scan.
+        public var lastError: String?
+
+        /// Creates the record.
+        public init(ok: Bool, detail: String, nodeId: String, owned: Int, adopted: Int, lastError: String? = nil) {
+            self.ok = ok
+            self.detail = detail
+            self.nodeId = nodeId
+            self.owned = owned
+            self.adopted = adopted
+            self.lastError = lastError
         }
     }
 
