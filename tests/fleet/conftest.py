@@ -55,9 +55,11 @@ class FleetDaemon:
         self.proc = None
         self.frozen = False
         self.node_id = None
+        self.node_ids = []      # every node_id this daemon has run as
 
     def write_config(self):
         self.node_id = f"{self.name}-g{self.generation:02d}z"
+        self.node_ids.append(self.node_id)
         (self.root / "files").mkdir(parents=True, exist_ok=True)
         self.config.write_text(f"""
 [server]
