@@ -132,7 +132,9 @@ endpoint_url = "{self.moto}"
         return msg["error"]
 
     def fleet_health(self, timeout=5):
-        return self.result("sys.health", timeout=timeout)["capabilities"]["fleet"]
+        capabilities = self.result("sys.health", timeout=timeout)["capabilities"]
+        assert "fleet" in capabilities, f"{self.name}: sys.health has no capabilities.fleet (SPEC §11): {capabilities}"
+        return capabilities["fleet"]
 
     def owned(self, timeout=5):
         """`sys.health` capabilities.fleet.owned as a count (SPEC §11 names the field, not its

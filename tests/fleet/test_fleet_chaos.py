@@ -211,13 +211,13 @@ def test_fleet_chaos(fleet, lambdas, topic):
         time.sleep(1.0)
     elapsed = time.monotonic() - began
 
-    deployments, split, wrong, extra, unacked = [], [], [], [], []
+    deployments, split, wrong, extra, unacked, lost, bad_path = [], [], [], [], [], [], []
     for fn in functions:
         deps = reported[fn] or []
         acked = started.get(fn)
         if acked:
             if acked["deploymentId"] not in [d["deploymentId"] for d in deps]:
-                wrong.append((fn, "acknowledged deployment missing", acked))
+                lost.append((fn, acked["deploymentId"]))
         else:
             unacked.append(fn)
         if len(deps) > 1:
@@ -234,7 +234,7 @@ def test_fleet_chaos(fleet, lambdas, topic):
         try:
             assert_valid_path(watcher.states(fn), plans[fn])
         except AssertionError as exc:
-            wrong.append((fn, "alias path", str(exc)))
+            bad_path.append((fn, str(exc)))
     terminal = [d for d in deployments if d["status"] in TERMINAL]
     counts, missing = settle_notifications(inbox, terminal)
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
@@ -249,15 +249,18 @@ def test_fleet_chaos(fleet, lambdas, topic):
         f"statuses={statuses}")
     log(f"fleet chaos: deployments={len(deployments)} terminal={len(terminal)} split={len(split)} "
         f"wrong_version={len(wrong)} duplicate_notifications={duplicates} missing_notifications={len(missing)} "
+        f"lost_deployments={len(lost)} bad_alias_paths={len(bad_path)} "
         f"adoptions={len(times)} adoption_s median={median} worst={worst}")
 
     assert not chaos.errors, chaos.errors
     assert not failures, failures
     assert not unacked, f"rollout.start never acknowledged for {unacked}"
+    assert not lost, f"acknowledged deployments the fleet does not list: {lost}"
     assert len(deployments) == DEPLOYMENTS and not extra, f"deployments={len(deployments)}, more than one per alias: {extra}"
     assert len(terminal) == len(deployments), [(d["deploymentId"], d["status"]) for d in deployments if d not in terminal]
     assert not split, split
     assert not wrong, wrong
+    assert not bad_path, bad_path
     assert duplicates == 0, {k: n for k, n in counts.items() if n > 1}
     assert not missing, sorted(missing)
     assert not unexpected, unexpected
