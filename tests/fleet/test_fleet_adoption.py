@@ -237,19 +237,25 @@ def test_notifications_exactly_once_when_the_driver_is_lost_right_after_start(fl
     client = lambdas.client
     topic_arn, inbox = topic
     strategy = {"type": "canary", "percent": 10, "intervalSeconds": 4}
-    d1 = a.result("rollout.start", start_params(f1, strategy, notifyTopicArn=topic_arn))["deploymentId"]
-    a.kill(lose_machine=True)
-    d2 = b.result("rollout.start", start_params(f2, strategy, notifyTopicArn=topic_arn))["deploymentId"]
-    b.freeze()
-    try:
-        done1 = c.result("rollout.wait", {"deploymentId": d1, "timeoutSeconds": 90}, timeout=100)
-        done2 = c.result("rollout.wait", {"deploymentId": d2, "timeoutSeconds": 90}, timeout=100)
-    finally:
-        b.thaw()
-    time.sleep(RENEW_SECS + 1)
+    with AliasWatcher(client, [f1, f2], period=0.1) as watcher:
+        d1 = a.result("rollout.start", start_params(f1, strategy, notifyTopicArn=topic_arn))["deploymentId"]
+        a.kill(lose_machine=True)
+        d2 = b.result("rollout.start", start_params(f2, strategy, notifyTopicArn=topic_arn))["deploymentId"]
+        b.freeze()
+        try:
+            done1 = c.result("rollout.wait", {"deploymentId": d1, "timeoutSeconds": 90}, timeout=100)
+            done2 = c.result("rollout.wait", {"deploymentId": d2, "timeoutSeconds": 90}, timeout=100)
+        finally:
+            # B wakes after C finished its deployment: whatever B still had scheduled is stale.
+            thawed = time.time()
+            b.thaw()
+        time.sleep(LEASE_SECS + 1)
     for fn, done in ((f1, done1), (f2, done2)):
         assert done["status"] in TERMINAL, done
         expected = ("2", {}) if done["status"] == "Succeeded" else ("1", {})
         assert alias_state(client, fn) == expected, (fn, done)
+        assert_valid_path(watcher.states(fn), [0.1])
+        assert watcher.changes_after(fn, thawed) == [], (fn, watcher.changes_after(fn, thawed))
+    assert b.owned() == 0
     assert_notified_once(inbox, [c.result("rollout.get", {"deploymentId": d1}),
                                  c.result("rollout.get", {"deploymentId": d2})])

@@ -126,7 +126,9 @@ def adoption_times(deployments, disruptions, nodes):
             node = named[0]
             if driver is not None and node != driver:
                 at = event_time(e)
-                before = [t for t, n, _ in disruptions if n == driver and t <= at]
+                # Only a change of driver shortly after the old driver was disrupted counts (an
+                # event may also name a node that merely relayed a command).
+                before = [t for t, n, _ in disruptions if n == driver and at - 4 * LEASE_SECS <= t <= at]
                 if before:
                     times.append(at - max(before))
             driver = node
