@@ -145,9 +145,7 @@ endpoint_url = "{self.moto}"
     def kill(self, lose_machine=False):
         """SIGKILL; with `lose_machine` the state directory goes too (a recycled CI runner)."""
         if self.alive:
-            if self.frozen:
-                self.proc.send_signal(signal.SIGCONT)
-            self.proc.send_signal(signal.SIGKILL)
+            self.proc.send_signal(signal.SIGKILL)   # kills a stopped process too, without letting it run
             self.proc.wait(timeout=10)
         self.frozen = False
         if lose_machine:
