@@ -37,6 +37,9 @@ def test_any_daemon_gets_waits_stops_and_promotes_with_fleet_wide_conflicts_and_
     key = "start-" + uuid.uuid4().hex[:8]
     params = start_params(fn, {"type": "linear", "percent": 10, "intervalSeconds": 60}, notifyTopicArn=topic_arn,
                           idempotencyKey=key)
+    for d in (a, b):
+        health = d.fleet_health()
+        assert health["ok"] is True and health["nodeId"] == d.node_id and d.table in health["detail"], health
     with AliasWatcher(client, [fn]) as watcher:
         started = a.result("rollout.start", params)
         dep = started["deploymentId"]
@@ -62,6 +65,14 @@ def test_any_daemon_gets_waits_stops_and_promotes_with_fleet_wide_conflicts_and_
         err = b.error("rollout.start", {**params, "strategy": {"type": "allAtOnce"}})
         assert err["code"] == -32014 and err["data"]["reason"] == "Conflict", err
         assert alias_state(client, fn) == ("1", {"2": 0.1})
+
+        # Paused and resumed through B (a non-owner): applied by A within one renewal period.
+        b.result("rollout.pause", {"deploymentId": dep})
+        wait_until(lambda: a.result("rollout.get", {"deploymentId": dep}).get("paused") is True,
+                   RENEW_SECS + ALLOWANCE_SECS, period=0.1, what="the pause sent to B")
+        b.result("rollout.resume", {"deploymentId": dep})
+        wait_until(lambda: "paused" not in a.result("rollout.get", {"deploymentId": dep}),
+                   RENEW_SECS + ALLOWANCE_SECS, period=0.1, what="the resume sent to B")
 
         # Waitable from B: a short wait times out with the live deployment ...
         err = b.error("rollout.wait", {"deploymentId": dep, "timeoutSeconds": 0.5})
@@ -105,6 +116,7 @@ def test_any_daemon_gets_waits_stops_and_promotes_with_fleet_wide_conflicts_and_
                                                         notifyTopicArn=topic_arn))
         dep2 = second["deploymentId"]
         wait_until(lambda: alias_state(client, fn) == ("1", {"2": 0.1}), 15, what="the canary step")
+        time.sleep(0.5)  # the watcher samples every 0.1 s
         assert a.result("rollout.get", {"deploymentId": dep2})["status"] == "InProgress"
         promoted = a.result("rollout.promote", {"deploymentId": dep2}, timeout=30)
         assert promoted["deploymentId"] == dep2 and promoted["status"] == "Succeeded", promoted
