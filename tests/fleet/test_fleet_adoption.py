@@ -132,7 +132,7 @@ def test_any_daemon_gets_waits_stops_and_promotes_with_fleet_wide_conflicts_and_
     assert_notified_once(inbox, [b.result("rollout.get", {"deploymentId": dep}), done])
 
 
-def test_machine_loss_mid_canary_is_adopted_within_lease_plus_one_renewal(fleet, lambdas, topic):
+def test_machine_loss_mid_canary_is_adopted_within_lease_plus_one_renewal(fleet, lambdas, topic, capsys):
     a, b = fleet(2, names=["alpha", "bravo"])
     (fn,) = lambdas(1)
     client = lambdas.client
@@ -153,8 +153,9 @@ def test_machine_loss_mid_canary_is_adopted_within_lease_plus_one_renewal(fleet,
         assert not a.state_dir.exists()
         wait_until(lambda: b.owned() >= 1, ADOPTION_BOUND_SECS + 15, period=0.1, what="B to adopt")
         adoption_s = time.monotonic() - killed_at
-        log(f"fleet adoption after machine loss: {adoption_s:.2f} s (bound {ADOPTION_BOUND_SECS:.2f} s = "
-            f"lease {LEASE_SECS} + renewal {RENEW_SECS:.2f} + allowance {ALLOWANCE_SECS})")
+        with capsys.disabled():
+            print(f"\nfleet adoption after machine loss: {adoption_s:.2f} s (bound {ADOPTION_BOUND_SECS:.2f} s = "
+                  f"lease {LEASE_SECS} + renewal {RENEW_SECS:.2f} + allowance {ALLOWANCE_SECS})", flush=True)
         assert adoption_s <= ADOPTION_BOUND_SECS, f"adoption took {adoption_s:.2f} s"
         assert alias_state(client, fn) == ("1", {"2": 0.1}), "adoption alone changes nothing before the next step"
 
@@ -184,7 +185,7 @@ def test_machine_loss_mid_canary_is_adopted_within_lease_plus_one_renewal(fleet,
     assert_notified_once(inbox, [done])
 
 
-def test_frozen_driver_changes_nothing_after_another_daemon_adopted(fleet, lambdas, topic):
+def test_frozen_driver_changes_nothing_after_another_daemon_adopted(fleet, lambdas, topic, capsys):
     a, b = fleet(2, names=["alpha", "bravo"])
     (fn,) = lambdas(1)
     client = lambdas.client
@@ -201,7 +202,9 @@ def test_frozen_driver_changes_nothing_after_another_daemon_adopted(fleet, lambd
         a.freeze()
         wait_until(lambda: b.owned() >= 1, ADOPTION_BOUND_SECS + 15, period=0.1, what="B to adopt from the frozen A")
         adoption_s = time.monotonic() - frozen_at
-        log(f"fleet adoption from a frozen driver: {adoption_s:.2f} s (bound {ADOPTION_BOUND_SECS:.2f} s)")
+        with capsys.disabled():
+            print(f"\nfleet adoption from a frozen driver: {adoption_s:.2f} s (bound {ADOPTION_BOUND_SECS:.2f} s)",
+                  flush=True)
         assert adoption_s <= ADOPTION_BOUND_SECS, f"adoption took {adoption_s:.2f} s"
 
         # A wakes believing it leads, with steps of its old schedule overdue; B still has steps to go.

@@ -135,7 +135,7 @@ def adoption_times(deployments, disruptions, nodes):
     return times
 
 
-def test_fleet_chaos(fleet, lambdas, topic):
+def test_fleet_chaos(fleet, lambdas, topic, capsys):
     rng = random.Random(SEED)
     calls_rng = random.Random(SEED + 1)
     daemons = fleet(3, names=["c1", "c2", "c3"])
@@ -246,13 +246,16 @@ def test_fleet_chaos(fleet, lambdas, topic):
     median = f"{statistics.median(times):.2f}" if times else "n/a"
     worst = f"{max(times):.2f}" if times else "n/a"
     statuses = {s: sum(1 for d in deployments if d["status"] == s) for s in ("Succeeded", "Stopped", "Failed")}
-    log(f"fleet chaos: seed={SEED} chaos_s={CHAOS_SECS:.0f} kills={chaos.counts['kill']} "
+    report = []
+    report.append(f"fleet chaos: seed={SEED} chaos_s={CHAOS_SECS:.0f} kills={chaos.counts['kill']} "
         f"machine_losses={chaos.counts['lose']} freezes={chaos.counts['freeze']} elapsed_s={elapsed:.0f} "
         f"statuses={statuses}")
-    log(f"fleet chaos: deployments={len(deployments)} terminal={len(terminal)} split={len(split)} "
+    report.append(f"fleet chaos: deployments={len(deployments)} terminal={len(terminal)} split={len(split)} "
         f"wrong_version={len(wrong)} duplicate_notifications={duplicates} missing_notifications={len(missing)} "
         f"lost_deployments={len(lost)} bad_alias_paths={len(bad_path)} "
         f"adoptions={len(times)} adoption_s median={median} worst={worst}")
+    with capsys.disabled():     # shown even when the test passes
+        print("\n" + "\n".join(report), flush=True)
 
     assert not chaos.errors, chaos.errors
     assert not failures, failures
