@@ -13,15 +13,17 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.aws_provider.conftest import boto, moto  # noqa: F401 - fixtures re-exported for tests/fleet
+from tests.aws_provider.conftest import free_port
 from tests.aws_provider.test_aws_provider import aws_env
 from tests.aws_provider.test_rollouts import handler_zip, moto_post
 from tests.conftest import BIN_DIR, Conn
@@ -38,6 +40,40 @@ ADOPTION_BOUND_SECS = LEASE_SECS + RENEW_SECS + ALLOWANCE_SECS
 
 def log(*args):
     print(*args, flush=True)
+
+
+@pytest.fixture(scope="session")
+def moto():
+    """One moto_server for the fleet tests (as tests/aws_provider's, but killed when a loaded
+    machine keeps it from exiting within 10 s of SIGTERM)."""
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/moto-api/", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise AssertionError("moto_server did not start")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def boto(moto):
+    import boto3
+    return lambda service: boto3.client(service, endpoint_url=moto, region_name="us-east-1",
+                                        aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 class FleetDaemon:
@@ -323,16 +359,34 @@ def assert_valid_path(states, plan_weights):
             rolled_back = True
 
 
-@pytest.fixture
-def topic(boto):
-    """An SNS topic with an SQS queue subscribed: (topic_arn, Inbox)."""
+def make_topic(boto, fifo=False):
+    """An SNS topic with an SQS queue subscribed: (topic_arn, Inbox). A FIFO topic delivers to a
+    FIFO queue, which drops a message whose MessageDeduplicationId it has seen (5 minutes)."""
     sns, sqs = boto("sns"), boto("sqs")
-    name = "fleet-" + uuid.uuid4().hex[:8]
-    topic_arn = sns.create_topic(Name=name)["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    name = "fleet-" + uuid.uuid4().hex[:8] + (".fifo" if fifo else "")
+    topic_attrs = {"FifoTopic": "true", "ContentBasedDeduplication": "false"} if fifo else {}
+    queue_attrs = {"FifoQueue": "true"} if fifo else {}
+    topic_arn = sns.create_topic(Name=name, Attributes=topic_attrs)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=name, Attributes=queue_attrs)["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
     return topic_arn, Inbox(sqs, queue_url)
+
+
+@pytest.fixture
+def topic(boto):
+    """A standard topic: every publish is delivered, so a second publish of one (deployment,
+    event) shows as a duplicate. Used where no disruption can land between a publish and its
+    confirmation, so exactly once is achievable there and asserted."""
+    return make_topic(boto)
+
+
+@pytest.fixture
+def fifo_topic(boto):
+    """A FIFO topic: where a SIGKILL/SIGSTOP may land between a publish and its confirmation, the
+    only way to exactly once (reference/fleet-leases.md) is the `deploymentId:event`
+    MessageDeduplicationId on a FIFO topic."""
+    return make_topic(boto, fifo=True)
 
 
 class Inbox:

@@ -243,14 +243,16 @@ def test_frozen_driver_changes_nothing_after_another_daemon_adopted(fleet, lambd
     assert_notified_once(inbox, [final])
 
 
-def test_notifications_exactly_once_when_the_driver_is_lost_right_after_start(fleet, lambdas, topic):
+def test_notifications_exactly_once_when_the_driver_is_lost_right_after_start(fleet, lambdas, fifo_topic):
     """The first notification is decided at once by the driver: kill one driver (machine loss)
     and freeze another right after `rollout.start` answered, so DeploymentStart is claimed, in
-    flight or not yet sent when the adopter takes over. Each (deployment, event) arrives once."""
+    flight or not yet sent when the adopter takes over: the adopter must send what was not sent
+    (none missing) and nothing twice. The disruption may land between a publish and its
+    confirmation, so this runs on a FIFO topic (the deduplication id closes that window)."""
     a, b, c = fleet(3, names=["alpha", "bravo", "charlie"])
     f1, f2 = lambdas(2)
     client = lambdas.client
-    topic_arn, inbox = topic
+    topic_arn, inbox = fifo_topic
     strategy = {"type": "canary", "percent": 10, "intervalSeconds": 4}
     with AliasWatcher(client, [f1, f2], period=0.1) as watcher:
         d1 = a.result("rollout.start", start_params(f1, strategy, notifyTopicArn=topic_arn))["deploymentId"]
