@@ -32,9 +32,10 @@ LEASE_SECS = 5
 RENEW_SECS = LEASE_SECS / 3
 # SPEC §11: adoption within lease_secs plus one renewal period. The allowance covers what the
 # test itself adds on a loaded 2-core machine: the observer's poll interval (POLL_SECS), one
-# sys.health round trip and scheduling delay of a daemon sharing the cores with builds.
+# sys.health round trip and scheduling delay of a daemon sharing the cores with builds
+# (`FLEET_TIMING_ALLOWANCE_SECS` overrides it; the spec's part of the bound is not negotiable).
 POLL_SECS = 0.2
-ALLOWANCE_SECS = 1.5
+ALLOWANCE_SECS = float(os.environ.get("FLEET_TIMING_ALLOWANCE_SECS", "1.5"))
 ADOPTION_BOUND_SECS = LEASE_SECS + RENEW_SECS + ALLOWANCE_SECS
 
 
