@@ -96,7 +96,10 @@ def test_any_daemon_gets_waits_stops_and_promotes_with_fleet_wide_conflicts_and_
         stop_key = "stop-" + uuid.uuid4().hex[:8]
         sent = time.time()
         stopped = b.result("rollout.stop", {"deploymentId": dep, "idempotencyKey": stop_key}, timeout=30)
-        assert stopped["deploymentId"] == dep and stopped["status"] == "Stopped", stopped
+        # SPEC §11 lets the non-owner answer once the command is stored ("stored and applied by the
+        # owner within one renewal period"): the status is the one after the stop, or the one
+        # before it; what is asserted strictly is the alias, within one renewal period.
+        assert stopped["deploymentId"] == dep and stopped["status"] in ("Stopped", "InProgress"), stopped
         rolled_back = wait_until(lambda: alias_state(client, fn) == ("1", {}), 15, period=0.05, what="rollback")
         assert rolled_back
         applied_after = watcher.changes_after(fn, sent)[0][0] - sent
@@ -118,8 +121,13 @@ def test_any_daemon_gets_waits_stops_and_promotes_with_fleet_wide_conflicts_and_
         wait_until(lambda: alias_state(client, fn) == ("1", {"2": 0.1}), 15, what="the canary step")
         time.sleep(0.5)  # the watcher samples every 0.1 s
         assert a.result("rollout.get", {"deploymentId": dep2})["status"] == "InProgress"
+        sent = time.time()
         promoted = a.result("rollout.promote", {"deploymentId": dep2}, timeout=30)
-        assert promoted["deploymentId"] == dep2 and promoted["status"] == "Succeeded", promoted
+        assert promoted["deploymentId"] == dep2 and promoted["status"] in ("Succeeded", "InProgress"), promoted
+        wait_until(lambda: alias_state(client, fn) == ("2", {}), 15, period=0.05, what="the promote")
+        applied_after = watcher.changes_after(fn, sent)[0][0] - sent
+        log(f"promote through the non-owner applied after {applied_after:.2f} s")
+        assert applied_after <= RENEW_SECS + ALLOWANCE_SECS, applied_after
         done = a.result("rollout.wait", {"deploymentId": dep2, "timeoutSeconds": 30}, timeout=40)
         assert done["status"] == "Succeeded" and done["weight"] == 1, done
         time.sleep(0.3)
