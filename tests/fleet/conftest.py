@@ -329,6 +329,18 @@ class AliasWatcher:
         with self.lock:
             return [(at, s) for at, s in self.seen[function] if at > t]
 
+    def first_seen(self, function, state, after, timeout=15):
+        """The wall time the watcher first saw `state` ((version, {v: w})) after `after`; waits for it."""
+        wanted = (state[0], tuple(sorted(state[1].items())))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                for at, s in self.seen[function]:
+                    if at > after and s == wanted:
+                        return at
+            time.sleep(0.05)
+        raise AssertionError(f"the alias of {function} did not reach {state} within {timeout} s: {self.states(function)}")
+
     def __enter__(self):
         self.thread.start()
         return self
