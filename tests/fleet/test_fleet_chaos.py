@@ -109,13 +109,15 @@ def call_with_retry(chaos, rng, method, params, deadline_s=90, call_timeout=10):
     raise AssertionError(f"{method} {params} did not succeed within {deadline_s} s; last: {last}")
 
 
-def adoption_times(deployments, disruptions, nodes):
-    """Adoptions seen in the events (SPEC §11: node_id is shown in events): the driver of a
-    deployment is the node its latest event names; an event naming another node after the
-    driver was disrupted is that node's adoption, timed from the disruption."""
+def adoption_times(deployments, disruptions, nodes, starters):
+    """Adoptions seen in the events (SPEC §11: node_id is shown in events). The driver of a
+    deployment is the node that answered its start (unless that answer was a replay), then the
+    node the latest event names; an event naming another node shortly after the driver was
+    disrupted is that node's adoption, timed from the disruption. When the first driver is not
+    known, the latest disruption of any other node within the window is used."""
     times = []
     for dep in deployments:
-        driver = None
+        driver = starters.get(dep["deploymentId"])
         for e in dep["events"]:
             text = event_text(e)
             named = [n for n in nodes if n in text]
@@ -126,11 +128,12 @@ def adoption_times(deployments, disruptions, nodes):
                 if len(named) != 1:
                     continue
             node = named[0]
-            if driver is not None and node != driver:
+            if node != driver:
                 at = event_time(e)
                 # Only a change of driver shortly after the old driver was disrupted counts (an
                 # event may also name a node that merely relayed a command).
-                before = [t for t, n, _ in disruptions if n == driver and at - 4 * LEASE_SECS <= t <= at]
+                before = [t for t, n, _ in disruptions
+                          if (n == driver if driver else n != node) and at - 4 * LEASE_SECS <= t <= at]
                 if before:
                     times.append(at - max(before))
             driver = node
@@ -166,7 +169,8 @@ def test_fleet_chaos(fleet, lambdas, fifo_topic, capsys):
             params = start_params(fn, strategy, notifyTopicArn=topic_arn, idempotencyKey=f"chaos-start-{SEED}-{i}")
             try:
                 result, node = call_with_retry(chaos, calls_rng, "rollout.start", params)
-                started[fn] = {"deploymentId": result["deploymentId"], "node": node, "at": time.time()}
+                started[fn] = {"deploymentId": result["deploymentId"], "node": node, "at": time.time(),
+                               "replayed": result.get("replayed", False)}
                 log(f"chaos: started {result['deploymentId']} on {fn} through {node}")
             except AssertionError as exc:
                 failures.append(str(exc))
@@ -245,7 +249,10 @@ def test_fleet_chaos(fleet, lambdas, fifo_topic, capsys):
     duplicates = sum(n - 1 for n in counts.values() if n > 1)
     unexpected = [(dep, e) for (dep, e) in counts
                   if not any(d["deploymentId"] == dep and e in expected_notifications(d) for d in terminal)]
-    times = adoption_times(deployments, chaos.disruptions, {n for d in daemons for n in d.node_ids})
+    starters = {v["deploymentId"]: v["node"] for v in started.values() if not v["replayed"]}
+    times = adoption_times(deployments, chaos.disruptions, {n for d in daemons for n in d.node_ids}, starters)
+    for d in deployments:
+        log(f"chaos: {d['deploymentId']} {d['status']}: " + "; ".join(f"{e['type']} {e['detail']}" for e in d["events"]))
     median = f"{statistics.median(times):.2f}" if times else "n/a"
     worst = f"{max(times):.2f}" if times else "n/a"
     statuses = {s: sum(1 for d in deployments if d["status"] == s) for s in ("Succeeded", "Stopped", "Failed")}
