@@ -84,7 +84,10 @@ class Chaos:
 
 def call_with_retry(chaos, rng, method, params, deadline_s=90, call_timeout=10):
     """A keyed call sent to a random healthy daemon; on a dead/frozen daemon or a recoverable
-    error, retried with the same key on another one. Returns (result, daemon node_id) or raises."""
+    error, retried with the same key on another one. Returns (result, daemon node_id) or raises.
+    `timeoutMs` (the same on every attempt) makes a daemon that waits for the key's execution
+    elsewhere answer in time (InProgress / DeadlineExceeded, recoverable) rather than be cut off."""
+    params = {**params, "timeoutMs": int(call_timeout * 800)}
     deadline = time.monotonic() + deadline_s
     last = None
     while time.monotonic() < deadline:
