@@ -9,6 +9,9 @@ its service, maps to an IAM action, and the policy must allow every such action 
 STS (AssumeRoleWithWebIdentity, AssumeRole) is credential plumbing, not in this policy: the web
 identity exchange is authorized by the role's trust policy, and AssumeRole by the policy of the
 identity that assumes the role.
+DynamoDB is fleet mode's (SPEC §11): its daemon actions are in deploy/iam-policy-fleet.json, added
+to a role only when `[fleet]` is on; creating the table (`rolloutctl fleet init`) is an operator's
+one-time step and is in neither file (fleet init prints what it needs).
 """
 import fnmatch
 import json
@@ -33,7 +36,12 @@ SERVICE_DIRS = {
     "SNS": ("sns", "sns"),
     "CodeDeploy": ("codedeploy", "codedeploy"),
     "Credentials": ("sts", "sts"),
+    "DynamoDB": ("dynamodb", "dynamodb"),
 }
+# Services whose actions live in a policy of their own, and the operations only an operator's
+# one-time setup calls.
+SEPARATE_POLICY = {"dynamodb": "iam-policy-fleet.json"}
+SETUP_ONLY = {("dynamodb", "CreateTable"), ("dynamodb", "DescribeTimeToLive"), ("dynamodb", "UpdateTimeToLive")}
 # Where a non-literal operation name is fine: the generic protocol helpers, per-client helpers
 # whose callers pass literals (those callers are what the scan reads), and a target held in a
 # constant the JSON-target pattern reads.
@@ -58,6 +66,9 @@ IAM_ACTIONS = {
     ("sqs", "DeleteMessageBatch"): ["sqs:DeleteMessage"],
     ("sqs", "ChangeMessageVisibilityBatch"): ["sqs:ChangeMessageVisibility"],
     ("lambda", "Invoke"): ["lambda:InvokeFunction"],
+    # A transaction is authorized action by action (IAM has no TransactWriteItems action).
+    ("dynamodb", "TransactWriteItems"): ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                                         "dynamodb:ConditionCheckItem"],
 }
 # Operations whose IAM action has the operation's own name (checked one by one, so a new
 # operation has to be looked at before it passes).
@@ -72,9 +83,11 @@ SAME_NAME = {
                    "PutLifecycleEventHookExecutionStatus", "GetDeploymentConfig", "CreateDeploymentConfig",
                    "ListDeploymentTargets", "BatchGetDeploymentTargets"},
     "sts": {"AssumeRoleWithWebIdentity", "AssumeRole"},
+    "dynamodb": {"DescribeTable", "GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query"},
 }
 # JSON-protocol target prefixes -> service directory.
-JSON_TARGETS = {"secretsmanager": "SecretsManager", "AmazonSQS": "SQS", "CodeDeploy_20141006": "CodeDeploy"}
+JSON_TARGETS = {"secretsmanager": "SecretsManager", "AmazonSQS": "SQS", "CodeDeploy_20141006": "CodeDeploy",
+                "DynamoDB_20120810": "DynamoDB"}
 
 
 def strip_comments(text):
@@ -133,13 +146,16 @@ def test_every_scanned_operation_exists_in_botocore(operations):
         assert not unknown, f"{directory}: not {model.service_name} operations: {sorted(unknown)}"
 
 
-def required_actions(operations):
+def required_actions(operations, policy_file="iam-policy.json"):
+    """{IAM action: {service:Operation}} the daemon needs, for the services of `policy_file`."""
     actions = {}
     for directory, names in operations.items():
         service, prefix = SERVICE_DIRS[directory]
-        if service in CREDENTIAL_PLUMBING:
+        if service in CREDENTIAL_PLUMBING or SEPARATE_POLICY.get(service, "iam-policy.json") != policy_file:
             continue
         for name in names:
+            if (service, name) in SETUP_ONLY:
+                continue
             if (service, name) in IAM_ACTIONS:
                 mapped = IAM_ACTIONS[(service, name)]
             else:
@@ -270,3 +286,17 @@ def test_lifecycle_rule_validates_against_botocore_and_round_trips():
         s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration=lifecycle)
         stored = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
         assert [r["AbortIncompleteMultipartUpload"] for r in stored] == [{"DaysAfterInitiation": 1}]
+
+
+@pytest.fixture(scope="module")
+def fleet_policy():
+    return strict_json(DEPLOY / "iam-policy-fleet.json")
+
+
+def test_fleet_policy_allows_exactly_what_fleet_mode_calls(operations, fleet_policy):
+    required = set(required_actions(operations, "iam-policy-fleet.json"))
+    granted = {a for s in fleet_policy["Statement"] for a in as_list(s["Action"])}
+    assert granted == required, f"iam-policy-fleet.json: missing {sorted(required - granted)}, extra {sorted(granted - required)}"
+    for statement in fleet_policy["Statement"]:
+        for resource in as_list(statement["Resource"]):
+            assert resource.startswith("arn:aws:dynamodb:") and ":table/" in resource, resource
