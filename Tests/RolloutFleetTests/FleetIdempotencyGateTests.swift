@@ -50,4 +50,42 @@ struct FleetIdempotencyGateTests {
         }
         #expect(resumed.result == ["resuming": true])
     }
+
+    @Test("a running call's beats keep waiters off it past its lease; a silent one is taken over after one lease")
+    func beatsTellALiveCallFromADeadOne() async throws {
+        let moto = try FleetTestMoto.get()
+        let table = try await moto.freshTable("beat")
+        let lease = Duration.seconds(1)
+        let a = FleetIdempotencyGate(fleet: try moto.store(table, node: "node-a", lease: lease), local: LocalGate())
+        let b = FleetIdempotencyGate(fleet: try moto.store(table, node: "node-b", lease: lease), local: LocalGate())
+        let runs = Mutex(0)
+        // A's call runs for 3 leases, beating; B waits for it instead of running it again.
+        let slow = Task {
+            try await a.run(method: "rollout.start", key: "slow", params: [:], deadline: nil) {
+                runs.withLock { $0 += 1 }
+                try await Task.sleep(for: .seconds(3))
+                return ["deploymentId": "d-slow"]
+            }
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        let waited = try await b.run(method: "rollout.start", key: "slow", params: [:], deadline: nil) {
+            runs.withLock { $0 += 1 }
+            return ["deploymentId": "d-twice"]
+        }
+        #expect(waited.result == ["deploymentId": "d-slow"] && waited.replayed)
+        #expect(try await slow.value.result == ["deploymentId": "d-slow"])
+        #expect(runs.withLock { $0 } == 1)
+        // A node that began a call and died (no beats): B takes it over after about one lease.
+        _ = try await moto.store(table, node: "node-dead", lease: lease).beginIdempotent(
+            method: "rollout.stop", key: "orphan", fingerprint: FleetIdempotencyGate.digest([:]).map { String(format: "%02x", $0) }.joined()
+        )
+        let clock = ContinuousClock()
+        let started = clock.now
+        let resumed = try await b.run(method: "rollout.stop", key: "orphan", params: [:], deadline: nil) {
+            ["resuming": .bool(IdempotentCall.current?.resuming == true)]
+        }
+        #expect(resumed.result == ["resuming": true])
+        // About one lease of silence, not the old minute (loose: a loaded machine is slow).
+        #expect(clock.now - started >= lease && clock.now - started < .seconds(30))
+    }
 }

@@ -265,7 +265,7 @@ struct FleetStoreMotoTests {
             Issue.record("not run")
             return
         }
-        guard case .inProgress(let node, _) = try await b.beginIdempotent(method: "rollout.start", key: "k-1", fingerprint: "fp-1") else {
+        guard case .inProgress(let node, _, _) = try await b.beginIdempotent(method: "rollout.start", key: "k-1", fingerprint: "fp-1") else {
             Issue.record("not in progress")
             return
         }

@@ -10,9 +10,11 @@ import RolloutCrypto
 ///   its caller stops waiting; it records its result, or drops the record when it failed (a retry then runs again: the failures of these
 ///   methods leave nothing to resolve, and a start's deployment id, derived from the key, is
 ///   found by the retry).
-/// - A call that finds the record `started` elsewhere polls it until it is done, or until its
-///   deadline (then InProgress). A record left `started` under one token for `takeOverAfter`
-///   (its node died during the call) is taken over: the call runs again with
+/// - The node running a call beats its record every lease/3. A call that finds the record
+///   `started` elsewhere polls it until it is done, or until its deadline (then InProgress). A
+///   record whose beat has not changed for `takeOverAfter` (one lease by default, on the
+///   waiter's own clock: the Lock Client's rule, no clocks compared) lost its node during the
+///   call and is taken over, conditional on that beat: the call runs again with
 ///   ``IdempotentCall/resuming`` set, which looks for the effect first.
 /// - The call an operation sees (``IdempotentCall/current``) has `createdAt` 0, so every daemon
 ///   derives the same deployment id from the key.
@@ -28,12 +30,13 @@ public struct FleetIdempotencyGate: IdempotencyGate {
     /// A gate over `fleet` for the rollout methods and `local` for the others.
     ///
     /// - Parameter takeOverAfter: how long a record may stay `started` under one token while a
-    ///   caller waits before the caller takes it over (default: 4 leases, and at least a minute).
+    ///   caller waits before the caller takes it over (default: one lease; the running call
+    ///   beats every lease/3).
     public init(fleet: FleetStore, local: any IdempotencyGate, pollInterval: Duration = .milliseconds(250), takeOverAfter: Duration? = nil) {
         self.fleet = fleet
         self.local = local
         self.pollInterval = pollInterval
-        self.takeOverAfter = takeOverAfter ?? max(.seconds(60), fleet.leaseDuration * 4)
+        self.takeOverAfter = takeOverAfter ?? fleet.leaseDuration
     }
 
     /// See ``IdempotencyGate/run(method:key:params:deadline:operation:)``.
@@ -47,8 +50,8 @@ public struct FleetIdempotencyGate: IdempotencyGate {
         let digest = Self.digest(params)
         let fingerprint = digest.hexString
         let clock = ContinuousClock()
-        /// The started record seen, and since when (this node's clock).
-        var waitingOn: (token: String, since: ContinuousClock.Instant)?
+        /// The started record and beat seen, and since when (this node's clock).
+        var waitingOn: (token: String, beat: String, since: ContinuousClock.Instant)?
         while true {
             switch try await fleet.beginIdempotent(method: method, key: key, fingerprint: fingerprint) {
             case .run(let token):
@@ -57,13 +60,13 @@ public struct FleetIdempotencyGate: IdempotencyGate {
                 return (result, true)
             case .mismatch:
                 throw RolloutError(.conflict, "idempotencyKey \"\(key)\" was used with other params for \(method)")
-            case .inProgress(_, let token):
-                if waitingOn?.token != token { waitingOn = (token, clock.now) }
-                // Unchanged for a whole takeover period: its node died during the call. The call
+            case .inProgress(_, let token, let beat):
+                if waitingOn?.token != token || waitingOn?.beat != beat { waitingOn = (token, beat, clock.now) }
+                // No beat for a whole takeover period: its node died during the call. The call
                 // runs again as a resumption, which looks for its effect first (a start finds
                 // the deployment whose id it derives from the key).
                 if let since = waitingOn?.since, clock.now - since >= takeOverAfter,
-                    let mine = try await fleet.takeOverIdempotent(method: method, key: key, staleToken: token)
+                    let mine = try await fleet.takeOverIdempotent(method: method, key: key, staleToken: token, staleBeat: beat)
                 {
                     return (
                         try await execute(method: method, key: key, digest: digest, token: mine, resuming: true, deadline: deadline, operation: operation),
@@ -86,7 +89,17 @@ public struct FleetIdempotencyGate: IdempotencyGate {
     ) async throws -> JSONValue {
         let call = IdempotentCall(method: method, key: key, fingerprint: digest, createdAt: 0, expiresAt: 0, resuming: resuming)
         let fleet = fleet
+        let beatInterval = fleet.leaseDuration / 3
         let execution = Task {
+            // Beats while the call runs, so that waiters elsewhere know this node is alive.
+            let beats = Task {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: beatInterval)
+                    if Task.isCancelled { return }
+                    guard (try? await fleet.beatIdempotent(method: method, key: key, token: token)) != false else { return }
+                }
+            }
+            defer { beats.cancel() }
             do {
                 let result = try await IdempotentCall.$current.withValue(call) { try await operation() }
                 _ = try? await fleet.finishIdempotent(method: method, key: key, token: token, result: result)

@@ -90,6 +90,9 @@ enum FleetAttribute {
     static let messageId = "messageId"
     static let fingerprint = "fingerprint"
     static let token = "token"
+    /// Changed by the node running a keyed call every lease/3: unchanged for a whole lease, the
+    /// node is gone (read like a lease's record version number, on the waiter's own clock).
+    static let beat = "beat"
     static let node = "node"
     static let result = "result"
 }

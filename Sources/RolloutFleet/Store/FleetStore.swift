@@ -415,6 +415,7 @@ public struct FleetStore: Sendable {
         item[FleetAttribute.fingerprint] = .s(fingerprint)
         item[FleetAttribute.state] = .s("started")
         item[FleetAttribute.token] = .s(token)
+        item[FleetAttribute.beat] = .s(token)
         item[FleetAttribute.node] = .s(nodeID)
         item[FleetAttribute.createdAt] = .number(now)
         item[FleetItems.purgeAt] = .number(purgeAt(now))
@@ -426,7 +427,7 @@ public struct FleetStore: Sendable {
         case .written:
             return .run(token: token)
         case .conditionFailed(let existing):
-            guard let existing else { return .inProgress(node: "", token: "") }
+            guard let existing else { return .inProgress(node: "", token: "", beat: "") }
             if existing[FleetAttribute.token]?.stringValue == token { return .run(token: token) }
             if existing[FleetAttribute.fingerprint]?.stringValue != fingerprint { return .mismatch }
             if existing[FleetAttribute.state]?.stringValue == "done",
@@ -435,7 +436,8 @@ public struct FleetStore: Sendable {
                 return .replay(result)
             }
             return .inProgress(
-                node: existing[FleetAttribute.node]?.stringValue ?? "", token: existing[FleetAttribute.token]?.stringValue ?? ""
+                node: existing[FleetAttribute.node]?.stringValue ?? "", token: existing[FleetAttribute.token]?.stringValue ?? "",
+                beat: existing[FleetAttribute.beat]?.stringValue ?? ""
             )
         }
     }
@@ -475,19 +477,42 @@ public struct FleetStore: Sendable {
 
     /// Takes over a started record whose node is gone (the caller decided it is: its lease was
     /// adopted, say): the record becomes this call's, if it still carries `staleToken`. One UpdateItem.
-    public func takeOverIdempotent(method: String, key: String, staleToken: String) async throws(RolloutError) -> String? {
+    public func takeOverIdempotent(method: String, key: String, staleToken: String, staleBeat: String? = nil) async throws(RolloutError) -> String? {
         let token = Self.token()
+        var condition = "#token = :stale AND #state = :started"
+        var names = ["#token": FleetAttribute.token, "#node": FleetAttribute.node, "#state": FleetAttribute.state, "#beat": FleetAttribute.beat]
+        var values: DynamoDBItem = [":token": .s(token), ":me": .s(nodeID), ":stale": .s(staleToken), ":started": .s("started")]
+        if let staleBeat {
+            // Still the beat the waiter watched for a whole lease: its node has not been heard since.
+            condition += " AND (attribute_not_exists(#beat) OR #beat = :beat)"
+            values[":beat"] = .s(staleBeat)
+        }
+        names["#beat"] = FleetAttribute.beat
         let request = UpdateItemRequest(
-            table: table, key: FleetItems.idempotencyKey(method: method, key: key), update: "SET #token = :token, #node = :me",
-            condition: "#token = :stale AND #state = :started",
-            attributes: ExpressionAttributes(
-                names: ["#token": FleetAttribute.token, "#node": FleetAttribute.node, "#state": FleetAttribute.state],
-                values: [":token": .s(token), ":me": .s(nodeID), ":stale": .s(staleToken), ":started": .s("started")]
-            )
+            table: table, key: FleetItems.idempotencyKey(method: method, key: key), update: "SET #token = :token, #node = :me, #beat = :token",
+            condition: condition,
+            attributes: ExpressionAttributes(names: names, values: values)
         )
         switch try await dynamoDB.updateItem(request) {
         case .written: return token
         case .conditionFailed(let item): return item?[FleetAttribute.token]?.stringValue == token ? token : nil
+        }
+    }
+
+    /// Tells waiters on another node that the call holding `token` is still running (a new
+    /// beat). False when the record is no longer that call's. One UpdateItem.
+    public func beatIdempotent(method: String, key: String, token: String) async throws(RolloutError) -> Bool {
+        let request = UpdateItemRequest(
+            table: table, key: FleetItems.idempotencyKey(method: method, key: key), update: "SET #beat = :beat",
+            condition: "#token = :token AND #state = :started",
+            attributes: ExpressionAttributes(
+                names: ["#beat": FleetAttribute.beat, "#token": FleetAttribute.token, "#state": FleetAttribute.state],
+                values: [":beat": .s(Self.token()), ":token": .s(token), ":started": .s("started")]
+            )
+        )
+        switch try await dynamoDB.updateItem(request) {
+        case .written: return true
+        case .conditionFailed: return false
         }
     }
 

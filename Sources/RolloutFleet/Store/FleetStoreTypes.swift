@@ -113,7 +113,7 @@ public enum FleetIdempotencyBegin: Sendable, Hashable {
     case replay(JSONValue)
     /// A call with this key is running on `node` (or died there); `token` lets a caller that
     /// decides it is dead take it over.
-    case inProgress(node: String, token: String)
+    case inProgress(node: String, token: String, beat: String)
     /// The key was used with other params: Conflict.
     case mismatch
 }
