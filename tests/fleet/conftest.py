@@ -329,6 +329,19 @@ class AliasWatcher:
         with self.lock:
             return [(at, s) for at, s in self.seen[function] if at > t]
 
+    def caught_up(self, function, state, timeout=15):
+        """Waits until the watcher's latest sample of `function` is `state` ((version, {v: w})):
+        it records a change when its sample returns, up to a period plus a get_alias later than
+        the change itself, so a quiet window must start after this, not at the wait's return."""
+        wanted = (state[0], tuple(sorted(state[1].items())))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.seen[function] and self.seen[function][-1][1] == wanted:
+                    return
+            time.sleep(0.02)
+        raise AssertionError(f"the watcher never saw {function} at {state}: {self.states(function)}")
+
     def first_seen(self, function, state, after, timeout=15):
         """The wall time the watcher first saw `state` ((version, {v: w})) after `after`; waits for it."""
         wanted = (state[0], tuple(sorted(state[1].items())))

@@ -222,6 +222,9 @@ def test_frozen_driver_changes_nothing_after_another_daemon_adopted(fleet, lambd
         settled_state = alias_state(client, fn)
         settled_events = len(done["events"])
         # A quiet window longer than a lease: nobody may touch the alias or the record any more.
+        # It starts once the watcher has recorded the settled state (it timestamps a change when
+        # its sample returns, which can be after the wait returned).
+        watcher.caught_up(fn, settled_state)
         quiet_from = time.time()
         time.sleep(LEASE_SECS + 1)
         assert alias_state(client, fn) == settled_state
@@ -269,6 +272,11 @@ def test_notifications_exactly_once_when_the_driver_is_lost_right_after_start(fl
             done2 = c.result("rollout.wait", {"deploymentId": d2, "timeoutSeconds": 90}, timeout=100)
         finally:
             # B wakes after C finished its deployment: whatever B still had scheduled is stale.
+            # (The watcher first catches up with the ends C reached, so that its late samples of
+            # them are not taken for changes after the thaw.)
+            for fn, done in ((f1, locals().get("done1")), (f2, locals().get("done2"))):
+                if done and done.get("status") in TERMINAL:
+                    watcher.caught_up(fn, ("2", {}) if done["status"] == "Succeeded" else ("1", {}))
             thawed = time.time()
             b.thaw()
         time.sleep(LEASE_SECS + 1)
