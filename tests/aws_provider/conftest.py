@@ -19,16 +19,18 @@ def free_port():
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def moto():
+def run_moto():
+    """A moto_server on a free loopback port: yields its URL, stops it after (killed when a
+    loaded machine keeps it from exiting within 10 s of SIGTERM). The body of the `moto`
+    fixtures here and in tests/fleet."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=1)
+            urllib.request.urlopen(url + "/moto-api/", timeout=2)
             break
         except OSError:
             time.sleep(0.2)
@@ -37,7 +39,16 @@ def moto():
         raise AssertionError("moto_server did not start")
     yield url
     proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def moto():
+    yield from run_moto()
 
 
 @pytest.fixture

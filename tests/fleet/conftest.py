@@ -17,13 +17,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
 import pytest
 
-from tests.aws_provider.conftest import free_port
+from tests.aws_provider.conftest import run_moto
 from tests.aws_provider.test_aws_provider import aws_env
 from tests.aws_provider.test_rollouts import handler_zip, moto_post
 from tests.conftest import BIN_DIR, Conn
@@ -45,29 +44,8 @@ def log(*args):
 
 @pytest.fixture(scope="session")
 def moto():
-    """One moto_server for the fleet tests (as tests/aws_provider's, but killed when a loaded
-    machine keeps it from exiting within 10 s of SIGTERM)."""
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("moto_server did not start")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
+    """One moto_server for the fleet tests."""
+    yield from run_moto()
 
 
 @pytest.fixture
