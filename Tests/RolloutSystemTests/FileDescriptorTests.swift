@@ -26,7 +26,7 @@ struct FileDescriptorTests {
         defer { sigaction(SIGUSR1, &previous, nil) }
 
         var ends: [Int32] = [-1, -1]
-        #expect(pipe(&ends) == 0)
+        #expect(pipe(&ends) == 0 && fcntl(ends[0], F_SETFD, FD_CLOEXEC) == 0 && fcntl(ends[1], F_SETFD, FD_CLOEXEC) == 0)  // close-on-exec: a child another test spawns must not hold the write end (no EOF: a hang)
         let reader = FileDescriptor(adopting: ends[0], path: "pipe")
         let state = ReaderState()
         let done = DispatchSemaphore(value: 0)
@@ -57,7 +57,7 @@ struct FileDescriptorTests {
             pthread_kill(target!, SIGUSR1)
         }
         close(ends[1])
-        done.wait()
+        #expect(done.wait(timeout: .now() + 30) == .success, "the reader never saw EOF")
         // Signals sent while one is pending merge into one delivery, so under load fewer arrive.
         #expect(interrupts.load(ordering: .relaxed) > before)
         #expect(try state.result.withLock { $0 }?.get() == Array("hello".utf8))
@@ -66,7 +66,7 @@ struct FileDescriptorTests {
     @Test("a borrowed descriptor stays open when the object goes away")
     func borrowed() throws {
         var ends: [Int32] = [-1, -1]
-        #expect(pipe(&ends) == 0)
+        #expect(pipe(&ends) == 0 && fcntl(ends[0], F_SETFD, FD_CLOEXEC) == 0 && fcntl(ends[1], F_SETFD, FD_CLOEXEC) == 0)  // close-on-exec: a child another test spawns must not hold the write end (no EOF: a hang)
         defer { close(ends[0]) }
         do {
             let writer = FileDescriptor(borrowing: ends[1], path: "pipe")
