@@ -49,15 +49,26 @@ public final class RolloutClient: Sendable {
         let request: JSONValue = .object([
             "jsonrpc": "2.0", "id": .number(JSONNumber(id)), "method": .string(method), "params": .object(params),
         ])
+        let cancellation = CallCancellation()
         let response = try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<JSONValue, any Error>) in
-                state.register(id: id, continuation: continuation, progress: progress)
-                channel.writeAndFlush(ByteBuffer(bytes: Outgoing.line(request))).whenFailure { error in
+                let written = cancellation.send {
+                    state.register(id: id, continuation: continuation, progress: progress)
+                    return channel.writeAndFlush(ByteBuffer(bytes: Outgoing.line(request)))
+                }
+                guard let written else {
+                    // Cancelled before it was sent: the daemon never hears of it.
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                written.whenFailure { error in
                     self.state.fail(id: id, RolloutError(.unavailable, "cannot write to rolloutd: \(error)"))
                 }
             }
         } onCancel: {
-            self.notify("$/cancelRequest", params: ["id": .number(JSONNumber(id))])
+            cancellation.cancel {
+                self.notify("$/cancelRequest", params: ["id": .number(JSONNumber(id))])
+            }
         }
         if let error = response["error"] {
             throw Self.decodeError(error)
@@ -107,6 +118,44 @@ public final class RolloutClient: Sendable {
         data.removeValue(forKey: "kind")
         data.removeValue(forKey: "reason")
         return RolloutError(code, error["message"]?.stringValue ?? code.reason, data: data)
+    }
+}
+
+/// Orders one call's request and its `$/cancelRequest`.
+///
+/// The cancellation handler can run before the request is written (a task cancelled as the call
+/// begins, like a Ctrl-C just after `rollout wait` started): a cancel sent first names an id the
+/// daemon does not know yet, so it is dropped, and the request then runs to its end (for
+/// `rollout.wait`, until the deployment ends). Here a cancel that comes first stops the request
+/// from being sent at all, and one that comes after is written after it: both writes are issued
+/// under one lock, and NIO keeps the order in which writes are issued.
+final class CallCancellation: Sendable {
+    private enum State {
+        case notSent
+        case sent
+        case cancelledBeforeSending
+    }
+
+    private let state = Mutex(State.notSent)
+
+    /// Runs `write` unless the call was cancelled; returns its future, or nil when cancelled.
+    func send<Value>(_ write: () -> Value) -> Value? {
+        state.withLock { state in
+            guard case .notSent = state else { return nil }
+            state = .sent
+            return write()
+        }
+    }
+
+    /// Runs `notify` when the request was sent; otherwise makes sure it never will be.
+    func cancel(_ notify: () -> Void) {
+        state.withLock { state in
+            switch state {
+            case .notSent: state = .cancelledBeforeSending
+            case .sent: notify()
+            case .cancelledBeforeSending: break
+            }
+        }
     }
 }
 

@@ -51,6 +51,30 @@ struct DaemonTests {
         }
     }
 
+    @Test("a call cancelled at any instant, even before its request is written, ends at once")
+    func cancellationAtAnyInstant() async throws {
+        try await withTestDaemon { client, _ in
+            // Before, a cancel that came before the request was written went out first, named an
+            // id the daemon did not know yet and was dropped: the receive then ran its full 5 s.
+            for round in 0..<60 {
+                let task = Task { try await client.call(QueueReceive.self, .init(waitSeconds: 5)) }
+                switch round % 4 {
+                case 0: break
+                case 1: await Task.yield()
+                case 2: try await Task.sleep(for: .microseconds(200))
+                default: try await Task.sleep(for: .milliseconds(5))
+                }
+                let start = ContinuousClock.now
+                task.cancel()
+                _ = try? await task.value
+                let took = ContinuousClock.now - start
+                #expect(took < .seconds(3), "round \(round): the cancel was lost and the call ran \(took)")
+                if took >= .seconds(3) { break }
+            }
+            _ = try await client.call(Ping.self, NoParams())
+        }
+    }
+
     @Test("progress callbacks see bytes done up to the file size")
     func progress() async throws {
         try await withTestDaemon { client, daemon in

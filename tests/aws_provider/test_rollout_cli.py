@@ -290,3 +290,34 @@ def test_ctrl_c_leaves_the_deployment_running_and_says_how_to_follow_it(daemon, 
         assert f"rolloutctl rollout wait {dep}" in text and f"rolloutctl rollout stop {dep}" in text, text
         assert json.loads(ctl(daemon, "rollout", "status", "--json", dep).stdout)["status"] == "InProgress"
         assert ctl(daemon, "rollout", "stop", dep).returncode == 0
+
+
+def test_ctrl_c_is_never_lost_whenever_it_comes(daemon, lam):
+    """SIGINT at any instant of `rollout wait` (before the wait request is written, right after it,
+    later) ends the wait at once. CI once saw a wait ignore a Ctrl-C for 30 s: the client's
+    $/cancelRequest went out before the request it cancelled, the daemon dropped it, and the wait
+    ran on (RolloutClient.CallCancellation now orders the two)."""
+    import signal
+
+    dep = start(daemon, lam, "linear", "--percent", "10", "--interval", "60")
+    delays = [0.0, 0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5] * 2
+    for delay in delays:
+        child = subprocess.Popen(
+            [str(ROLLOUTCTL), "--socket", str(daemon.socket), "rollout", "wait", dep],
+            env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        time.sleep(delay)
+        child.send_signal(signal.SIGINT)
+        try:
+            out, err = child.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+            raise AssertionError(f"SIGINT {delay}s after start was lost: {out!r} {err!r}")
+        # A SIGINT before the trap is installed takes the default action (-2); after it, 130
+        # with the follow-or-stop message. Either way the process ends.
+        assert child.returncode in (130, -signal.SIGINT), (delay, child.returncode, err)
+        if child.returncode == 130:
+            assert f"deployment {dep} keeps running" in err, err
+    assert json.loads(ctl(daemon, "rollout", "status", "--json", dep).stdout)["status"] == "InProgress"
+    assert ctl(daemon, "rollout", "stop", dep).returncode == 0

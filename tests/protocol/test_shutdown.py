@@ -227,3 +227,19 @@ def test_a_fifo_swapped_in_during_uploads_does_not_hold_up_shutdown():
     for answer in answers.values():
         assert "result" in answer or answer["error"]["code"] in (-32602, -32800), answer
     assert_exits_in_time(d, sent)
+
+
+def test_sigterm_is_never_lost_whenever_it_comes():
+    """SIGTERM at any instant after the socket is up, and after the daemon sat idle for longer than
+    libdispatch keeps an idle worker thread, starts the drain every time (the signal comes through
+    ServiceLifecycle's dispatch signal source, which re-raises it at the event loop's thread)."""
+    for delay in [0.0, 0.01, 0.1, 0.5, 6.0]:
+        d = start()
+        try:
+            time.sleep(delay)
+            sent = terminate(d)
+            assert_exits_in_time(d, sent)
+        finally:
+            if d.proc.poll() is None:
+                d.proc.kill()
+                d.proc.wait()
