@@ -87,9 +87,15 @@ public final class RPCServer: Service, Sendable {
         logger.debug("listening", metadata: ["socket": "\(listener.path ?? "fd:\(listener.descriptor)")"])
         onListening()
 
-        await withGracefulShutdownHandler {
-            try? await serverChannel.closeFuture.get()
-        } onGracefulShutdown: {
+        // `closeFuture.get()` does not end on task cancellation by itself (the service group
+        // cancels its services when one of them fails): closing the channel ends it either way.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                try? await serverChannel.closeFuture.get()
+            } onGracefulShutdown: {
+                serverChannel.close(promise: nil)
+            }
+        } onCancel: {
             serverChannel.close(promise: nil)
         }
         try? await serverChannel.close()

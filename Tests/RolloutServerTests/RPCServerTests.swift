@@ -45,6 +45,49 @@ struct RPCServerTests {
         #expect(threads.calls == [false, false, false, false, false])
     }
 
+    /// The service group cancels its services when one fails: the server must stop then too,
+    /// not wait for a graceful shutdown that never comes (before, `run()` hung in
+    /// `closeFuture.get()`, and only the daemon's exit watchdog ended the process).
+    @Test func cancellingRunStopsTheServer() async throws {
+        var template = Array("/tmp/rolloutd-server-XXXXXX".utf8CString)
+        let directory = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
+        let path = directory + "/s.sock"
+        defer {
+            unlink(path)
+            unlink(path + ".lock")
+            rmdir(directory)
+        }
+        let logger = Logger(label: "test")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let listening = AsyncStream<Void>.makeStream()
+        let server = RPCServer(
+            listener: try UnixListener.bind(path: path, mode: 0o600),
+            dispatcher: Dispatcher(registry: MethodRegistry(), idempotency: nil, logger: logger),
+            settings: .init(
+                maxRequestBytes: 1 << 20, maxInflightPerConnection: 4, maxBatchItems: 10, allowedUIDs: [],
+                shutdownGrace: .seconds(1)
+            ),
+            logger: logger, eventLoopGroup: group, onConnectionClosed: { _ in },
+            onListening: { listening.continuation.finish() }
+        )
+        let running = Task { try await server.run() }
+        for await _ in listening.stream {}
+        let cancelled = ContinuousClock.now
+        let took = Mutex<Duration?>(nil)
+        running.cancel()
+        // Not awaited: on the old code run() never returns, and the test must fail, not hang.
+        Task {
+            _ = try? await running.value
+            took.withLock { $0 = ContinuousClock.now - cancelled }
+        }
+        for _ in 0..<100 where took.withLock({ $0 }) == nil {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let stoppedAfter = try #require(took.withLock { $0 }, "run() did not return within 5 s of its task being cancelled")
+        #expect(stoppedAfter < .seconds(5))
+        try await group.shutdownGracefully()
+    }
+
     /// Runs an ``RPCServer`` on a socket in a fresh directory and one event loop thread, calls
     /// `body` with the socket path and the loop group, then shuts the server down gracefully.
     static func withServer<T: Sendable>(
