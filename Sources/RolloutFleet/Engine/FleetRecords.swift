@@ -14,8 +14,13 @@ public import RolloutEngine
 /// - The lease work that is not tied to a step (renewals, commands, adoption) is driven by
 ///   ``FleetDriver`` through ``renewDue()``, ``pendingCommands()`` and ``scanForExpired()``.
 ///
-/// CodeDeploy records stay in `local` (CodeDeploy keeps their state; SPEC §11 asks only that
-/// any daemon can read them, which the shared idempotency keys and CodeDeploy itself provide).
+/// CodeDeploy deployments live in the table too (SPEC §11: any daemon can get, wait for and stop
+/// them), claimed on their alias like native ones but without a lease: CodeDeploy keeps their
+/// state and shifts the alias, so nobody drives or adopts them. Any daemon that reads a new
+/// status from CodeDeploy saves it (``FleetStore/saveUnleased(_:functionName:alias:record:status:)``);
+/// the terminal one frees the alias exactly once (``FleetStore/finishUnleased(_:functionName:alias:record:status:)``,
+/// conditional on the record not being finished). `local` holds only records written before
+/// fleet mode was turned on, which are still read.
 public actor FleetRecords: RolloutRecordStore {
     /// The table.
     public nonisolated let fleet: FleetStore
@@ -33,7 +38,7 @@ public actor FleetRecords: RolloutRecordStore {
     /// Deployments adopted by this node since it started.
     public private(set) var adoptedCount = 0
 
-    /// Records in `fleet`; CodeDeploy records in `local`.
+    /// Records in `fleet`; those of `local` (written before fleet mode) are still read.
     public init(fleet: FleetStore, local: any RolloutRecordStore) {
         self.fleet = fleet
         self.local = local
@@ -54,17 +59,16 @@ public actor FleetRecords: RolloutRecordStore {
 
     // MARK: - RolloutRecordStore
 
-    /// See ``RolloutRecordStore/create(_:)``: ``FleetStore/start(_:)``.
+    /// See ``RolloutRecordStore/create(_:)``: ``FleetStore/start(_:)`` (native), or
+    /// ``FleetStore/claim(_:engine:)`` (CodeDeploy: a claim without a lease).
     public func create(_ record: RolloutRecord) async throws(RolloutError) -> String? {
-        guard record.engine == .native else { return try await local.create(record) }
-        let sentAt = now()
-        let result = try await fleet.start(
-            NewFleetDeployment(
-                deploymentId: record.deploymentId, functionName: Self.functionKey(record.function), alias: record.alias,
-                record: try Self.encode(record), status: record.status.rawValue
-            )
+        let deployment = NewFleetDeployment(
+            deploymentId: record.deploymentId, functionName: Self.functionKey(record.function), alias: record.alias,
+            record: try Self.encode(record), status: record.status.rawValue
         )
-        switch result {
+        guard record.engine == .native else { return try await fleet.claim(deployment, engine: record.engine.rawValue) }
+        let sentAt = now()
+        switch try await fleet.start(deployment) {
         case .started(let lease):
             holders[record.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt)
             written[record.deploymentId] = record
@@ -76,11 +80,24 @@ public actor FleetRecords: RolloutRecordStore {
 
     /// See ``RolloutRecordStore/save(_:)``: a save fenced on the lease, consuming the commands
     /// applied since the last one. A terminal record is saved like any other; ``finished(_:)``
-    /// frees the alias once its notifications are out.
+    /// frees the alias once its notifications are out. A CodeDeploy record is saved by whichever
+    /// daemon read its new status; the terminal one frees the alias (once, fleet-wide).
     public func save(_ record: RolloutRecord) async throws(RolloutError) {
-        guard record.engine == .native else { return try await local.save(record) }
         let deploymentId = record.deploymentId
         let encoded = try Self.encode(record)
+        guard record.engine == .native else {
+            let function = Self.functionKey(record.function)
+            if record.status.isTerminal {
+                _ = try await fleet.finishUnleased(
+                    deploymentId, functionName: function, alias: record.alias, record: encoded, status: record.status.rawValue
+                )
+            } else {
+                _ = try await fleet.saveUnleased(
+                    deploymentId, functionName: function, alias: record.alias, record: encoded, status: record.status.rawValue
+                )
+            }
+            return
+        }
         while true {
             guard let holder = holders[deploymentId] else { throw Self.notHeld(deploymentId) }
             let commands = consuming[deploymentId] ?? []
@@ -106,7 +123,7 @@ public actor FleetRecords: RolloutRecordStore {
     }
 
     /// See ``RolloutRecordStore/list(function:alias:status:limit:)``: the newest deployments of
-    /// the fleet (one Query of `FLEET#RECENT`, one GetItem each) and the local CodeDeploy ones.
+    /// the fleet (one Query of `FLEET#RECENT`, one GetItem each) and the local ones.
     public func list(function: String?, alias: String?, status: DeploymentStatus?, limit: Int) async throws(RolloutError) -> [RolloutRecord] {
         var records: [RolloutRecord] = []
         let key = function.map(Self.functionKey)
@@ -118,19 +135,21 @@ public actor FleetRecords: RolloutRecordStore {
             if let status, record.status != status { continue }
             records.append(record)
         }
-        records += try await local.list(function: function, alias: alias, status: status, limit: limit)
+        let fleetIds = Set(records.map(\.deploymentId))
+        records += try await local.list(function: function, alias: alias, status: status, limit: limit).filter { !fleetIds.contains($0.deploymentId) }
         return Array(records.sorted { $0.createdAt > $1.createdAt }.prefix(limit))
     }
 
     /// See ``RolloutRecordStore/active()``: every active deployment of the fleet (one Query of
-    /// the leases, one GetItem each) and the local CodeDeploy ones.
+    /// the alias claims, one GetItem each) and the local ones.
     public func active() async throws(RolloutError) -> [RolloutRecord] {
         var records: [RolloutRecord] = []
-        for lease in try await fleet.activeLeases() {
-            guard let stored = try await fleet.deployment(lease.deploymentId) else { continue }
+        for deploymentId in try await fleet.activeDeploymentIds() {
+            guard let stored = try await fleet.deployment(deploymentId) else { continue }
             records.append(try Self.decode(stored.record))
         }
-        return records + (try await local.active())
+        let fleetIds = Set(records.map(\.deploymentId))
+        return records + (try await local.active()).filter { !fleetIds.contains($0.deploymentId) }
     }
 
     /// See ``RolloutRecordStore/sentNotifications(_:)``.
@@ -162,9 +181,12 @@ public actor FleetRecords: RolloutRecordStore {
 
     /// See ``RolloutRecordStore/forward(_:to:)``: a command for a deployment another node
     /// drives is stored for it (``FleetStore/sendCommand(_:to:)``); its owner applies it within
-    /// one renewal period.
+    /// one renewal period. A CodeDeploy deployment has no driver: every daemon applies its
+    /// commands (through CodeDeploy) itself.
     public func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool {
-        guard holders[deploymentId] == nil, let stored = try await fleet.deployment(deploymentId), !stored.isFinished else { return false }
+        guard holders[deploymentId] == nil, let stored = try await fleet.deployment(deploymentId), !stored.isFinished,
+            try Self.decode(stored.record).engine == .native
+        else { return false }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36) + String(UInt64.random(in: 0...UInt64.max), radix: 36)
         return try await fleet.sendCommand(FleetCommand(id: id, name: command.rawValue, payload: [:]), to: deploymentId)
     }
