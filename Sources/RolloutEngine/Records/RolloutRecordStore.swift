@@ -60,6 +60,14 @@ public protocol RolloutRecordStore: Sendable {
     /// The node driving each active deployment, by deployment id, for stores shared by several
     /// daemons (`rollout.get`/`list` show it as `owner`); empty for a store no other daemon shares.
     func owners() async -> [String: String]
+    /// How often the run loop of a deployment this daemon drives checks in while it waits for
+    /// its next step; nil: it does not (a store no other daemon shares has no lease to give up).
+    var checkInInterval: Duration? { get }
+    /// The run loop of the deployment is alive: it took a step, is between two awaits of one,
+    /// or answered while waiting (every ``checkInInterval``). A fleet backend stops renewing
+    /// the lease of a deployment whose run loop went silent for longer than its longest
+    /// legitimate await (stuck), so that another daemon adopts it.
+    func checkIn(_ deploymentId: String) async
     /// The outbox: notifications the snapshot decided but the store has not marked sent, of the
     /// deployments this daemon drives (what ``NativeRolloutEngine/recover()`` publishes).
     func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])]
@@ -74,6 +82,10 @@ extension RolloutRecordStore {
     public func finished(_ deploymentId: String) async {}
     /// A store no other daemon shares: no owners to show.
     public func owners() async -> [String: String] { [:] }
+    /// A store no other daemon shares: no lease depends on the run loop's liveness.
+    public var checkInInterval: Duration? { nil }
+    /// A store no other daemon shares: nothing to record.
+    public func checkIn(_ deploymentId: String) async {}
 }
 
 extension RolloutRecordStore {

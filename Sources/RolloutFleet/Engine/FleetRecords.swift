@@ -37,11 +37,19 @@ public actor FleetRecords: RolloutRecordStore {
     public private(set) var lastError: String?
     /// Deployments adopted by this node since it started.
     public private(set) var adoptedCount = 0
+    /// How long a deployment's run loop may go without checking in before its lease is given
+    /// up (``LeaseHolder/stallLimit``): one lease plus `longestAwait`.
+    public nonisolated let stallLimit: Duration
 
     /// Records in `fleet`; those of `local` (written before fleet mode) are still read.
-    public init(fleet: FleetStore, local: any RolloutRecordStore) {
+    ///
+    /// - Parameter longestAwait: the longest a run loop may legitimately spend in one await
+    ///   between two check-ins: one AWS call with all its retries (the daemon derives it from
+    ///   `max_attempts` and the per-attempt limits).
+    public init(fleet: FleetStore, local: any RolloutRecordStore, longestAwait: Duration = .seconds(240)) {
         self.fleet = fleet
         self.local = local
+        self.stallLimit = fleet.leaseDuration + longestAwait
         self.origin = clock.now
         self.observer = LeaseObserver(nodeID: fleet.nodeID)
     }
@@ -70,7 +78,7 @@ public actor FleetRecords: RolloutRecordStore {
         let sentAt = now()
         switch try await fleet.start(deployment) {
         case .started(let lease):
-            holders[record.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt)
+            holders[record.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt, stallLimit: stallLimit)
             written[record.deploymentId] = record
             return nil
         case .conflict(let active):
@@ -232,6 +240,16 @@ public actor FleetRecords: RolloutRecordStore {
         []
     }
 
+    /// See ``RolloutRecordStore/checkInInterval``: a third of the lease, so that a run loop
+    /// waiting for its next step checks in at every renewal.
+    public nonisolated var checkInInterval: Duration? { fleet.leaseDuration / 3 }
+
+    /// See ``RolloutRecordStore/checkIn(_:)``: the lease of a deployment whose run loop went
+    /// silent for ``stallLimit`` is no longer renewed (``renewDue()``).
+    public func checkIn(_ deploymentId: String) {
+        holders[deploymentId]?.driverCheckedIn(at: now())
+    }
+
     /// See ``RolloutRecordStore/drives(_:)``: whether this node holds the lease.
     public func drives(_ deploymentId: String) async -> Bool {
         holders[deploymentId] != nil
@@ -262,9 +280,10 @@ public actor FleetRecords: RolloutRecordStore {
     // MARK: - Lease work (FleetDriver)
 
     /// Sends the renewals that are due (``LeaseHolder/next(at:)``); returns the deployments
-    /// this node must stop driving at once (lost, or not confirmed in time).
-    func renewDue() async -> [String] {
-        var stopped: [String] = []
+    /// this node must stop driving at once, and why (lost, not confirmed in time, or a run loop
+    /// that stopped checking in).
+    func renewDue() async -> [(deploymentId: String, reason: LeaseHolder.StopReason)] {
+        var stopped: [(deploymentId: String, reason: LeaseHolder.StopReason)] = []
         for deploymentId in Array(holders.keys) {
             guard var holder = holders[deploymentId] else { continue }
             let action = holder.next(at: now())
@@ -272,9 +291,9 @@ public actor FleetRecords: RolloutRecordStore {
             switch action {
             case .wait:
                 continue
-            case .stop:
+            case .stop(let reason):
                 release(deploymentId)
-                stopped.append(deploymentId)
+                stopped.append((deploymentId, reason))
                 continue
             case .renew:
                 break
@@ -295,9 +314,9 @@ public actor FleetRecords: RolloutRecordStore {
             case nil: current.renewalFailed(lost: false, at: now())
             }
             holders[deploymentId] = current
-            if current.stopReason != nil {
+            if let reason = current.stopReason {
                 release(deploymentId)
-                stopped.append(deploymentId)
+                stopped.append((deploymentId, reason))
             }
         }
         return stopped
@@ -367,7 +386,7 @@ public actor FleetRecords: RolloutRecordStore {
         let sentAt = now()
         do {
             guard case .held(let lease) = try await fleet.adopt(seen) else { return nil }
-            holders[seen.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt)
+            holders[seen.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt, stallLimit: stallLimit)
             guard let stored = try await fleet.deployment(seen.deploymentId) else {
                 release(seen.deploymentId)
                 return nil
