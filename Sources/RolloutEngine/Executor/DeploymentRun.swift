@@ -201,6 +201,8 @@ struct DeploymentExecutor {
                 let record = currentRecord
                 await Task { await notifier.publish(event, record: record) }.value
             case .invokeHook(let hook):
+                // A hook acts on the deployment too: only the lease's current holder invokes it.
+                guard await holdsLease(before: "the \(hook.rawValue) hook") else { return persisted }
                 startHook(hook)
             case .applyWeight(let weight):
                 guard let event = await updateAlias(
@@ -274,12 +276,7 @@ struct DeploymentExecutor {
         applied: (String?, Double) -> RolloutStateMachine.Event,
         failed: (String, Double) -> RolloutStateMachine.Event
     ) async -> RolloutStateMachine.Event? {
-        guard await dependencies.store.fence(record.deploymentId) else {
-            logger.warning("the deployment's lease is not held: no alias change, the run loop stops")
-            abandoned = true
-            return nil
-        }
-        await dependencies.store.checkIn(record.deploymentId)
+        guard await holdsLease(before: "the alias change") else { return nil }
         do {
             let alias = try await dependencies.lambda.updateAlias(
                 function: record.function, alias: record.alias, functionVersion: primary, additionalWeights: weights,
@@ -294,6 +291,19 @@ struct DeploymentExecutor {
                 ? "the alias changed under the deployment (stale RevisionId): \(error.message)" : error.description
             return failed(reason, dependencies.now())
         }
+    }
+
+    /// The fence right before a side effect (``RolloutRecordStore/fence(_:)``, a write
+    /// conditional on the lease epoch in fleet mode): false, and the run loop stops changing
+    /// anything, when this daemon no longer holds the deployment.
+    private mutating func holdsLease(before effect: String) async -> Bool {
+        guard await dependencies.store.fence(record.deploymentId) else {
+            logger.warning("the deployment's lease is not held: nothing more is changed, the run loop stops", metadata: ["effect": "\(effect)"])
+            abandoned = true
+            return false
+        }
+        await dependencies.store.checkIn(record.deploymentId)
+        return true
     }
 
     private mutating func schedule(at: Double) {

@@ -44,8 +44,8 @@ public protocol RolloutRecordStore: Sendable {
     /// and returns true; false when this daemon drives it (always, for a store that no other
     /// daemon shares) and applies the command itself.
     func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool
-    /// Called right before every alias change of the deployment: true while this daemon may
-    /// change it. A fleet backend writes its lease fence (conditional on the epoch) and checks
+    /// Called right before every alias change and every hook invocation of the deployment: true
+    /// while this daemon may act on it. A fleet backend writes its lease fence (conditional on the epoch) and checks
     /// that the lease cannot have passed to another daemon; false stops the run loop at once,
     /// changing nothing more. ``save(_:)`` of such a store throws PreconditionFailed when the
     /// writer lost the deployment, which stops the run loop as well.
