@@ -163,7 +163,8 @@ public actor RolloutCoordinator {
         let record = try await record(deploymentId)
         let engine = try engine(record.engine)
         if try await store.forward(command, to: deploymentId) {
-            return try await engine.deployment(for: record).status
+            // Applied (or stored) elsewhere: the record as it is now.
+            return try await deployment(deploymentId).status
         }
         return try await engine.apply(command, to: record)
     }

@@ -41,7 +41,7 @@ public protocol RolloutRecordStore: Sendable {
     /// Remembers that `event` was published for the deployment (with SNS's message id).
     func markSent(_ deploymentId: String, event: NotificationEvent, messageId: String, at: Double) async throws(RolloutError)
     /// Stores `command` for the daemon that drives the deployment when that is another daemon,
-    /// and returns true; false when this daemon drives it (always, for a store that no other
+    /// and returns true (a fleet backend once that daemon applied it, or after a bounded wait); false when this daemon drives it (always, for a store that no other
     /// daemon shares) and applies the command itself.
     func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool
     /// Called right before every alias change and every hook invocation of the deployment: true

@@ -189,15 +189,29 @@ public actor FleetRecords: RolloutRecordStore {
 
     /// See ``RolloutRecordStore/forward(_:to:)``: a command for a deployment another node
     /// drives is stored for it (``FleetStore/sendCommand(_:to:)``); its owner applies it within
-    /// one renewal period. A CodeDeploy deployment has no driver: every daemon applies its
-    /// commands (through CodeDeploy) itself.
+    /// one renewal period. This returns once the owner applied it (the save that records its
+    /// effect consumes the stored command), so the status read next shows the command's effect;
+    /// or after one lease, when the owner has not applied it yet (then the next holder does).
+    /// A CodeDeploy deployment has no driver: every daemon applies its commands (through
+    /// CodeDeploy) itself.
     public func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool {
         guard holders[deploymentId] == nil, let stored = try await fleet.deployment(deploymentId), !stored.isFinished,
             try Self.decode(stored.record).engine == .native
         else { return false }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36) + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        return try await fleet.sendCommand(FleetCommand(id: id, name: command.rawValue, payload: [:]), to: deploymentId)
+        guard try await fleet.sendCommand(FleetCommand(id: id, name: command.rawValue, payload: [:]), to: deploymentId) else {
+            return true
+        }
+        let deadline = clock.now + fleet.leaseDuration
+        while clock.now < deadline {
+            guard (try? await Task.sleep(for: Self.commandPollInterval)) != nil else { break }
+            if try await !fleet.pendingCommands(deploymentId).contains(where: { $0.id == id }) { break }
+        }
+        return true
     }
+
+    /// How often a daemon that forwarded a command looks whether the owner applied it.
+    static let commandPollInterval: Duration = .milliseconds(200)
 
     /// See ``RolloutRecordStore/fence(_:)``: a renewal conditional on the epoch, then
     /// ``LeaseHolder/canAct(at:)``. A write that gets no answer is retried while the window is
