@@ -8,6 +8,8 @@ them), Lambda and DynamoDB are moto. Every GetDeployment, from either daemon, mo
 deployment one status along its script.
 """
 import json
+import shutil
+import signal
 import urllib.request
 
 from .test_fleet_engine import FleetDaemon, table  # noqa: F401 - the fixture is used by name
@@ -68,6 +70,11 @@ def test_a_codedeploy_deployment_started_on_a_is_seen_waited_for_and_stopped_fro
             replayed = c.result("rollout.start", params)
             assert replayed["deploymentId"] == deployment_id and replayed["replayed"] is True
             assert [x["op"] for x in calls()].count("CreateDeployment") == 1
+            # Hooks report through B as well (PutLifecycleEventHookExecutionStatus).
+            c.result("rollout.reportHook", {"deploymentId": deployment_id, "hook": "beforeTraffic", "status": "Succeeded",
+                                            "executionId": "exec-b"})
+            assert [x["body"]["lifecycleEventHookExecutionId"] for x in calls()
+                    if x["op"] == "PutLifecycleEventHookExecutionStatus"] == ["exec-b"]
             # B stops it through CodeDeploy itself (no owner to forward to).
             stop = {"deploymentId": deployment_id, "idempotencyKey": "cd-stop-1"}
             stopped = c.result("rollout.stop", stop)
@@ -79,6 +86,10 @@ def test_a_codedeploy_deployment_started_on_a_is_seen_waited_for_and_stopped_fro
             assert c.result("rollout.stop", stop) == dict(stopped, replayed=True)
             assert [x["op"] for x in calls()].count("StopDeployment") == 1
             done_a = c.result("rollout.wait", {"deploymentId": deployment_id, "timeoutSeconds": 60}, timeout=70)
+        # A's machine is gone (process and state directory): B still has everything.
+        a.proc.send_signal(signal.SIGKILL)
+        a.proc.wait(timeout=10)
+        shutil.rmtree(a.root / "state")
         with b.connect() as c:
             done_b = c.result("rollout.wait", {"deploymentId": deployment_id, "timeoutSeconds": 60}, timeout=70)
         for done in (done_a, done_b):
@@ -87,11 +98,10 @@ def test_a_codedeploy_deployment_started_on_a_is_seen_waited_for_and_stopped_fro
         assert fleet_items(boto, table, "FLEET#ACTIVE") == []
         (state,) = fleet_items(boto, table, f"DEP#{deployment_id}")
         assert state["status"]["S"] == "Stopped" and "purgeAt" in state
-        # The alias is free again, fleet-wide: B starts the next deployment, A sees it end.
+        # The alias is free again, fleet-wide: B starts the next deployment and sees it end.
         configure(url, {"createScript": ["Created", "InProgress", "Succeeded"]})
         with b.connect() as c:
             again = c.result("rollout.start", start_params(lam, {"type": "allAtOnce"}))
-        with a.connect() as c:
             final = c.result("rollout.wait", {"deploymentId": again["deploymentId"], "timeoutSeconds": 60}, timeout=70)
             assert final["status"] == "Succeeded" and final["engine"] == "codedeploy", final
             listed = c.result("rollout.list", {"function": lam["name"]})["deployments"]
