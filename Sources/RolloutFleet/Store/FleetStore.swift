@@ -70,8 +70,8 @@ public struct FleetStore: Sendable {
     /// engine: CodeDeploy shifts the alias, so nobody drives it and it has no lease) and stores
     /// its first record, in one transaction, only if the alias has no active deployment. The
     /// claim item names the deployment and its `engine` but no owner, so no daemon adopts it;
-    /// ``finishUnleased(_:record:status:)`` frees it. Returns nil when claimed, else the id of
-    /// the deployment active on the alias. One TransactWriteItems.
+    /// ``finishUnleased(_:functionName:alias:record:status:)`` frees it. Returns nil when
+    /// claimed, else the id of the deployment active on the alias. One TransactWriteItems.
     public func claim(_ deployment: NewFleetDeployment, engine: String) async throws(RolloutError) -> String? {
         let now = wallClockMs()
         let token = Self.token()
