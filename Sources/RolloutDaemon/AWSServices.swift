@@ -128,7 +128,7 @@ struct AWSServices {
             let codeDeployClient = try client(.codeDeploy)
         {
             let codeDeploy = CodeDeployRollouts(client: codeDeployClient, application: application, deploymentGroup: group)
-            engines.append(CodeDeployEngine(codeDeploy: codeDeploy, store: records, now: now))
+            engines.append(CodeDeployEngine(codeDeploy: codeDeploy, store: shared, now: now))
         }
         let coordinator = RolloutCoordinator(
             engines: engines, defaultEngine: settings.engine == .codedeploy ? .codedeploy : .native, lambda: lambda, alarms: alarms,

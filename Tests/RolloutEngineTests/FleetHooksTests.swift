@@ -25,6 +25,20 @@ import Testing
         await engine.shutdown()
     }
 
+    @Test func aLostLeaseStopsTheRunBeforeItInvokesAHook() async throws {
+        let engine = harness.engine()
+        harness.records.loseLease()
+        let started = try await engine.start(
+            EngineHarness.request(hooks: RolloutHooks(beforeTraffic: "smoke-test")), fromVersion: "1", toVersion: "2", revisionId: "rev-0"
+        )
+        try await Task.sleep(for: .milliseconds(300))
+        // The start was recorded (its save preceded the fence), but no hook and no alias change ran.
+        #expect(harness.lambda.invocations.isEmpty)
+        #expect(harness.lambda.updates.isEmpty)
+        #expect(!(await engine.isDriving(started.deploymentId)))
+        await engine.shutdown()
+    }
+
     @Test func anAdopterRecordsItReconcilesAndContinues() async throws {
         let first = harness.engine()
         let started = try await first.start(

@@ -34,6 +34,50 @@ struct FleetRecordsMotoTests {
         #expect(FunctionName.normalized("123456789012:function:orders") == "orders")
     }
 
+    @Test func codeDeployRecordsClaimTheAliasWithoutALeaseAndFinishOnce() async throws {
+        let moto = try FleetTestMoto.get()
+        let table = try await moto.freshTable("codedeploy")
+        let a = FleetRecords(fleet: try moto.store(table, node: "node-a"), local: NoLocalRecords())
+        let b = FleetRecords(fleet: try moto.store(table, node: "node-b"), local: NoLocalRecords())
+        var record = Self.record("d-CD1")
+        record.engine = .codedeploy
+        #expect(try await a.create(record) == nil)
+        // One active deployment per alias, whatever the engines.
+        var other = Self.record("d-CD2")
+        other.engine = .codedeploy
+        #expect(try await b.create(other) == "d-CD1")
+        #expect(try await b.create(Self.record("d-2")) == "d-CD1")
+        // Every node reads it; nobody holds, renews or adopts a lease for it.
+        #expect(try await b.load("d-CD1")?.engine == .codedeploy)
+        #expect(try await b.active().map(\.deploymentId) == ["d-CD1"])
+        #expect(try await b.list(function: "orders", alias: nil, status: nil, limit: 10).map(\.deploymentId) == ["d-CD1"])
+        #expect(try await a.fleet.activeLeases().isEmpty)
+        let owned = (await a.owned, await b.owned)
+        #expect(owned.0.isEmpty && owned.1.isEmpty)
+        #expect(await b.scanForExpired().isEmpty)
+        // Commands are not stored for an owner: every node applies them through CodeDeploy.
+        #expect(try await b.forward(.stop, to: "d-CD1") == false)
+        // Any node saves the status it read from CodeDeploy.
+        record.status = .inProgress
+        try await b.save(record)
+        #expect(try await a.load("d-CD1")?.status == .inProgress)
+        // The end is recorded once, whoever sees it first, and frees the alias.
+        record.status = .stopped
+        let encoded = try FleetRecords.encode(record)
+        let finishes = (
+            try await a.fleet.finishUnleased("d-CD1", functionName: "orders", alias: "live", record: encoded, status: "Stopped"),
+            try await b.fleet.finishUnleased("d-CD1", functionName: "orders", alias: "live", record: encoded, status: "Stopped")
+        )
+        #expect(finishes == (true, false))
+        try await b.save(record)
+        // A late poll that still saw it running changes nothing.
+        record.status = .inProgress
+        try await a.save(record)
+        #expect(try await b.load("d-CD1")?.status == .stopped)
+        #expect(try await a.active().isEmpty)
+        #expect(try await b.create(Self.record("d-2")) == nil)
+    }
+
     @Test func oneNodeDrivesTheOtherReadsForwardsAndIsFenced() async throws {
         let moto = try FleetTestMoto.get()
         let table = try await moto.freshTable("records")

@@ -56,6 +56,31 @@ struct LeaseStateMachineTests {
         #expect(holder.next(at: .seconds(5)) == .stop(.superseded))
     }
 
+    @Test func aDriverThatStopsCheckingInIsNotRenewed() {
+        var holder = LeaseHolder(lease: Self.lease(), sentAt: .zero, stallLimit: .seconds(20))
+        // A driver that checks in keeps its lease past the stall limit.
+        for second in stride(from: Int64(5), through: 30, by: 5) {
+            holder.driverCheckedIn(at: .seconds(second - 1))
+            #expect(holder.next(at: .seconds(second)) == .renew)
+            holder.renewalSucceeded(Self.lease(rvn: "r\(second)"), sentAt: .seconds(second))
+        }
+        // Silent from 29 s on: renewed until 49 s, then given up although every renewal succeeded.
+        #expect(holder.next(at: .seconds(35)) == .renew)
+        holder.renewalSucceeded(Self.lease(rvn: "r35"), sentAt: .seconds(35))
+        #expect(holder.next(at: .seconds(40)) == .renew)
+        holder.renewalSucceeded(Self.lease(rvn: "r40"), sentAt: .seconds(40))
+        #expect(holder.next(at: .seconds(45)) == .renew)
+        holder.renewalSucceeded(Self.lease(rvn: "r45"), sentAt: .seconds(45))
+        #expect(holder.next(at: .milliseconds(49_001)) == .stop(.stalled))
+        #expect(holder.next(at: .seconds(50)) == .stop(.stalled))
+        #expect(!holder.canAct(at: .seconds(50)))
+        // Without a stall limit the driver's silence changes nothing.
+        var unwatched = LeaseHolder(lease: Self.lease(), sentAt: .zero)
+        #expect(unwatched.next(at: .seconds(5)) == .renew)
+        unwatched.renewalSucceeded(Self.lease(rvn: "r2"), sentAt: .seconds(5))
+        #expect(unwatched.next(at: .seconds(10)) == .renew)
+    }
+
     @Test func aFailedFenceStopsAtOnce() {
         var holder = LeaseHolder(lease: Self.lease(), sentAt: .zero)
         holder.fenceFailed()

@@ -29,7 +29,7 @@ struct FleetMode: Sendable {
             dynamoDB: try FleetSetup.dynamoDB(configuration, resolver: resolver, credentials: credentials), table: table, nodeID: nodeID,
             leaseDuration: .seconds(fleet.leaseSecs), wallClockMs: { Int64(Date().timeIntervalSince1970 * 1000) }
         )
-        return FleetRecords(fleet: store, local: local)
+        return FleetRecords(fleet: store, local: local, longestAwait: FleetSetup.longestAwait(configuration))
     }
 
     /// `sys.health.capabilities.fleet`.

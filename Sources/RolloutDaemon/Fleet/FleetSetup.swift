@@ -24,6 +24,14 @@ enum FleetSetup {
         return DynamoDBClient(client: client)
     }
 
+    /// The longest a deployment's run loop legitimately spends in one await between two
+    /// check-ins: one AWS call with every attempt at the per-attempt limit and the longest
+    /// backoff between them. A run loop silent for a lease longer than this is stuck, and its
+    /// lease is given up (``FleetRecords/stallLimit``).
+    static func longestAwait(_ configuration: Configuration) -> Duration {
+        (HTTPTimeouts().total + RetryPolicy.standard().maxBackoff) * configuration.cloud.aws.maxAttempts
+    }
+
     /// Refuses to start in fleet mode without a usable table: missing, another key schema, or
     /// unreachable (naming the table). Nothing is called without `[fleet]`.
     static func verifyAtStartup(

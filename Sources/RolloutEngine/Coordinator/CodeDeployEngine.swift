@@ -50,19 +50,22 @@ public struct CodeDeployEngine: DeploymentEngine {
     public func startedBefore(_ call: IdempotentCall, request: RolloutRequest) async throws(RolloutError) -> String? {
         guard let found = try await codeDeploy.deployment(startedBy: call) else { return nil }
         if try await store.load(found.deploymentId) == nil {
-            try await store.save(
-                RolloutRecord(
-                    deploymentId: found.deploymentId, engine: .codedeploy, request: request, fromVersion: found.fromVersion,
-                    toVersion: found.toVersion, createdAt: call.createdAt, status: .created
-                )
+            let record = RolloutRecord(
+                deploymentId: found.deploymentId, engine: .codedeploy, request: request, fromVersion: found.fromVersion,
+                toVersion: found.toVersion, createdAt: call.createdAt, status: .created
             )
+            // Another deployment holds the alias now: the record is kept all the same, as this
+            // call's answer names it.
+            if try await store.create(record) != nil { try await store.save(record) }
         }
         return found.deploymentId
     }
 
     /// See ``DeploymentEngine/start(_:fromVersion:toVersion:revisionId:call:)``. The record is
-    /// saved after `CreateDeployment` (CodeDeploy chooses the id), with ``RolloutRecordStore/save(_:)``:
-    /// CodeDeploy itself holds the deployment group's one active deployment.
+    /// created after `CreateDeployment` (CodeDeploy chooses the id) with
+    /// ``RolloutRecordStore/create(_:)``, which claims the alias (fleet-wide in fleet mode). A
+    /// deployment that claimed it in between (after the preflight) makes this one a Conflict,
+    /// and the CodeDeploy deployment just created is stopped (and rolled back).
     public func start(
         _ request: RolloutRequest, fromVersion: String, toVersion: String, revisionId: String?, call: IdempotentCall?
     ) async throws(RolloutError) -> (deploymentId: String, status: DeploymentStatus) {
@@ -79,7 +82,10 @@ public struct CodeDeployEngine: DeploymentEngine {
             deploymentId: deploymentId, engine: .codedeploy, request: request, fromVersion: fromVersion, toVersion: toVersion,
             createdAt: createdAt, status: .created
         )
-        try await store.save(record)
+        if let active = try await store.create(record) {
+            try? await codeDeploy.stop(deploymentId)
+            throw RolloutError.activeDeployment(active, function: request.function, alias: request.alias)
+        }
         let deployment = try await codeDeploy.deployment(deploymentId, record: record.codeDeployRecord)
         return (deploymentId, deployment.status)
     }

@@ -163,17 +163,21 @@ public actor RolloutCoordinator {
         let record = try await record(deploymentId)
         let engine = try engine(record.engine)
         if try await store.forward(command, to: deploymentId) {
-            return try await engine.deployment(for: record).status
+            // Applied (or stored) elsewhere: the record as it is now.
+            return try await deployment(deploymentId).status
         }
         return try await engine.apply(command, to: record)
     }
 
-    /// `rollout.list`: newest first, at most 100.
+    /// `rollout.list`: newest first, at most 100. Deployments of an engine this daemon does not
+    /// run (fleet mode: another daemon of the fleet started a CodeDeploy one) are left out, as
+    /// they cannot be asked; `rollout.get` names the configuration they need.
     public func list(function: String?, alias: String?, status: DeploymentStatus?) async throws(RolloutError) -> [Deployment] {
         var deployments: [Deployment] = []
         let owners = await store.owners()
         for record in try await store.list(function: function, alias: alias, status: status, limit: 100) {
-            var deployment = try await engine(record.engine).deployment(for: record)
+            guard let engine = engines.first(where: { $0.kind == record.engine }) else { continue }
+            var deployment = try await engine.deployment(for: record)
             if !deployment.status.isTerminal { deployment.owner = owners[record.deploymentId] }
             deployments.append(deployment)
         }

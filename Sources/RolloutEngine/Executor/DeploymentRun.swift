@@ -10,6 +10,9 @@ enum RunMessage: Sendable {
     /// Fleet mode: this daemon adopted the deployment under lease `epoch`; record it, then
     /// reconcile as after a restart.
     case adopted(node: String, epoch: Int64)
+    /// Fleet mode: sent every ``RolloutRecordStore/checkInInterval``; a run loop that answers
+    /// it is not stuck (``RolloutRecordStore/checkIn(_:)``).
+    case heartbeat
 }
 
 /// The services a run loop calls.
@@ -52,7 +55,17 @@ final class DeploymentRun: Sendable {
         )
         var metrics = DeploymentMetrics(deploymentId: deploymentId, machine: machine)
         defer { metrics.end() }
+        if let interval = dependencies.store.checkInInterval {
+            let inbox = inbox
+            children.spawn {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    inbox.yield(.heartbeat)
+                }
+            }
+        }
         for await message in stream {
+            await dependencies.store.checkIn(deploymentId)
             switch message {
             case .event(let make, let ack):
                 await executor.handle(make(dependencies.now()))
@@ -65,6 +78,8 @@ final class DeploymentRun: Sendable {
                 await executor.handle(.adopted(node: node, epoch: epoch, now: dependencies.now()))
                 await executor.reconcile()
                 metrics.observe(executor.machine)
+            case .heartbeat:
+                break
             }
             // Abandoned: the lease passed to another daemon, which drives the deployment now.
             if Task.isCancelled || executor.abandoned || executor.machine.phase == .finished { break }
@@ -145,6 +160,7 @@ struct DeploymentExecutor {
                 if error.code == .requestCancelled { return }
                 logger.warning("cannot read the alias to reconcile; retrying", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .seconds(dependencies.reconcileRetrySeconds))
+                await dependencies.store.checkIn(record.deploymentId)
             }
         }
     }
@@ -170,6 +186,7 @@ struct DeploymentExecutor {
         var persisted = false
         for action in actions {
             if Task.isCancelled || abandoned { return persisted }
+            await dependencies.store.checkIn(record.deploymentId)
             switch action {
             case .persist:
                 guard await persist() else {
@@ -184,6 +201,8 @@ struct DeploymentExecutor {
                 let record = currentRecord
                 await Task { await notifier.publish(event, record: record) }.value
             case .invokeHook(let hook):
+                // A hook acts on the deployment too: only the lease's current holder invokes it.
+                guard await holdsLease(before: "the \(hook.rawValue) hook") else { return persisted }
                 startHook(hook)
             case .applyWeight(let weight):
                 guard let event = await updateAlias(
@@ -230,6 +249,7 @@ struct DeploymentExecutor {
         let logged = record.snapshot?.events.count ?? 0
         record = currentRecord
         for attempt in 1...5 {
+            if attempt > 1 { await dependencies.store.checkIn(record.deploymentId) }
             do {
                 try await dependencies.store.save(record)
                 for event in (record.snapshot?.events ?? []).dropFirst(logged) {
@@ -256,11 +276,7 @@ struct DeploymentExecutor {
         applied: (String?, Double) -> RolloutStateMachine.Event,
         failed: (String, Double) -> RolloutStateMachine.Event
     ) async -> RolloutStateMachine.Event? {
-        guard await dependencies.store.fence(record.deploymentId) else {
-            logger.warning("the deployment's lease is not held: no alias change, the run loop stops")
-            abandoned = true
-            return nil
-        }
+        guard await holdsLease(before: "the alias change") else { return nil }
         do {
             let alias = try await dependencies.lambda.updateAlias(
                 function: record.function, alias: record.alias, functionVersion: primary, additionalWeights: weights,
@@ -275,6 +291,19 @@ struct DeploymentExecutor {
                 ? "the alias changed under the deployment (stale RevisionId): \(error.message)" : error.description
             return failed(reason, dependencies.now())
         }
+    }
+
+    /// The fence right before a side effect (``RolloutRecordStore/fence(_:)``, a write
+    /// conditional on the lease epoch in fleet mode): false, and the run loop stops changing
+    /// anything, when this daemon no longer holds the deployment.
+    private mutating func holdsLease(before effect: String) async -> Bool {
+        guard await dependencies.store.fence(record.deploymentId) else {
+            logger.warning("the deployment's lease is not held: nothing more is changed, the run loop stops", metadata: ["effect": "\(effect)"])
+            abandoned = true
+            return false
+        }
+        await dependencies.store.checkIn(record.deploymentId)
+        return true
     }
 
     private mutating func schedule(at: Double) {

@@ -110,7 +110,7 @@ public actor NativeRolloutEngine {
         guard let task = runTasks[deploymentId] else { return }
         abandoned.insert(deploymentId)
         task.cancel()
-        dependencies.logger.warning("stopped driving the deployment: its lease passed to another daemon", metadata: ["rollout.id": "\(deploymentId)"])
+        dependencies.logger.warning("stopped driving the deployment: this daemon no longer holds its lease (lost, unconfirmed, or its run loop stopped checking in)", metadata: ["rollout.id": "\(deploymentId)"])
     }
 
     /// True once ``shutdown()`` began.

@@ -21,10 +21,13 @@ struct RolloutNotifier: Sendable {
         }
         do {
             guard try await store.claimNotification(record.deploymentId, event: event) else { return }
+            // One check-in between the awaits of this step (claim, publish, mark sent).
+            await store.checkIn(record.deploymentId)
             let messageId = try await publisher.publish(
                 topicArn: topic, subject: Self.subject(event, record), message: String(decoding: Self.message(event, record).serialized(), as: UTF8.self),
                 deduplicationId: "\(record.deploymentId):\(event.rawValue)", groupId: record.deploymentId
             )
+            await store.checkIn(record.deploymentId)
             try await store.markSent(record.deploymentId, event: event, messageId: messageId, at: now())
         } catch {
             logger.warning(

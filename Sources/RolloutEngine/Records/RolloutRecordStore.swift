@@ -41,11 +41,11 @@ public protocol RolloutRecordStore: Sendable {
     /// Remembers that `event` was published for the deployment (with SNS's message id).
     func markSent(_ deploymentId: String, event: NotificationEvent, messageId: String, at: Double) async throws(RolloutError)
     /// Stores `command` for the daemon that drives the deployment when that is another daemon,
-    /// and returns true; false when this daemon drives it (always, for a store that no other
+    /// and returns true (a fleet backend once that daemon applied it, or after a bounded wait); false when this daemon drives it (always, for a store that no other
     /// daemon shares) and applies the command itself.
     func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool
-    /// Called right before every alias change of the deployment: true while this daemon may
-    /// change it. A fleet backend writes its lease fence (conditional on the epoch) and checks
+    /// Called right before every alias change and every hook invocation of the deployment: true
+    /// while this daemon may act on it. A fleet backend writes its lease fence (conditional on the epoch) and checks
     /// that the lease cannot have passed to another daemon; false stops the run loop at once,
     /// changing nothing more. ``save(_:)`` of such a store throws PreconditionFailed when the
     /// writer lost the deployment, which stops the run loop as well.
@@ -60,6 +60,14 @@ public protocol RolloutRecordStore: Sendable {
     /// The node driving each active deployment, by deployment id, for stores shared by several
     /// daemons (`rollout.get`/`list` show it as `owner`); empty for a store no other daemon shares.
     func owners() async -> [String: String]
+    /// How often the run loop of a deployment this daemon drives checks in while it waits for
+    /// its next step; nil: it does not (a store no other daemon shares has no lease to give up).
+    var checkInInterval: Duration? { get }
+    /// The run loop of the deployment is alive: it took a step, is between two awaits of one,
+    /// or answered while waiting (every ``checkInInterval``). A fleet backend stops renewing
+    /// the lease of a deployment whose run loop went silent for longer than its longest
+    /// legitimate await (stuck), so that another daemon adopts it.
+    func checkIn(_ deploymentId: String) async
     /// The outbox: notifications the snapshot decided but the store has not marked sent, of the
     /// deployments this daemon drives (what ``NativeRolloutEngine/recover()`` publishes).
     func unsentNotifications() async throws(RolloutError) -> [(record: RolloutRecord, events: [NotificationEvent])]
@@ -74,6 +82,10 @@ extension RolloutRecordStore {
     public func finished(_ deploymentId: String) async {}
     /// A store no other daemon shares: no owners to show.
     public func owners() async -> [String: String] { [:] }
+    /// A store no other daemon shares: no lease depends on the run loop's liveness.
+    public var checkInInterval: Duration? { nil }
+    /// A store no other daemon shares: nothing to record.
+    public func checkIn(_ deploymentId: String) async {}
 }
 
 extension RolloutRecordStore {

@@ -7,7 +7,9 @@ public import RolloutEngine
 /// that ``run()`` drives until it is cancelled:
 ///
 /// - renewals: every lease this node holds, every `lease / 3` (``LeaseHolder``); a lease lost or
-///   not confirmed in time ends that deployment's run loop at once (``NativeRolloutEngine/abandon(_:)``);
+///   not confirmed in time ends that deployment's run loop at once (``NativeRolloutEngine/abandon(_:)``),
+///   and so does a run loop that stopped checking in (stuck in an await): its lease is no
+///   longer renewed, so another node adopts the deployment;
 /// - commands: once per renewal period, the commands other nodes stored for the deployments
 ///   this node drives are applied (each in a task of its own, so a slow rollback delays no
 ///   renewal) and consumed by the save they lead to;
@@ -41,7 +43,13 @@ public struct FleetDriver: Sendable {
             var nextScan = Duration.zero
             var nextCommands = period
             while !Task.isCancelled {
-                for deploymentId in await records.renewDue() {
+                for (deploymentId, reason) in await records.renewDue() {
+                    if reason == .stalled {
+                        logger.warning(
+                            "the deployment's run loop stopped checking in: its lease is left to expire for another daemon to adopt",
+                            metadata: ["rollout.id": "\(deploymentId)", "stallLimit": "\(records.stallLimit)"]
+                        )
+                    }
                     lost.increment()
                     await engine.abandon(deploymentId)
                 }

@@ -14,8 +14,13 @@ public import RolloutEngine
 /// - The lease work that is not tied to a step (renewals, commands, adoption) is driven by
 ///   ``FleetDriver`` through ``renewDue()``, ``pendingCommands()`` and ``scanForExpired()``.
 ///
-/// CodeDeploy records stay in `local` (CodeDeploy keeps their state; SPEC §11 asks only that
-/// any daemon can read them, which the shared idempotency keys and CodeDeploy itself provide).
+/// CodeDeploy deployments live in the table too (SPEC §11: any daemon can get, wait for and stop
+/// them), claimed on their alias like native ones but without a lease: CodeDeploy keeps their
+/// state and shifts the alias, so nobody drives or adopts them. Any daemon that reads a new
+/// status from CodeDeploy saves it (``FleetStore/saveUnleased(_:functionName:alias:record:status:)``);
+/// the terminal one frees the alias exactly once (``FleetStore/finishUnleased(_:functionName:alias:record:status:)``,
+/// conditional on the record not being finished). `local` holds only records written before
+/// fleet mode was turned on, which are still read.
 public actor FleetRecords: RolloutRecordStore {
     /// The table.
     public nonisolated let fleet: FleetStore
@@ -32,11 +37,19 @@ public actor FleetRecords: RolloutRecordStore {
     public private(set) var lastError: String?
     /// Deployments adopted by this node since it started.
     public private(set) var adoptedCount = 0
+    /// How long a deployment's run loop may go without checking in before its lease is given
+    /// up (``LeaseHolder/stallLimit``): one lease plus `longestAwait`.
+    public nonisolated let stallLimit: Duration
 
-    /// Records in `fleet`; CodeDeploy records in `local`.
-    public init(fleet: FleetStore, local: any RolloutRecordStore) {
+    /// Records in `fleet`; those of `local` (written before fleet mode) are still read.
+    ///
+    /// - Parameter longestAwait: the longest a run loop may legitimately spend in one await
+    ///   between two check-ins: one AWS call with all its retries (the daemon derives it from
+    ///   `max_attempts` and the per-attempt limits).
+    public init(fleet: FleetStore, local: any RolloutRecordStore, longestAwait: Duration = .seconds(240)) {
         self.fleet = fleet
         self.local = local
+        self.stallLimit = fleet.leaseDuration + longestAwait
         self.origin = clock.now
         self.observer = LeaseObserver(nodeID: fleet.nodeID)
     }
@@ -54,19 +67,18 @@ public actor FleetRecords: RolloutRecordStore {
 
     // MARK: - RolloutRecordStore
 
-    /// See ``RolloutRecordStore/create(_:)``: ``FleetStore/start(_:)``.
+    /// See ``RolloutRecordStore/create(_:)``: ``FleetStore/start(_:)`` (native), or
+    /// ``FleetStore/claim(_:engine:)`` (CodeDeploy: a claim without a lease).
     public func create(_ record: RolloutRecord) async throws(RolloutError) -> String? {
-        guard record.engine == .native else { return try await local.create(record) }
-        let sentAt = now()
-        let result = try await fleet.start(
-            NewFleetDeployment(
-                deploymentId: record.deploymentId, functionName: Self.functionKey(record.function), alias: record.alias,
-                record: try Self.encode(record), status: record.status.rawValue
-            )
+        let deployment = NewFleetDeployment(
+            deploymentId: record.deploymentId, functionName: Self.functionKey(record.function), alias: record.alias,
+            record: try Self.encode(record), status: record.status.rawValue
         )
-        switch result {
+        guard record.engine == .native else { return try await fleet.claim(deployment, engine: record.engine.rawValue) }
+        let sentAt = now()
+        switch try await fleet.start(deployment) {
         case .started(let lease):
-            holders[record.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt)
+            holders[record.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt, stallLimit: stallLimit)
             written[record.deploymentId] = record
             return nil
         case .conflict(let active):
@@ -76,11 +88,24 @@ public actor FleetRecords: RolloutRecordStore {
 
     /// See ``RolloutRecordStore/save(_:)``: a save fenced on the lease, consuming the commands
     /// applied since the last one. A terminal record is saved like any other; ``finished(_:)``
-    /// frees the alias once its notifications are out.
+    /// frees the alias once its notifications are out. A CodeDeploy record is saved by whichever
+    /// daemon read its new status; the terminal one frees the alias (once, fleet-wide).
     public func save(_ record: RolloutRecord) async throws(RolloutError) {
-        guard record.engine == .native else { return try await local.save(record) }
         let deploymentId = record.deploymentId
         let encoded = try Self.encode(record)
+        guard record.engine == .native else {
+            let function = Self.functionKey(record.function)
+            if record.status.isTerminal {
+                _ = try await fleet.finishUnleased(
+                    deploymentId, functionName: function, alias: record.alias, record: encoded, status: record.status.rawValue
+                )
+            } else {
+                _ = try await fleet.saveUnleased(
+                    deploymentId, functionName: function, alias: record.alias, record: encoded, status: record.status.rawValue
+                )
+            }
+            return
+        }
         while true {
             guard let holder = holders[deploymentId] else { throw Self.notHeld(deploymentId) }
             let commands = consuming[deploymentId] ?? []
@@ -106,7 +131,7 @@ public actor FleetRecords: RolloutRecordStore {
     }
 
     /// See ``RolloutRecordStore/list(function:alias:status:limit:)``: the newest deployments of
-    /// the fleet (one Query of `FLEET#RECENT`, one GetItem each) and the local CodeDeploy ones.
+    /// the fleet (one Query of `FLEET#RECENT`, one GetItem each) and the local ones.
     public func list(function: String?, alias: String?, status: DeploymentStatus?, limit: Int) async throws(RolloutError) -> [RolloutRecord] {
         var records: [RolloutRecord] = []
         let key = function.map(Self.functionKey)
@@ -118,19 +143,21 @@ public actor FleetRecords: RolloutRecordStore {
             if let status, record.status != status { continue }
             records.append(record)
         }
-        records += try await local.list(function: function, alias: alias, status: status, limit: limit)
+        let fleetIds = Set(records.map(\.deploymentId))
+        records += try await local.list(function: function, alias: alias, status: status, limit: limit).filter { !fleetIds.contains($0.deploymentId) }
         return Array(records.sorted { $0.createdAt > $1.createdAt }.prefix(limit))
     }
 
     /// See ``RolloutRecordStore/active()``: every active deployment of the fleet (one Query of
-    /// the leases, one GetItem each) and the local CodeDeploy ones.
+    /// the alias claims, one GetItem each) and the local ones.
     public func active() async throws(RolloutError) -> [RolloutRecord] {
         var records: [RolloutRecord] = []
-        for lease in try await fleet.activeLeases() {
-            guard let stored = try await fleet.deployment(lease.deploymentId) else { continue }
+        for deploymentId in try await fleet.activeDeploymentIds() {
+            guard let stored = try await fleet.deployment(deploymentId) else { continue }
             records.append(try Self.decode(stored.record))
         }
-        return records + (try await local.active())
+        let fleetIds = Set(records.map(\.deploymentId))
+        return records + (try await local.active()).filter { !fleetIds.contains($0.deploymentId) }
     }
 
     /// See ``RolloutRecordStore/sentNotifications(_:)``.
@@ -162,12 +189,29 @@ public actor FleetRecords: RolloutRecordStore {
 
     /// See ``RolloutRecordStore/forward(_:to:)``: a command for a deployment another node
     /// drives is stored for it (``FleetStore/sendCommand(_:to:)``); its owner applies it within
-    /// one renewal period.
+    /// one renewal period. This returns once the owner applied it (the save that records its
+    /// effect consumes the stored command), so the status read next shows the command's effect;
+    /// or after one lease, when the owner has not applied it yet (then the next holder does).
+    /// A CodeDeploy deployment has no driver: every daemon applies its commands (through
+    /// CodeDeploy) itself.
     public func forward(_ command: DeploymentCommand, to deploymentId: String) async throws(RolloutError) -> Bool {
-        guard holders[deploymentId] == nil, let stored = try await fleet.deployment(deploymentId), !stored.isFinished else { return false }
+        guard holders[deploymentId] == nil, let stored = try await fleet.deployment(deploymentId), !stored.isFinished,
+            try Self.decode(stored.record).engine == .native
+        else { return false }
         let id = String(UInt64.random(in: 0...UInt64.max), radix: 36) + String(UInt64.random(in: 0...UInt64.max), radix: 36)
-        return try await fleet.sendCommand(FleetCommand(id: id, name: command.rawValue, payload: [:]), to: deploymentId)
+        guard try await fleet.sendCommand(FleetCommand(id: id, name: command.rawValue, payload: [:]), to: deploymentId) else {
+            return true
+        }
+        let deadline = clock.now + fleet.leaseDuration
+        while clock.now < deadline {
+            guard (try? await Task.sleep(for: Self.commandPollInterval)) != nil else { break }
+            if try await !fleet.pendingCommands(deploymentId).contains(where: { $0.id == id }) { break }
+        }
+        return true
     }
+
+    /// How often a daemon that forwarded a command looks whether the owner applied it.
+    static let commandPollInterval: Duration = .milliseconds(200)
 
     /// See ``RolloutRecordStore/fence(_:)``: a renewal conditional on the epoch, then
     /// ``LeaseHolder/canAct(at:)``. A write that gets no answer is retried while the window is
@@ -210,6 +254,16 @@ public actor FleetRecords: RolloutRecordStore {
         []
     }
 
+    /// See ``RolloutRecordStore/checkInInterval``: a third of the lease, so that a run loop
+    /// waiting for its next step checks in at every renewal.
+    public nonisolated var checkInInterval: Duration? { fleet.leaseDuration / 3 }
+
+    /// See ``RolloutRecordStore/checkIn(_:)``: the lease of a deployment whose run loop went
+    /// silent for ``stallLimit`` is no longer renewed (``renewDue()``).
+    public func checkIn(_ deploymentId: String) {
+        holders[deploymentId]?.driverCheckedIn(at: now())
+    }
+
     /// See ``RolloutRecordStore/drives(_:)``: whether this node holds the lease.
     public func drives(_ deploymentId: String) async -> Bool {
         holders[deploymentId] != nil
@@ -240,9 +294,10 @@ public actor FleetRecords: RolloutRecordStore {
     // MARK: - Lease work (FleetDriver)
 
     /// Sends the renewals that are due (``LeaseHolder/next(at:)``); returns the deployments
-    /// this node must stop driving at once (lost, or not confirmed in time).
-    func renewDue() async -> [String] {
-        var stopped: [String] = []
+    /// this node must stop driving at once, and why (lost, not confirmed in time, or a run loop
+    /// that stopped checking in).
+    func renewDue() async -> [(deploymentId: String, reason: LeaseHolder.StopReason)] {
+        var stopped: [(deploymentId: String, reason: LeaseHolder.StopReason)] = []
         for deploymentId in Array(holders.keys) {
             guard var holder = holders[deploymentId] else { continue }
             let action = holder.next(at: now())
@@ -250,9 +305,9 @@ public actor FleetRecords: RolloutRecordStore {
             switch action {
             case .wait:
                 continue
-            case .stop:
+            case .stop(let reason):
                 release(deploymentId)
-                stopped.append(deploymentId)
+                stopped.append((deploymentId, reason))
                 continue
             case .renew:
                 break
@@ -273,9 +328,9 @@ public actor FleetRecords: RolloutRecordStore {
             case nil: current.renewalFailed(lost: false, at: now())
             }
             holders[deploymentId] = current
-            if current.stopReason != nil {
+            if let reason = current.stopReason {
                 release(deploymentId)
-                stopped.append(deploymentId)
+                stopped.append((deploymentId, reason))
             }
         }
         return stopped
@@ -345,7 +400,7 @@ public actor FleetRecords: RolloutRecordStore {
         let sentAt = now()
         do {
             guard case .held(let lease) = try await fleet.adopt(seen) else { return nil }
-            holders[seen.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt)
+            holders[seen.deploymentId] = LeaseHolder(lease: lease, sentAt: sentAt, stallLimit: stallLimit)
             guard let stored = try await fleet.deployment(seen.deploymentId) else {
                 release(seen.deploymentId)
                 return nil

@@ -11,6 +11,12 @@
 /// could pass to another node. The margin absorbs rate drift and the time between the last
 /// ``canAct(at:)`` check and the side effect it guards (which carries its own fence as well:
 /// the alias `RevisionId`).
+///
+/// A lease is renewed for a deployment that is being driven, not for a process that is alive:
+/// with a `stallLimit`, the driver (the deployment's run loop) must check in
+/// (``driverCheckedIn(at:)``) at every step and while it waits; a driver silent for longer
+/// than the limit is stuck (an await that never returns), and the holder stops renewing
+/// (``StopReason/stalled``) so that the lease expires and another node adopts.
 public struct LeaseHolder: Sendable {
     /// What the executor does next.
     public enum Action: Sendable, Hashable {
@@ -31,6 +37,9 @@ public struct LeaseHolder: Sendable {
         case unconfirmed
         /// The owner let go (the deployment finished, or the daemon is shutting down).
         case released
+        /// The driver has not checked in for longer than the stall limit: it is stuck, so the
+        /// lease is left to expire and another node adopts the deployment.
+        case stalled
     }
 
     private enum State: Sendable, Hashable {
@@ -46,6 +55,9 @@ public struct LeaseHolder: Sendable {
     private var lastConfirmedSentAt: Duration
     private var nextRenewalAt: Duration
     private var state: State
+    /// How long the driver may stay silent; nil: its liveness is not watched.
+    public let stallLimit: Duration?
+    private var lastCheckIn: Duration
 
     /// Renew every duration / 3 (SPEC §11).
     public var renewInterval: Duration { lease.duration / 3 }
@@ -56,9 +68,12 @@ public struct LeaseHolder: Sendable {
     public var margin: Duration { max(.seconds(1), lease.duration / 5) }
 
     /// A holder of `lease`, which a write started at `sentAt` (the claim or the adoption)
-    /// stored.
-    public init(lease: FleetLease, sentAt: Duration) {
+    /// stored. `stallLimit`: how long the driver may go without checking in before the lease is
+    /// given up (nil: renew whatever the driver does).
+    public init(lease: FleetLease, sentAt: Duration, stallLimit: Duration? = nil) {
         self.lease = lease
+        self.stallLimit = stallLimit
+        self.lastCheckIn = sentAt
         self.lastConfirmedSentAt = sentAt
         self.actUntil = sentAt
         self.nextRenewalAt = sentAt
@@ -91,11 +106,21 @@ public struct LeaseHolder: Sendable {
                 state = .stopped(.unconfirmed)
                 return .stop(.unconfirmed)
             }
+            if let stallLimit, now - lastCheckIn > stallLimit {
+                state = .stopped(.stalled)
+                return .stop(.stalled)
+            }
         }
         if case .renewing = state { return .wait(until: actUntil) }
         guard now >= nextRenewalAt else { return .wait(until: nextRenewalAt) }
         state = .renewing(since: now)
         return .renew
+    }
+
+    /// The driver showed it is alive at `now` (it took a step, or it is waiting for its next
+    /// one and answered).
+    public mutating func driverCheckedIn(at now: Duration) {
+        lastCheckIn = max(lastCheckIn, now)
     }
 
     /// A renewal started at `sentAt` was written: `lease` is the new lease (fresh RVN).

@@ -5,7 +5,7 @@ import RolloutAWS
 ///
 /// | pk | sk | what |
 /// |---|---|---|
-/// | `FLEET#ACTIVE` | `ALIAS#<function>#<alias>` | the alias claim and the lease of its one active deployment |
+/// | `FLEET#ACTIVE` | `ALIAS#<function>#<alias>` | the alias claim and the lease of its one active deployment (a CodeDeploy deployment's claim has no lease) |
 /// | `DEP#<id>` | `STATE` | the deployment record (opaque JSON), its status and the epoch that wrote it |
 /// | `DEP#<id>` | `CMD#<commandId>` | a command for the owner (stop, promote, ...) until it is applied |
 /// | `DEP#<id>` | `OUTBOX#<event>` | one notification: claimed before publishing, sent after |
@@ -95,4 +95,6 @@ enum FleetAttribute {
     static let beat = "beat"
     static let node = "node"
     static let result = "result"
+    /// On a claim without a lease (``FleetStore/claim(_:engine:)``): the engine that keeps its state.
+    static let engine = "engine"
 }

@@ -53,11 +53,61 @@ public struct FleetStore: Sendable {
             deploymentId: deployment.deploymentId, functionName: deployment.functionName, alias: deployment.alias,
             owner: nodeID, epoch: 1, rvn: Self.token(), duration: leaseDuration, expiresAtMs: now + leaseDuration.milliseconds
         )
-        var leaseItem = leaseAttributes(lease)
-        leaseItem[FleetAttribute.startedAt] = .number(now)
+        var claim = leaseAttributes(lease)
+        claim[FleetAttribute.startedAt] = .number(now)
+        switch try await claimAlias(deployment, claim: claim, now: now, operation: "start") {
+        case .claimed:
+            return .started(lease)
+        case .heldBy(let item):
+            if let active = Self.lease(from: item), active.deploymentId == deployment.deploymentId, active.rvn == lease.rvn {
+                return .started(active)
+            }
+            return .conflict(activeDeploymentId: try activeDeploymentId(in: item, for: deployment))
+        }
+    }
+
+    /// Claims the alias for a deployment whose state another service keeps (the CodeDeploy
+    /// engine: CodeDeploy shifts the alias, so nobody drives it and it has no lease) and stores
+    /// its first record, in one transaction, only if the alias has no active deployment. The
+    /// claim item names the deployment and its `engine` but no owner, so no daemon adopts it;
+    /// ``finishUnleased(_:functionName:alias:record:status:)`` frees it. Returns nil when
+    /// claimed, else the id of the deployment active on the alias. One TransactWriteItems.
+    public func claim(_ deployment: NewFleetDeployment, engine: String) async throws(RolloutError) -> String? {
+        let now = wallClockMs()
+        let token = Self.token()
+        var claim = FleetItems.leaseKey(functionName: deployment.functionName, alias: deployment.alias)
+        claim[FleetAttribute.deploymentId] = .s(deployment.deploymentId)
+        claim[FleetAttribute.functionName] = .s(deployment.functionName)
+        claim[FleetAttribute.alias] = .s(deployment.alias)
+        claim[FleetAttribute.engine] = .s(engine)
+        claim[FleetAttribute.token] = .s(token)
+        claim[FleetAttribute.startedAt] = .number(now)
+        switch try await claimAlias(deployment, claim: claim, now: now, operation: "claim") {
+        case .claimed:
+            return nil
+        case .heldBy(let item):
+            if item[FleetAttribute.deploymentId]?.stringValue == deployment.deploymentId, item[FleetAttribute.token]?.stringValue == token {
+                return nil
+            }
+            return try activeDeploymentId(in: item, for: deployment)
+        }
+    }
+
+    private enum AliasClaim {
+        case claimed
+        /// The claim item that made the claim fail (this call's own, when a retried write met it).
+        case heldBy(DynamoDBItem)
+    }
+
+    /// The claim item `claim` (only if the alias has none), the deployment's `STATE` (only if
+    /// new) and its `FLEET#RECENT` entry, in one transaction.
+    private func claimAlias(
+        _ deployment: NewFleetDeployment, claim: DynamoDBItem, now: Int64, operation: String
+    ) async throws(RolloutError) -> AliasClaim {
         let stateItem = stateAttributes(
             deploymentId: deployment.deploymentId, functionName: deployment.functionName, alias: deployment.alias,
-            record: deployment.record, status: deployment.status, epoch: 1, finished: false, now: now
+            record: deployment.record, status: deployment.status, epoch: claim[FleetAttribute.epoch]?.int64Value ?? 0,
+            finished: false, now: now
         )
         let notExists = "attribute_not_exists(#pk)"
         let names = ExpressionAttributes(names: ["#pk": FleetItems.partitionKey])
@@ -66,7 +116,7 @@ public struct FleetStore: Sendable {
         recentItem[FleetItems.purgeAt] = .number(purgeAt(now))
         let result = try await dynamoDB.transactWriteItems(
             [
-                .put(PutItemRequest(table: table, item: leaseItem, condition: notExists, attributes: names)),
+                .put(PutItemRequest(table: table, item: claim, condition: notExists, attributes: names)),
                 .put(PutItemRequest(table: table, item: stateItem, condition: notExists, attributes: names)),
                 .put(PutItemRequest(table: table, item: recentItem)),
             ],
@@ -74,28 +124,23 @@ public struct FleetStore: Sendable {
         )
         switch result {
         case .committed:
-            return .started(lease)
+            return .claimed
         case .cancelled(let reasons):
-            try Self.throwIfTransient(reasons, operation: "start")
-            let active: FleetLease?
-            if let item = reasons.first?.item {
-                active = Self.lease(from: item)
-            } else {
-                active = try await dynamoDB.getItem(
-                    table, key: FleetItems.leaseKey(functionName: deployment.functionName, alias: deployment.alias)
-                ).flatMap(Self.lease(from:))
-            }
-            if let active, active.deploymentId == deployment.deploymentId, active.rvn == lease.rvn {
-                return .started(active)
-            }
-            if let active, active.deploymentId != deployment.deploymentId {
-                return .conflict(activeDeploymentId: active.deploymentId)
-            }
-            throw RolloutError(
-                .conflict, "deployment \(deployment.deploymentId) exists already in the fleet table \(table)",
-                data: ["deploymentId": .string(deployment.deploymentId)]
-            )
+            try Self.throwIfTransient(reasons, operation: operation)
+            if let item = reasons.first?.item { return .heldBy(item) }
+            let current = try await dynamoDB.getItem(table, key: FleetItems.leaseKey(functionName: deployment.functionName, alias: deployment.alias))
+            return .heldBy(current ?? [:])
         }
+    }
+
+    /// The deployment a failed claim met on the alias: Conflict when it is `deployment` itself
+    /// (its id is in the table already) or when the alias item cannot be read.
+    private func activeDeploymentId(in item: DynamoDBItem, for deployment: NewFleetDeployment) throws(RolloutError) -> String {
+        if let active = item[FleetAttribute.deploymentId]?.stringValue, active != deployment.deploymentId { return active }
+        throw RolloutError(
+            .conflict, "deployment \(deployment.deploymentId) exists already in the fleet table \(table)",
+            data: ["deploymentId": .string(deployment.deploymentId)]
+        )
     }
 
     /// Renews `lease`: a fresh RVN (and display expiry), only while this node holds it under
@@ -171,8 +216,19 @@ public struct FleetStore: Sendable {
     }
 
     /// Every active deployment's lease: one consistent Query of `FLEET#ACTIVE` (paginated).
+    /// Claims without a lease (``claim(_:engine:)``) are left out.
     public func activeLeases() async throws(RolloutError) -> [FleetLease] {
-        let items = try await dynamoDB.queryAll(
+        try await activeClaims().compactMap(Self.lease(from:))
+    }
+
+    /// The ids of every active deployment of the fleet, leased or not: one consistent Query of
+    /// `FLEET#ACTIVE` (paginated).
+    public func activeDeploymentIds() async throws(RolloutError) -> [String] {
+        try await activeClaims().compactMap { $0[FleetAttribute.deploymentId]?.stringValue }
+    }
+
+    private func activeClaims() async throws(RolloutError) -> [DynamoDBItem] {
+        try await dynamoDB.queryAll(
             QueryRequest(
                 table: table, keyCondition: "#pk = :pk AND begins_with(#sk, :prefix)",
                 attributes: ExpressionAttributes(
@@ -182,7 +238,6 @@ public struct FleetStore: Sendable {
                 consistentRead: true
             )
         )
-        return items.compactMap(Self.lease(from:))
     }
 
     /// The lease of the deployment active on `functionName`:`alias`, if any. One consistent GetItem.
@@ -207,6 +262,61 @@ public struct FleetStore: Sendable {
         _ lease: FleetLease, record: JSONValue, status: String, consumingCommands commands: [String] = []
     ) async throws(RolloutError) -> FleetSaveResult {
         try await write(lease, record: record, status: status, commands: commands, finished: true)
+    }
+
+    /// Writes the record of a deployment claimed with ``claim(_:engine:)`` (any daemon may: the
+    /// record follows what CodeDeploy answered), unless it finished. False when it finished
+    /// already (nothing written). One PutItem.
+    public func saveUnleased(
+        _ deploymentId: String, functionName: String, alias: String, record: JSONValue, status: String
+    ) async throws(RolloutError) -> Bool {
+        let item = stateAttributes(
+            deploymentId: deploymentId, functionName: functionName, alias: alias, record: record, status: status, epoch: 0,
+            finished: false, now: wallClockMs()
+        )
+        let request = PutItemRequest(
+            table: table, item: item, condition: "attribute_not_exists(#purgeAt)",
+            attributes: ExpressionAttributes(names: ["#purgeAt": FleetItems.purgeAt])
+        )
+        switch try await dynamoDB.putItem(request) {
+        case .written: return true
+        case .conditionFailed: return false
+        }
+    }
+
+    /// The last write of a deployment claimed with ``claim(_:engine:)``: its final record and
+    /// the release of the alias, exactly once across the fleet (every daemon that sees it end
+    /// may try; the record's `purgeAt` is the condition). True for the write that finished it,
+    /// false when it had finished already. One TransactWriteItems (Delete claim + Put `STATE`).
+    public func finishUnleased(
+        _ deploymentId: String, functionName: String, alias: String, record: JSONValue, status: String
+    ) async throws(RolloutError) -> Bool {
+        let item = stateAttributes(
+            deploymentId: deploymentId, functionName: functionName, alias: alias, record: record, status: status, epoch: 0,
+            finished: true, now: wallClockMs()
+        )
+        let actions: [TransactWriteAction] = [
+            .delete(DeleteItemRequest(
+                table: table, key: FleetItems.leaseKey(functionName: functionName, alias: alias),
+                // The alias may have no claim (a record saved without one); another deployment's stays.
+                condition: "attribute_not_exists(#pk) OR #dep = :dep",
+                attributes: ExpressionAttributes(
+                    names: ["#pk": FleetItems.partitionKey, "#dep": FleetAttribute.deploymentId], values: [":dep": .s(deploymentId)]
+                )
+            )),
+            .put(PutItemRequest(
+                table: table, item: item, condition: "attribute_not_exists(#purgeAt)",
+                attributes: ExpressionAttributes(names: ["#purgeAt": FleetItems.purgeAt])
+            )),
+        ]
+        switch try await dynamoDB.transactWriteItems(actions, clientRequestToken: Self.token()) {
+        case .committed:
+            return true
+        case .cancelled(let reasons):
+            try Self.throwIfTransient(reasons, operation: "finish")
+            if reasons.contains(where: \.isConditionFailure) { return false }
+            throw .internalError("DynamoDB cancelled the finish of \(deploymentId) without a reason")
+        }
     }
 
     /// Releases the alias claim alone (a claim whose deployment never started, say), while
