@@ -88,7 +88,8 @@ def test_100_mib_upload(moto, boto, fault_proxy):
         assert s3.head_object(Bucket="big", Key="big.bin", PartNumber=1)["PartsCount"] == 21
         head = s3.head_object(Bucket="big", Key="big.bin", ChecksumMode="ENABLED")
         assert composite_hex(head) == put["contentId"]
-        # Every UploadPart (2 uploads x 21 parts) carried its SHA-256, as seen on the wire.
+        # Every UploadPart (2 uploads x 21 parts) carried its SHA-256, as seen on the wire (moto is
+        # on loopback: in an aws-chunked trailer).
         uploads = stats()["byMethodPath"]
         part_puts = sum(n for k, n in uploads.items() if k.startswith("PUT /big/big"))
         assert part_puts == 42
