@@ -1,3 +1,4 @@
+import AWSConfig
 import CurlHTTP
 import Glibc
 @testable import RolloutAWS
@@ -132,5 +133,71 @@ extension S3TestDirectory {
         guard system("dd if='\(path)' of='\(slice)' bs=1M skip=\(offset) count=\(length) status=none iflag=skip_bytes,count_bytes 2>/dev/null") == 0
         else { throw AWSTestProcessError(description: "dd failed") }
         return slice
+    }
+}
+
+/// ``AWSTestScriptedHTTP`` that, like libcurl, reads a stream body to its end before answering.
+final class AWSTestDrainingHTTP: HTTPClient {
+    let scripted: AWSTestScriptedHTTP
+
+    init(_ scripted: AWSTestScriptedHTTP) {
+        self.scripted = scripted
+    }
+
+    func execute(
+        _ request: HTTPRequest, sink: HTTPResponseSink, timeouts: HTTPTimeouts, progress: HTTPProgress?
+    ) async throws(HTTPError) -> HTTPResponse {
+        if case .stream(let source) = request.body {
+            try source.rewind()
+            var buffer = [UInt8](repeating: 0, count: 256 << 10)
+            var total: Int64 = 0
+            while true {
+                let read = buffer.withUnsafeMutableBytes { bytes in Result { () throws(HTTPError) in try source.read(into: bytes) } }
+                let count = try read.get()
+                if count == 0 { break }
+                total += Int64(count)
+            }
+            guard total == source.length else { throw HTTPError(.local, "the stream produced \(total) of \(source.length) bytes") }
+        }
+        return try await scripted.execute(request, sink: sink, timeouts: timeouts, progress: progress)
+    }
+}
+
+@Suite("S3ObjectStore: a server that refuses checksum trailers (scripted HTTP)")
+struct ChecksumTrailerRefusalTests {
+    @Test("NotImplemented on a trailer part: that part and the rest go again with the signed payload hash; same contentId")
+    func notImplementedFallsBack() async throws {
+        let directory = try S3TestDirectory()
+        defer { directory.remove() }
+        let file = try directory.writeFile("f.bin", size: (5 << 20) * 2 + 3)
+        let reference = try directory.referenceDigests(of: file, chunk: 5 << 20)
+        let ok = HTTPResponse(status: 200, headers: [(name: "etag", value: "\"abc\"")], body: [])
+        let created = HTTPResponse(
+            status: 200, headers: [],
+            body: Array("<InitiateMultipartUploadResult><UploadId>up-1</UploadId></InitiateMultipartUploadResult>".utf8)
+        )
+        let scripted = AWSTestScriptedHTTP(
+            [.success(created), awsTestXMLError(501, "NotImplemented"), .success(ok), .success(ok), .success(ok), .success(ok)]
+        )
+        let client = try AWSClient(
+            service: .s3, endpointURL: "http://127.0.0.1:9000", region: "us-east-1", credentials: awsTestCredentials,
+            http: AWSTestDrainingHTTP(scripted), retryPolicy: .standard(maxAttempts: 1), environment: AWSTestSleepRecorder().environment()
+        )
+        let store = S3ObjectStore(
+            client: client, bucket: "b", prefix: "", forcePathStyle: true, multipartChunkBytes: 5 << 20,
+            maxObjectBytes: 1 << 40, uploadConcurrency: 1, journal: InMemoryUploadJournal()
+        )
+        #expect(store.usesChecksumTrailer)
+        let result = try await store.put(PutObjectRequest(key: "f.bin", source: .file(path: file)), progress: .none)
+        #expect(result.contentId == reference.contentId && result.parts == 3)
+        let puts = scripted.requests.filter { $0.method == "PUT" }
+        func header(_ request: HTTPRequest, _ name: String) -> String? { request.headers.first { $0.name.lowercased() == name }?.value }
+        #expect(puts.count == 4)
+        #expect(header(puts[0], "x-amz-content-sha256") == "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+        #expect(header(puts[0], "x-amz-trailer") == "x-amz-checksum-sha256")
+        for (put, digest) in zip(puts.dropFirst(), reference.digests) {
+            #expect(header(put, "x-amz-trailer") == nil && header(put, "x-amz-content-sha256") == digest)
+            #expect(header(put, "x-amz-checksum-sha256") != nil)
+        }
     }
 }

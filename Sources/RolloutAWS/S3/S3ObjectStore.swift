@@ -31,8 +31,11 @@ public struct S3ObjectStore: ObjectStore {
     public let usesPathStyle: Bool
     /// True when parts of a file go up with their checksum in an `aws-chunked` trailer, the
     /// body unsigned (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): over `https`, or to a loopback
-    /// host (nobody can alter the body on the way). Elsewhere the payload hash is signed.
+    /// host (nobody can alter the body on the way). Elsewhere the payload hash is signed. A
+    /// server that answers such a part `NotImplemented` (HTTP 501: some S3-compatible servers
+    /// do) gets that part, and every later one, with the signed payload hash instead.
     public let usesChecksumTrailer: Bool
+    private let trailerRefused = TrailerRefusal()
     /// Part size, and the largest object sent in one PutObject.
     public let multipartChunkBytes: Int64
     /// The largest object accepted (TooLarge before anything is sent).
@@ -361,6 +364,11 @@ public struct S3ObjectStore: ObjectStore {
         let value = Atomic<Int64>(0)
     }
 
+    /// Set once the server has refused a part with a checksum trailer.
+    private final class TrailerRefusal: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
     /// Uploads every part, `uploadConcurrency` at a time, and returns them in order. A part of
     /// a file is hashed while it is sent, its checksum in an `aws-chunked` trailer
     /// (``ChecksumTrailerBody``), when ``usesChecksumTrailer``; otherwise (and for bytes in
@@ -374,21 +382,30 @@ public struct S3ObjectStore: ObjectStore {
         let done = ByteCounter()
         let client = self.client
         let streamsChecksum = usesChecksumTrailer
+        let trailerRefused = self.trailerRefused
         /// Sends part `index` and returns its ETag and SHA-256.
         @Sendable func sendPart(_ index: Int, offset: Int64, length: Int64) async throws(RolloutError) -> (etag: String?, digest: [UInt8]) {
             let query = [(name: "partNumber", value: "\(index + 1)"), (name: "uploadId", value: uploadId)]
-            if streamsChecksum, case .file(let file) = source {
+            if streamsChecksum, !trailerRefused.value.load(ordering: .relaxed), case .file(let file) = source {
                 // Hashed as it is sent; the checksum goes in the trailer.
                 let body = ChecksumTrailerBody(file: file, offset: offset, length: length)
                 let request = AWSRequest(
                     operation: "UploadPart", method: "PUT", path: path, query: query, headers: body.headers,
                     body: .stream(body), payloadHash: .unsignedPayloadTrailer
                 )
-                let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts)
-                guard let digest = body.digest else {
-                    throw RolloutError.internalError("s3 UploadPart: part \(index + 1) was answered before its body was sent")
+                do throws(RolloutError) {
+                    let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts)
+                    guard let digest = body.digest else {
+                        throw RolloutError.internalError("s3 UploadPart: part \(index + 1) was answered before its body was sent")
+                    }
+                    return (response.header("etag"), digest)
+                } catch {
+                    let upstream = error.data["upstream"]
+                    guard upstream?["code"]?.stringValue == "NotImplemented" || upstream?["httpStatus"]?.int64Value == 501 else {
+                        throw error
+                    }
+                    trailerRefused.value.store(true, ordering: .relaxed)
                 }
-                return (response.header("etag"), digest)
             }
             // Hashed first (off the cooperative pool); the checksum and payload hash go in the
             // headers, and the body streams from the file (read again, from the page cache).
