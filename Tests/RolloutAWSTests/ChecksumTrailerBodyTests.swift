@@ -130,8 +130,8 @@ extension S3TestDirectory {
     /// `length` bytes of `path` from `offset`, copied to a new file; returns its path.
     func writeSlice(of path: String, offset: Int, length: Int) throws -> String {
         let slice = self.path + "/slice.bin"
-        guard system("dd if='\(path)' of='\(slice)' bs=1M skip=\(offset) count=\(length) status=none iflag=skip_bytes,count_bytes 2>/dev/null") == 0
-        else { throw AWSTestProcessError(description: "dd failed") }
+        let command = "dd if='\(path)' of='\(slice)' bs=1M skip=\(offset) count=\(length) status=none iflag=skip_bytes,count_bytes"
+        guard system(command) == 0 else { throw AWSTestProcessError(description: "dd failed") }
         return slice
     }
 }

@@ -249,9 +249,10 @@ public struct S3ObjectStore: ObjectStore {
     }
 
     /// A multipart upload created with `ChecksumAlgorithm=SHA256`: each part carries its
-    /// SHA-256 (``uploadParts(s3Key:uploadId:source:size:progress:)``), and the contentId, the SHA-256 over the part digests, is S3's COMPOSITE checksum of the
-    /// object: S3 keeps it and returns it to `x-amz-checksum-mode: ENABLED` reads. Returns the
-    /// etag, the contentId and the part count.
+    /// SHA-256 (``uploadParts(s3Key:uploadId:source:size:progress:)``), and the contentId, the
+    /// SHA-256 over the part digests, is S3's COMPOSITE checksum of the object: S3 keeps it
+    /// and returns it to `x-amz-checksum-mode: ENABLED` reads. Returns the etag, the
+    /// contentId and the part count.
     private func putMultipart(
         key: String, source: ObjectSource, size: Int64,
         headers: [(name: String, value: String)], conditions: [(name: String, value: String)], progress: ProgressReporter
