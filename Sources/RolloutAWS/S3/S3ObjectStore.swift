@@ -34,7 +34,7 @@ public struct S3ObjectStore: ObjectStore {
     /// host (nobody can alter the body on the way). Elsewhere the payload hash is signed. A
     /// server that answers such a part `NotImplemented` (HTTP 501: some S3-compatible servers
     /// do) gets that part, and every later one, with the signed payload hash instead.
-    public let usesChecksumTrailer: Bool
+    public internal(set) var usesChecksumTrailer: Bool
     private let trailerRefused = TrailerRefusal()
     /// Part size, and the largest object sent in one PutObject.
     public let multipartChunkBytes: Int64
