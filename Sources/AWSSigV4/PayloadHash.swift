@@ -25,6 +25,11 @@ public struct PayloadHash: Sendable, Hashable {
     /// `UNSIGNED-PAYLOAD`: the body is not covered by the signature. S3 only, and only over TLS.
     public static let unsigned = PayloadHash(value: "UNSIGNED-PAYLOAD")
 
+    /// `STREAMING-UNSIGNED-PAYLOAD-TRAILER`: an `aws-chunked` body, not covered by the
+    /// signature, that ends in a trailer carrying its checksum (`x-amz-trailer`). S3 only;
+    /// over TLS (or to a loopback endpoint).
+    public static let unsignedPayloadTrailer = PayloadHash(value: "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+
     /// The SHA-256 of the empty body.
     public static let emptyBody = PayloadHash(value: "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
 }

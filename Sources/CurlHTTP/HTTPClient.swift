@@ -20,7 +20,8 @@ public struct HTTPRequest: Sendable {
     }
 }
 
-/// A request body: nothing, bytes in memory, or a range of a file streamed from disk.
+/// A request body: nothing, bytes in memory, a range of a file streamed from disk, or bytes
+/// produced as they are sent.
 public enum HTTPRequestBody: Sendable {
     /// No body.
     case empty
@@ -28,6 +29,8 @@ public enum HTTPRequestBody: Sendable {
     case bytes([UInt8])
     /// `length` bytes of an open file from `offset`, read (`pread`) as they are sent.
     case file(ReadableFile, offset: Int64, length: Int64)
+    /// Bytes a ``HTTPBodySource`` produces as they are sent.
+    case stream(any HTTPBodySource)
 
     /// The body's length in bytes.
     public var length: Int64 {
@@ -35,8 +38,21 @@ public enum HTTPRequestBody: Sendable {
         case .empty: 0
         case .bytes(let bytes): Int64(bytes.count)
         case .file(_, _, let length): length
+        case .stream(let source): source.length
         }
     }
+}
+
+/// A request body produced while it is sent (for example framed and hashed on the way), one
+/// exchange at a time: the client calls ``rewind()`` before each attempt, then ``read(into:)``
+/// from the thread running the exchange until it returns 0.
+public protocol HTTPBodySource: AnyObject, Sendable {
+    /// The exact number of bytes every attempt produces (the Content-Length).
+    var length: Int64 { get }
+    /// Starts over: the next read returns the body's first bytes.
+    func rewind() throws(HTTPError)
+    /// Fills the start of `buffer` with the next bytes and returns how many (0 at the end).
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(HTTPError) -> Int
 }
 
 /// Where a response body goes.

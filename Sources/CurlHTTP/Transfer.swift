@@ -32,9 +32,14 @@ final class Transfer: @unchecked Sendable {
     /// Prepares an attempt: the body is read from its start and a file sink is emptied, so a
     /// retried exchange sends and stores exactly what the first one would have.
     func open() throws(HTTPError) {
-        if case .file(_, let offset, let length) = request.body {
+        switch request.body {
+        case .file(_, let offset, let length):
             readOffset = offset
             readRemaining = length
+        case .stream(let source):
+            try source.rewind()
+        case .empty, .bytes:
+            break
         }
         if case .file(let temporary) = sink {
             do {
@@ -75,6 +80,13 @@ final class Transfer: @unchecked Sendable {
             readOffset += Int64(got)
             readRemaining -= Int64(got)
             return got
+        case .stream(let source):
+            do {
+                return try source.read(into: buffer)
+            } catch {
+                failure = error
+                return 0x1000_0000  // CURL_READFUNC_ABORT
+            }
         }
     }
 

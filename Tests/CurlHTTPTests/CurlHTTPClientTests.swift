@@ -2,6 +2,7 @@ import CurlHTTP
 import Glibc
 import RolloutCore
 import RolloutSystem
+import Synchronization
 import Testing
 
 /// The Python test server (tests/fixtures/http_test_server.py) on a free loopback port.
@@ -123,6 +124,23 @@ struct CurlHTTPClientTests {
         #expect(echo["headers"]?["expect"] == nil)
     }
 
+    @Test("a stream body is rewound for every exchange and sent whole; a source that fails aborts the exchange")
+    func streamBody() async throws {
+        let source = CountingSource(length: 300_001)
+        for _ in 0..<2 {
+            let request = HTTPRequest(method: "PUT", url: server.url("/echo"), body: .stream(source))
+            let response = try await client.execute(request, sink: .memory(limit: 1 << 20), timeouts: .init(), progress: nil)
+            let echo = try JSONParser.parse(response.body)
+            #expect(echo["length"] == 300_001)
+            #expect(echo["sha256"]?.stringValue == Self.sha256Hex(CountingSource.bytes(300_001)))
+        }
+        #expect(source.rewinds.withLock { $0 } == 2)
+        let failing = HTTPRequest(method: "PUT", url: server.url("/echo"), body: .stream(CountingSource(length: 300_001, failAt: 100_000)))
+        await #expect(throws: HTTPError.self) {
+            _ = try await client.execute(failing, sink: .memory(limit: 1 << 20), timeouts: .init(), progress: nil)
+        }
+    }
+
     @Test("an empty POST sends Content-Length: 0")
     func emptyPost() async throws {
         let response = try await client.execute(HTTPRequest(method: "POST", url: server.url("/echo")), sink: .memory(limit: 1 << 20), timeouts: .init(), progress: nil)
@@ -229,5 +247,34 @@ struct CurlHTTPClientTests {
         var buffer = [CChar](repeating: 0, count: 200)
         fgets(&buffer, 200, pipe)
         return String(decoding: buffer.prefix { $0 != 0 }.prefix(64).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// A stream body of `length` bytes (byte i is `i * 31`), in reads of at most 70,001 bytes;
+/// with `failAt`, the read that would pass that offset fails.
+final class CountingSource: HTTPBodySource, @unchecked Sendable {  // one exchange at a time; `rewinds` is locked
+    let length: Int64
+    private let failAt: Int64?
+    private var position: Int64 = 0
+    let rewinds = Mutex(0)
+
+    init(length: Int64, failAt: Int64? = nil) {
+        self.length = length
+        self.failAt = failAt
+    }
+
+    static func bytes(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31) } }
+
+    func rewind() throws(HTTPError) {
+        position = 0
+        rewinds.withLock { $0 += 1 }
+    }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(HTTPError) -> Int {
+        let count = Int(min(Int64(min(buffer.count, 70_001)), length - position))
+        if let failAt, position + Int64(count) > failAt { throw HTTPError(.local, "the source failed") }
+        for index in 0..<count { buffer[index] = UInt8(truncatingIfNeeded: (Int(position) + index) &* 31) }
+        position += Int64(count)
+        return count
     }
 }

@@ -88,7 +88,8 @@ def test_100_mib_upload(moto, boto, fault_proxy):
         assert s3.head_object(Bucket="big", Key="big.bin", PartNumber=1)["PartsCount"] == 21
         head = s3.head_object(Bucket="big", Key="big.bin", ChecksumMode="ENABLED")
         assert composite_hex(head) == put["contentId"]
-        # Every UploadPart (2 uploads x 21 parts) carried its SHA-256, as seen on the wire.
+        # Every UploadPart (2 uploads x 21 parts) carried its SHA-256, as seen on the wire (moto is
+        # on loopback: in an aws-chunked trailer).
         uploads = stats()["byMethodPath"]
         part_puts = sum(n for k, n in uploads.items() if k.startswith("PUT /big/big"))
         assert part_puts == 42
@@ -260,16 +261,22 @@ def test_deadline_aborts_a_multipart_upload(moto, boto, fault_proxy):
         assert d.stop() == 0
 
 
-def read_bytes(pid):
-    """Bytes this process really read from storage (not the page cache)."""
+def proc_io(pid, name):
+    """A /proc/<pid>/io counter: `read_bytes` (really read from storage, not the page cache) or
+    `rchar` (returned by read calls, page cache or not)."""
     with open(f"/proc/{pid}/io") as f:
-        return int(next(line for line in f if line.startswith("read_bytes")).split()[1])
+        return int(next(line for line in f if line.startswith(name + ":")).split()[1])
+
+
+def read_bytes(pid):
+    return proc_io(pid, "read_bytes")
 
 
 def test_multipart_put_reads_each_byte_of_the_file_once(moto, boto, fault_proxy):
     """With a cold page cache, the daemon's storage reads for a multipart put are about the file's
-    size: each part is hashed as it is read and sent from the page cache, with no pre-pass over the
-    file before CreateMultipartUpload (when the first request reaches S3 nothing has been read)."""
+    size, and so are all its read calls (rchar): each part is read once into a buffer, hashed as it
+    arrives and sent from that buffer, with no pre-pass over the file before CreateMultipartUpload
+    (when the first request reaches S3 nothing has been read)."""
     import threading
 
     s3 = boto("s3")
@@ -286,6 +293,7 @@ def test_multipart_put_reads_each_byte_of_the_file_once(moto, boto, fault_proxy)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
         os.close(fd)
         before = read_bytes(d.proc.pid)
+        rchar_before = proc_io(d.proc.pid, "rchar")
         outcome = {}
 
         def put_file():
@@ -300,12 +308,15 @@ def test_multipart_put_reads_each_byte_of_the_file_once(moto, boto, fault_proxy)
         worker.join()
         put = outcome["put"]
         read = read_bytes(d.proc.pid) - before
+        rchar = proc_io(d.proc.pid, "rchar") - rchar_before
         configure(delayMs=0)
         print(f"read before the first request: {read_at_first_request}")
         assert read_at_first_request <= CHUNK, "the file was read before CreateMultipartUpload"
         assert put["parts"] == 10 and put["contentId"] == content_id(src)
         print(f"file {size} bytes, daemon read_bytes {read} ({read / size:.2f}x)")
         assert 0.9 * size <= read <= 1.25 * size, f"read {read} bytes for a {size}-byte file"
+        print(f"daemon rchar {rchar} ({rchar / size:.2f}x)")
+        assert size <= rchar <= 1.1 * size, f"read calls returned {rchar} bytes for a {size}-byte file"
         head = s3.head_object(Bucket="once", Key="once.bin", ChecksumMode="ENABLED")
         assert composite_hex(head) == put["contentId"]
         with d.connect() as c:

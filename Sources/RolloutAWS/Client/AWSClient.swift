@@ -170,8 +170,8 @@ public final class AWSClient: Sendable {
         switch request.body {
         case .empty: return .emptyBody
         case .bytes(let bytes): return .sha256(of: bytes)
-        case .file:
-            throw .internalError("\(service.serviceID) \(request.operation): a file body needs a precomputed payload hash")
+        case .file, .stream:
+            throw .internalError("\(service.serviceID) \(request.operation): a file or stream body needs a precomputed payload hash")
         }
     }
 

@@ -11,13 +11,15 @@ import Synchronization
 /// Every key lives under ``prefix``. Objects up to ``multipartChunkBytes`` go up in one
 /// `PutObject` (hashed first; the contentId is `content-id` metadata); larger ones in a
 /// multipart upload created with `ChecksumAlgorithm=SHA256` whose parts are exactly the
-/// contentId chunks. Each part is hashed (on a Dispatch thread, 256 KiB reads) just before it
-/// is sent, so the file is read from storage once: its SHA-256 is the SigV4 payload hash and
-/// `x-amz-checksum-sha256`, so S3 verifies each part and a retried part is byte-identical, and
-/// the contentId, the SHA-256 over the part digests, is S3's COMPOSITE checksum of the object,
-/// read back with `x-amz-checksum-mode: ENABLED`. Parts stream from the open file
-/// (`.file(file, offset, length)` bodies, read straight into libcurl's upload buffer): no part
-/// is ever held in memory whole.
+/// contentId chunks. Each part of a file is read once, straight into libcurl's upload buffer,
+/// and hashed there as it is sent: an unsigned `aws-chunked` body whose trailer carries its
+/// `x-amz-checksum-sha256` (``ChecksumTrailerBody``), which S3 verifies, so a part is stored
+/// whole or not at all, and a retried part is byte-identical. That needs TLS (or a loopback
+/// endpoint, ``usesChecksumTrailer``): over plain HTTP elsewhere each part is hashed first (on
+/// a Dispatch thread, 256 KiB reads) and its SHA-256 is the signed payload hash and the
+/// checksum header, the send reading it again from the page cache. The contentId, the SHA-256
+/// over the part digests, is S3's COMPOSITE checksum of the object, read back with
+/// `x-amz-checksum-mode: ENABLED`. No part is ever held in memory whole.
 public struct S3ObjectStore: ObjectStore {
     /// The S3 client (its endpoint was resolved by the daemon).
     public let client: AWSClient
@@ -27,6 +29,13 @@ public struct S3ObjectStore: ObjectStore {
     public let prefix: String
     /// True when requests use `/bucket/key` paths.
     public let usesPathStyle: Bool
+    /// True when parts of a file go up with their checksum in an `aws-chunked` trailer, the
+    /// body unsigned (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): over `https`, or to a loopback
+    /// host (nobody can alter the body on the way). Elsewhere the payload hash is signed. A
+    /// server that answers such a part `NotImplemented` (HTTP 501: some S3-compatible servers
+    /// do) gets that part, and every later one, with the signed payload hash instead.
+    public internal(set) var usesChecksumTrailer: Bool
+    private let trailerRefused = TrailerRefusal()
     /// Part size, and the largest object sent in one PutObject.
     public let multipartChunkBytes: Int64
     /// The largest object accepted (TooLarge before anything is sent).
@@ -63,6 +72,7 @@ public struct S3ObjectStore: ObjectStore {
         let virtualReady = host.hasPrefix(bucket.lowercased() + ".")
         self.usesPathStyle = forcePathStyle || Self.isIPAddress(host) || host == "localhost"
             || !Self.isDNSCompatible(bucket) || !virtualReady
+        self.usesChecksumTrailer = client.endpoint.scheme == "https" || Self.isLoopback(host)
     }
 
     // MARK: Addressing
@@ -77,6 +87,11 @@ public struct S3ObjectStore: ObjectStore {
         if host.contains(":") { return true }
         let parts = host.split(separator: ".", omittingEmptySubsequences: false)
         return parts.count == 4 && parts.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isNumber) }
+    }
+
+    /// `localhost`, `127.0.0.0/8` or `::1`.
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || (host.hasPrefix("127.") && isIPAddress(host))
     }
 
     /// S3's DNS-compatible bucket names: 3–63 of `a-z 0-9 . -`, starting and ending with a
@@ -233,11 +248,11 @@ public struct S3ObjectStore: ObjectStore {
         var digest: [UInt8]
     }
 
-    /// A multipart upload created with `ChecksumAlgorithm=SHA256`: each part is hashed just
-    /// before it is sent (so the file is read from disk once; the send reads the page cache),
-    /// and the contentId, the SHA-256 over the part digests, is S3's COMPOSITE checksum of the
-    /// object: S3 keeps it and returns it to `x-amz-checksum-mode: ENABLED` reads. Returns the
-    /// etag, the contentId and the part count.
+    /// A multipart upload created with `ChecksumAlgorithm=SHA256`: each part carries its
+    /// SHA-256 (``uploadParts(s3Key:uploadId:source:size:progress:)``), and the contentId, the
+    /// SHA-256 over the part digests, is S3's COMPOSITE checksum of the object: S3 keeps it
+    /// and returns it to `x-amz-checksum-mode: ENABLED` reads. Returns the etag, the
+    /// contentId and the part count.
     private func putMultipart(
         key: String, source: ObjectSource, size: Int64,
         headers: [(name: String, value: String)], conditions: [(name: String, value: String)], progress: ProgressReporter
@@ -350,8 +365,15 @@ public struct S3ObjectStore: ObjectStore {
         let value = Atomic<Int64>(0)
     }
 
-    /// Uploads every part, `uploadConcurrency` at a time (each hashed off the cooperative
-    /// pool just before it is sent), and returns them in order.
+    /// Set once the server has refused a part with a checksum trailer.
+    private final class TrailerRefusal: Sendable {
+        let value = Atomic<Bool>(false)
+    }
+
+    /// Uploads every part, `uploadConcurrency` at a time, and returns them in order. A part of
+    /// a file is hashed while it is sent, its checksum in an `aws-chunked` trailer
+    /// (``ChecksumTrailerBody``), when ``usesChecksumTrailer``; otherwise (and for bytes in
+    /// memory) it is hashed off the cooperative pool just before it is sent.
     private func uploadParts(
         s3Key: String, uploadId: String, source: ObjectSource, size: Int64, progress: ProgressReporter
     ) async throws(RolloutError) -> [UploadedPart] {
@@ -360,19 +382,45 @@ public struct S3ObjectStore: ObjectStore {
         let partCount = Int((size + chunk - 1) / chunk)
         let done = ByteCounter()
         let client = self.client
-        @Sendable func partRequest(_ index: Int, digest: [UInt8]) -> AWSRequest {
-            let offset = Int64(index) * chunk
-            let length = min(chunk, size - offset)
+        let streamsChecksum = usesChecksumTrailer
+        let trailerRefused = self.trailerRefused
+        /// Sends part `index` and returns its ETag and SHA-256.
+        @Sendable func sendPart(_ index: Int, offset: Int64, length: Int64) async throws(RolloutError) -> (etag: String?, digest: [UInt8]) {
+            let query = [(name: "partNumber", value: "\(index + 1)"), (name: "uploadId", value: uploadId)]
+            if streamsChecksum, !trailerRefused.value.load(ordering: .relaxed), case .file(let file) = source {
+                // Hashed as it is sent; the checksum goes in the trailer.
+                let body = ChecksumTrailerBody(file: file, offset: offset, length: length)
+                let request = AWSRequest(
+                    operation: "UploadPart", method: "PUT", path: path, query: query, headers: body.headers,
+                    body: .stream(body), payloadHash: .unsignedPayloadTrailer
+                )
+                do throws(RolloutError) {
+                    let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts)
+                    guard let digest = body.digest else {
+                        throw RolloutError.internalError("s3 UploadPart: part \(index + 1) was answered before its body was sent")
+                    }
+                    return (response.header("etag"), digest)
+                } catch {
+                    let upstream = error.data["upstream"]
+                    guard upstream?["code"]?.stringValue == "NotImplemented" || upstream?["httpStatus"]?.int64Value == 501 else {
+                        throw error
+                    }
+                    trailerRefused.value.store(true, ordering: .relaxed)
+                }
+            }
+            // Hashed first (off the cooperative pool); the checksum and payload hash go in the
+            // headers, and the body streams from the file (read again, from the page cache).
+            let digest = try await S3Support.chunkDigestOffPool(source: source, offset: offset, length: length)
             let body: HTTPRequestBody = switch source {
             case .file(let file): .file(file, offset: offset, length: length)
             case .bytes(let bytes): .bytes(Array(bytes[Int(offset)..<Int(offset + length)]))
             }
-            return AWSRequest(
-                operation: "UploadPart", method: "PUT", path: path,
-                query: [(name: "partNumber", value: "\(index + 1)"), (name: "uploadId", value: uploadId)],
-                headers: Self.checksumHeaders(digest),
+            let request = AWSRequest(
+                operation: "UploadPart", method: "PUT", path: path, query: query, headers: Self.checksumHeaders(digest),
                 body: body, payloadHash: .sha256(hex: digest.hexString)
             )
+            let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts)
+            return (response.header("etag"), digest)
         }
         do {
             return try await withThrowingTaskGroup(of: UploadedPart.self) { group in
@@ -384,10 +432,8 @@ public struct S3ObjectStore: ObjectStore {
                     let offset = Int64(index) * chunk
                     let length = min(chunk, size - offset)
                     group.addTask {
-                        let digest = try await S3Support.chunkDigestOffPool(source: source, offset: offset, length: length)
-                        let request = partRequest(index, digest: digest)
-                        let response = try await client.send(request, sink: .memory(limit: Self.xmlLimit), timeouts: Self.transferTimeouts)
-                        guard let etag = response.header("etag") else {
+                        let (etag, digest) = try await sendPart(index, offset: offset, length: length)
+                        guard let etag else {
                             throw RolloutError(.unavailable, "s3 UploadPart: part \(index + 1) has no ETag in the response")
                         }
                         let total = done.value.add(length, ordering: .relaxed).newValue
