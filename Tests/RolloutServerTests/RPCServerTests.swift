@@ -49,26 +49,12 @@ struct RPCServerTests {
     /// not wait for a graceful shutdown that never comes (before, `run()` hung in
     /// `closeFuture.get()`, and only the daemon's exit watchdog ended the process).
     @Test func cancellingRunStopsTheServer() async throws {
-        var template = Array("/tmp/rolloutd-server-XXXXXX".utf8CString)
-        let directory = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
-        let path = directory + "/s.sock"
-        defer {
-            unlink(path)
-            unlink(path + ".lock")
-            rmdir(directory)
-        }
-        let logger = Logger(label: "test")
+        let directory = try Self.temporaryDirectory()
+        defer { Self.remove(directory) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let listening = AsyncStream<Void>.makeStream()
-        let server = RPCServer(
-            listener: try UnixListener.bind(path: path, mode: 0o600),
-            dispatcher: Dispatcher(registry: MethodRegistry(), idempotency: nil, logger: logger),
-            settings: .init(
-                maxRequestBytes: 1 << 20, maxInflightPerConnection: 4, maxBatchItems: 10, allowedUIDs: [],
-                shutdownGrace: .seconds(1)
-            ),
-            logger: logger, eventLoopGroup: group, onConnectionClosed: { _ in },
-            onListening: { listening.continuation.finish() }
+        let server = try Self.makeServer(
+            MethodRegistry(), path: directory + "/s.sock", group: group, onListening: { listening.continuation.finish() }
         )
         let running = Task { try await server.run() }
         for await _ in listening.stream {}
@@ -93,25 +79,11 @@ struct RPCServerTests {
     static func withServer<T: Sendable>(
         _ registry: MethodRegistry, _ body: @Sendable (String, any EventLoopGroup) async throws -> T
     ) async throws -> T {
-        var template = Array("/tmp/rolloutd-server-XXXXXX".utf8CString)
-        let directory = try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
-        let path = directory + "/s.sock"
-        defer {
-            unlink(path)
-            unlink(path + ".lock")
-            rmdir(directory)
-        }
-        let logger = Logger(label: "test")
+        let directory = try temporaryDirectory()
+        defer { remove(directory) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let server = RPCServer(
-            listener: try UnixListener.bind(path: path, mode: 0o600),
-            dispatcher: Dispatcher(registry: registry, idempotency: nil, logger: logger),
-            settings: .init(
-                maxRequestBytes: 1 << 20, maxInflightPerConnection: 4, maxBatchItems: 10, allowedUIDs: [],
-                shutdownGrace: .seconds(1)
-            ),
-            logger: logger, eventLoopGroup: group, onConnectionClosed: { _ in }
-        )
+        let path = directory + "/s.sock"
+        let server = try makeServer(registry, path: path, group: group)
         let result = try await testGracefulShutdown { trigger in
             try await withThrowingTaskGroup(of: T?.self) { tasks in
                 tasks.addTask {
@@ -126,6 +98,35 @@ struct RPCServerTests {
         }
         try await group.shutdownGracefully()
         return result
+    }
+
+    /// A fresh directory under /tmp for a socket.
+    static func temporaryDirectory() throws -> String {
+        var template = Array("/tmp/rolloutd-server-XXXXXX".utf8CString)
+        return try #require(template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) })
+    }
+
+    /// Removes the directory of ``temporaryDirectory()`` with the socket and lock in it.
+    static func remove(_ directory: String) {
+        unlink(directory + "/s.sock")
+        unlink(directory + "/s.sock.lock")
+        rmdir(directory)
+    }
+
+    /// A server on `path` with small limits and a 1 s grace period.
+    static func makeServer(
+        _ registry: MethodRegistry, path: String, group: any EventLoopGroup, onListening: @escaping @Sendable () -> Void = {}
+    ) throws -> RPCServer {
+        let logger = Logger(label: "test")
+        return RPCServer(
+            listener: try UnixListener.bind(path: path, mode: 0o600),
+            dispatcher: Dispatcher(registry: registry, idempotency: nil, logger: logger),
+            settings: .init(
+                maxRequestBytes: 1 << 20, maxInflightPerConnection: 4, maxBatchItems: 10, allowedUIDs: [],
+                shutdownGrace: .seconds(1)
+            ),
+            logger: logger, eventLoopGroup: group, onConnectionClosed: { _ in }, onListening: onListening
+        )
     }
 
     /// Sends `lines` on one connection and returns the first `count` lines that come back.

@@ -278,10 +278,7 @@ public struct FleetStore: Sendable {
             table: table, item: item, condition: "attribute_not_exists(#purgeAt)",
             attributes: ExpressionAttributes(names: ["#purgeAt": FleetItems.purgeAt])
         )
-        switch try await dynamoDB.putItem(request) {
-        case .written: return true
-        case .conditionFailed: return false
-        }
+        return try await putIfConditionHolds(request)
     }
 
     /// The last write of a deployment claimed with ``claim(_:engine:)``: its final record and
@@ -399,6 +396,14 @@ public struct FleetStore: Sendable {
 
     // MARK: Commands
 
+    /// A conditional PutItem: true when written, false when its condition failed.
+    private func putIfConditionHolds(_ request: PutItemRequest) async throws(RolloutError) -> Bool {
+        switch try await dynamoDB.putItem(request) {
+        case .written: return true
+        case .conditionFailed: return false
+        }
+    }
+
     /// Stores `command` for the deployment's owner, which applies it within one renewal
     /// period (``pendingCommands(_:)``, then ``save(_:record:status:consumingCommands:)``).
     /// False when a command with that id is stored already. One PutItem.
@@ -415,10 +420,7 @@ public struct FleetStore: Sendable {
             table: table, item: item, condition: "attribute_not_exists(#pk)",
             attributes: ExpressionAttributes(names: ["#pk": FleetItems.partitionKey])
         )
-        switch try await dynamoDB.putItem(request) {
-        case .written: return true
-        case .conditionFailed: return false
-        }
+        return try await putIfConditionHolds(request)
     }
 
     /// The commands waiting for the deployment's owner, oldest id first. One consistent Query.
