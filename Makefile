@@ -12,7 +12,7 @@ SINK         := .build/bench/s3-sink
 ECHO_C       := .build/bench/echo-server
 
 # Debian packages that building and running need: Package.swift's system libraries (OpenSSL's
-# libcrypto, libcurl, found with pkg-config) and SQLite for GRDB.
+# libcrypto, libcurl, SQLite, found with pkg-config).
 RUN_APT  := libsqlite3-dev libssl-dev libcurl4-openssl-dev pkg-config
 # What the tests add: socat (wire vectors, the README example), util-linux (setpriv), Go (the Go
 # client), systemd (systemd-analyze, socket activation), strace (the sandbox check), man-db (the
