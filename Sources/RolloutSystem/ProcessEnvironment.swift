@@ -1,0 +1,31 @@
+import Glibc
+
+/// The process's environment variables and identity, read with plain libc calls.
+public enum ProcessEnvironment {
+    /// The environment variables (`environ`), name to value; an entry without `=` is skipped
+    /// and, for a name given twice, the first entry wins (as `getenv` finds it).
+    public static func variables() -> [String: String] {
+        var variables: [String: String] = [:]
+        var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
+        while let pointer = entry?.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "="), variables[String(text[..<equals])] == nil {
+                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry = entry?.advanced(by: 1)
+        }
+        return variables
+    }
+
+    /// The host name (`gethostname`), or `localhost` when it cannot be read.
+    public static func hostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// This process's id.
+    public static var processID: Int32 {
+        getpid()
+    }
+}
