@@ -31,6 +31,11 @@ public enum Daemon {
     public struct StartupError: Error, CustomStringConvertible {
         /// The message for the operator.
         public var description: String
+
+        /// An error saying `description`.
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Loads the configuration from `--config`, `$ROLLOUT_CONFIG`, `./rollout.toml` or defaults.
