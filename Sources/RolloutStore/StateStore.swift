@@ -1,4 +1,5 @@
 import CSQLite
+import Dispatch
 import RolloutSystem
 import RolloutCore
 import Synchronization
@@ -11,25 +12,19 @@ import Synchronization
 /// ports of RolloutCore implemented here (``IdempotencyRecords``, ``SQLiteRolloutRows``,
 /// ``SQLiteUploadJournal``, ``SQLiteLeaseJournal``, ``SQLiteLocalTables``).
 ///
-/// One writer connection, used by one thread at a time under a mutex, and reader connections
-/// (opened when every idle one is busy, at most ``idleReaders`` kept) that read in WAL snapshots
-/// beside the writer. SQLite runs on the calling thread: the `async` methods hop to a
-/// ``BlockingIO`` thread first, so it never runs on the cooperative thread pool; the blocking
-/// ones are for callers already on such a thread.
+/// As GRDB's `DatabasePool` did: one writer connection and a few reader connections that read in
+/// WAL snapshots beside it, each owned by a serial dispatch queue (a ``Lane``) that alone uses
+/// it. SQLite thus never runs on the cooperative thread pool, and work waiting for a connection
+/// waits in its queue rather than holding a thread. The `async` methods enqueue; the blocking
+/// ones are for callers already on a thread of their own (they wait with `DispatchQueue.sync`).
 public final class StateStore: Sendable {
     /// The database file.
     public let path: String
-    /// The writer; nil once closed.
-    private let writer: Mutex<Connection?>
-    private let readers = Mutex(Readers())
-    private let io = BlockingIO(label: "rolloutd.store")
-    /// How many idle reader connections are kept open between reads.
-    static let idleReaders = 2
-
-    private struct Readers {
-        var idle: [Connection] = []
-        var closed = false
-    }
+    private let writer: Lane
+    private let readers: [Lane]
+    private let nextReader = Atomic<UInt>(0)
+    /// How many reader connections (each opened on first use) serve reads.
+    static let readerCount = 4
 
     /// Opens (creating when needed) the database in `directory`, created with mode 0700, and
     /// migrates it to the current schema.
@@ -39,88 +34,65 @@ public final class StateStore: Sendable {
         } catch {
             throw StoreError("cannot create state directory \(error.path): \(SystemError.message(for: error.code))")
         }
-        path = directory.hasSuffix("/") ? directory + "state.sqlite" : directory + "/state.sqlite"
+        let path = directory.hasSuffix("/") ? directory + "state.sqlite" : directory + "/state.sqlite"
+        self.path = path
         let connection = try Connection(path: path, create: true)
         guard try connection.value("PRAGMA journal_mode = WAL", as: String.self) == "wal" else {
             throw StoreError("cannot put \(path) in WAL mode")
         }
         try Self.migrate(connection)
-        writer = Mutex(connection)
+        writer = Lane(label: "rolloutd.store.writer", connection: connection)
+        readers = (0..<Self.readerCount).map { _ in
+            Lane(label: "rolloutd.store.reader") {
+                let reader = try Connection(path: path, create: false)
+                try reader.execute("PRAGMA query_only = 1")
+                return reader
+            }
+        }
     }
 
     /// Closes the database: the readers, then the writer, whose close checkpoints the WAL.
     public func close() throws {
-        let idle = readers.withLock { readers in
-            readers.closed = true
-            defer { readers.idle = [] }
-            return readers.idle
-        }
-        for reader in idle { try reader.close() }
-        try writer.withLock { writer in
-            try writer?.close()
-            writer = nil
-        }
+        for reader in readers { try reader.close() }
+        try writer.close()
     }
 
     // MARK: - Access
 
-    /// Runs `body` with the writer, outside any transaction (blocking the calling thread, which
-    /// must not be on the cooperative pool).
+    /// Runs `body` with the writer, outside any transaction, blocking the calling thread (which
+    /// must not be on the cooperative pool, nor already in `body` of the writer).
     func withWriterBlocking<T>(_ body: (Connection) throws -> T) throws -> T {
-        try writer.withLock { writer throws -> T in
-            guard let writer else { throw StoreError("\(path) is closed") }
-            return try body(writer)
-        }
+        try writer.sync(body)
     }
 
     /// Runs `body` in a write transaction (`BEGIN IMMEDIATE`), blocking the calling thread.
     func writeBlocking<T>(_ body: (Connection) throws -> T) throws -> T {
-        try withWriterBlocking { db in try db.transaction(.immediate) { try body(db) } }
+        try writer.sync { db in try db.transaction(.immediate) { try body(db) } }
     }
 
     /// Runs `body` in a read transaction on a reader connection, blocking the calling thread.
     func readBlocking<T>(_ body: (Connection) throws -> T) throws -> T {
-        let reader = try takeReader()
-        defer { giveBack(reader) }
-        return try reader.transaction(.deferred) { try body(reader) }
+        try reader().sync { db in try db.transaction(.deferred) { try body(db) } }
     }
 
-    /// ``withWriterBlocking(_:)`` on a blocking-I/O thread.
+    /// ``withWriterBlocking(_:)``, awaited.
     func withWriter<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try Task.checkCancellation()
-        return try await io.run { _ in try self.withWriterBlocking(body) }
+        try await writer.run(body)
     }
 
-    /// ``writeBlocking(_:)`` on a blocking-I/O thread.
+    /// ``writeBlocking(_:)``, awaited.
     func write<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try Task.checkCancellation()
-        return try await io.run { _ in try self.writeBlocking(body) }
+        try await writer.run { db in try db.transaction(.immediate) { try body(db) } }
     }
 
-    /// ``readBlocking(_:)`` on a blocking-I/O thread.
+    /// ``readBlocking(_:)``, awaited.
     func read<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
-        try Task.checkCancellation()
-        return try await io.run { _ in try self.readBlocking(body) }
+        try await reader().run { db in try db.transaction(.deferred) { try body(db) } }
     }
 
-    private func takeReader() throws -> Connection {
-        let idle = try readers.withLock { readers throws -> Connection? in
-            guard !readers.closed else { throw StoreError("\(path) is closed") }
-            return readers.idle.popLast()
-        }
-        if let idle { return idle }
-        let reader = try Connection(path: path, create: false)
-        try reader.execute("PRAGMA query_only = 1")
-        return reader
-    }
-
-    private func giveBack(_ reader: Connection) {
-        let keep = readers.withLock { readers in
-            guard !readers.closed, readers.idle.count < Self.idleReaders else { return false }
-            readers.idle.append(reader)
-            return true
-        }
-        if !keep { try? reader.close() }
+    /// The next reader, round robin.
+    private func reader() -> Lane {
+        readers[Int(nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(readers.count))]
     }
 
     // MARK: - Migrations
@@ -268,6 +240,59 @@ public final class StateStore: Sendable {
             """
         ),
     ]
+}
+
+/// A connection and the serial queue that alone uses it (opening it on first use).
+final class Lane: @unchecked Sendable {
+    // @unchecked: `connection` and `closed` are read and written only on `queue`.
+    private let queue: DispatchQueue
+    private let open: @Sendable () throws -> Connection
+    private var connection: Connection?
+    private var closed = false
+
+    /// A lane that opens its connection with `open` when first used.
+    init(label: String, open: @escaping @Sendable () throws -> Connection) {
+        queue = DispatchQueue(label: label)
+        self.open = open
+    }
+
+    /// A lane over `connection`, already open.
+    convenience init(label: String, connection: Connection) {
+        self.init(label: label) { connection }
+    }
+
+    /// Runs `body` on the queue and waits for it, blocking the calling thread.
+    func sync<T>(_ body: (Connection) throws -> T) throws -> T {
+        try queue.sync { try body(try current()) }
+    }
+
+    /// Runs `body` on the queue; a task cancelled before it is enqueued gets CancellationError,
+    /// as GRDB's async access did.
+    func run<T: Sendable>(_ body: @escaping @Sendable (Connection) throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        return try await withCheckedThrowingContinuation { continuation in
+            queue.async {
+                continuation.resume(with: Result { try body(try self.current()) })
+            }
+        }
+    }
+
+    /// Closes the connection (if it was opened); later work fails.
+    func close() throws {
+        try queue.sync {
+            closed = true
+            defer { connection = nil }
+            try connection?.close()
+        }
+    }
+
+    private func current() throws -> Connection {
+        if let connection { return connection }
+        guard !closed else { throw StoreError("the state database is closed") }
+        let opened = try open()
+        connection = opened
+        return opened
+    }
 }
 
 /// A store failure (I/O or SQLite), reported as an internal error by callers.
