@@ -23,8 +23,9 @@ public final class StateStore: Sendable {
     private let writer: Lane
     private let readers: [Lane]
     private let nextReader = Atomic<UInt>(0)
-    /// How many reader connections (each opened on first use) serve reads.
-    static let readerCount = 4
+    /// How many reader connections (each opened on first use) serve reads. Two: reads are short
+    /// index lookups, and each connection keeps its own schema and page cache.
+    static let readerCount = 2
 
     /// Opens (creating when needed) the database in `directory`, created with mode 0700, and
     /// migrates it to the current schema.
