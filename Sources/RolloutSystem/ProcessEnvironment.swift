@@ -5,14 +5,22 @@ public enum ProcessEnvironment {
     /// The environment variables (`environ`), name to value; an entry without `=` is skipped
     /// and, for a name given twice, the first entry wins (as `getenv` finds it).
     public static func variables() -> [String: String] {
-        var variables: [String: String] = [:]
+        var entries: [String] = []
         var entry: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = environ
         while let pointer = entry?.pointee {
-            let text = String(cString: pointer)
+            entries.append(String(cString: pointer))
+            entry = entry?.advanced(by: 1)
+        }
+        return variables(from: entries)
+    }
+
+    /// The variables of `NAME=value` entries, as ``variables()`` reads them.
+    static func variables(from entries: [String]) -> [String: String] {
+        var variables: [String: String] = [:]
+        for text in entries {
             if let equals = text.firstIndex(of: "="), variables[String(text[..<equals])] == nil {
                 variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
             }
-            entry = entry?.advanced(by: 1)
         }
         return variables
     }
