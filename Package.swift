@@ -16,7 +16,6 @@ let nio: [Target.Dependency] = [
     .product(name: "NIOPosix", package: "swift-nio"),
 ]
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
-let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 
 let package = Package(
@@ -37,7 +36,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
@@ -47,6 +45,8 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libFuzzer's driver entry point, for rollout-fuzz under -sanitize=fuzzer (nothing to link otherwise).
         .systemLibrary(name: "CLibFuzzer"),
+        // SQLite, wrapped once (RolloutStore owns the small Swift wrapper over it).
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // libcurl, wrapped once.
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // openat2(2), which Swift cannot reach through the variadic syscall(2).
@@ -105,10 +105,11 @@ let package = Package(
             ] + nio,
             swiftSettings: swiftSettings
         ),
-        // SQLite, the only module that speaks SQL (or imports GRDB): migrations, idempotency
-        // records, upload journal, leases, rollout rows, the `local` provider's tables. It
-        // implements ports declared in RolloutCore (RolloutCrypto only hashes fingerprints).
-        .target(name: "RolloutStore", dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", grdb], swiftSettings: swiftSettings),
+        // SQLite, the only module that speaks SQL (or imports CSQLite): its connection wrapper,
+        // migrations, idempotency records, upload journal, leases, rollout rows, the `local`
+        // provider's tables. It implements ports declared in RolloutCore (RolloutCrypto only
+        // hashes fingerprints).
+        .target(name: "RolloutStore", dependencies: ["CSQLite", "RolloutCore", "RolloutSystem", "RolloutCrypto"], swiftSettings: swiftSettings),
         // The embedded `local` provider. Its tables live in RolloutStore's database (reached
         // through RolloutCore's `LocalProviderTables` port), so that an effect and its
         // idempotency record commit in one transaction.
@@ -187,8 +188,14 @@ let package = Package(
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         // White-box tests of the store: fixtures that only raw SQL can write (a schema of an
-        // earlier version, a record left by a killed daemon) use GRDB here, nowhere else.
-        .testTarget(name: "RolloutStoreTests", dependencies: ["RolloutStore", "RolloutCore", "RolloutRPC", "RolloutEngine", grdb], swiftSettings: swiftSettings),
+        // earlier version, a record left by a killed daemon) use the store's own connection;
+        // Fixtures/ holds a database file an earlier version wrote.
+        .testTarget(
+            name: "RolloutStoreTests",
+            dependencies: ["RolloutStore", "CSQLite", "RolloutCore", "RolloutRPC", "RolloutEngine"],
+            exclude: ["Fixtures"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "RolloutLocalTests",
             dependencies: ["RolloutLocal", "RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutStore", "RolloutRPC", "CMalloc"],

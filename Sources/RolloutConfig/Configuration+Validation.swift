@@ -1,5 +1,6 @@
-import Foundation
+import FoundationEssentials
 import RolloutCore
+import RolloutSystem
 
 extension Configuration {
     /// Every rule of SPEC §2 that a well-typed configuration can still break: ranges, path
@@ -39,7 +40,7 @@ extension Configuration {
         if cloud.provider == .local {
             guarded.append(("cloud.local.root", cloud.local.root, "the local provider's objects, queue and secrets"))
         }
-        let overlap = PathOverlap(currentDirectory: FileManager.default.currentDirectoryPath)
+        let overlap = PathOverlap(currentDirectory: Directories.current())
         for (index, root) in server.fileRoots.enumerated() where !root.isEmpty {
             for (key, directory, holds) in guarded where !directory.isEmpty {
                 guard let (rootPath, directoryPath) = overlap.overlap(root, directory) else { continue }

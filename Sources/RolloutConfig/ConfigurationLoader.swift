@@ -1,5 +1,6 @@
-import Foundation
+import Glibc
 public import RolloutCore
+import RolloutSystem
 import TOMLKit
 
 /// Finds, reads and validates the configuration file (SPEC §2).
@@ -7,8 +8,8 @@ import TOMLKit
 /// Typical use at startup:
 /// ```swift
 /// let source = ConfigurationLoader.locate(
-///     explicitPath: options.config, environment: ProcessInfo.processInfo.environment,
-///     currentDirectory: FileManager.default.currentDirectoryPath)
+///     explicitPath: options.config, environment: ProcessEnvironment.variables(),
+///     currentDirectory: Directories.current())
 /// let config = try ConfigurationLoader.load(source, awsProviderCompiledIn: awsCompiledIn)
 /// ```
 /// Every problem in the file is reported at once, each naming the file, the key and what
@@ -41,8 +42,7 @@ public enum ConfigurationLoader {
             currentDirectory.hasSuffix("/")
             ? currentDirectory + defaultFileName
             : currentDirectory + "/" + defaultFileName
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: local, isDirectory: &isDirectory), !isDirectory.boolValue {
+        if let info = try? Directories.status(local), info.st_mode & S_IFMT != S_IFDIR {
             return .workingDirectory(path: local)
         }
         return .defaults
@@ -114,14 +114,13 @@ public enum ConfigurationLoader {
         func unreadable(_ message: String) -> ConfigurationError {
             ConfigurationError(problems: [.init(file: path, key: nil, message: message)])
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+        guard let info = try? Directories.status(path) else {
             throw unreadable("configuration file not found")
         }
-        guard !isDirectory.boolValue else {
+        guard info.st_mode & S_IFMT != S_IFDIR else {
             throw unreadable("configuration path is a directory, not a file")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try? FileDescriptor(path: path, flags: O_RDONLY).readToEnd(maxBytes: .max) else {
             throw unreadable("configuration file cannot be read (check its permissions)")
         }
         guard let text = String(validating: data, as: UTF8.self) else {

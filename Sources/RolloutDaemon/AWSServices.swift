@@ -1,7 +1,6 @@
 #if AWS
 import CurlHTTP
 import AWSConfig
-import Foundation
 import Logging
 import RolloutAWS
 import RolloutCore
@@ -9,6 +8,7 @@ import RolloutEngine
 import RolloutFleet
 import RolloutLocal
 import RolloutStore
+import RolloutSystem
 
 /// The AWS provider's capabilities, assembled from the configuration, the environment and the
 /// shared AWS config files: one credential chain, one libcurl client, one signed client per
@@ -84,7 +84,7 @@ struct AWSServices {
         )
         let imds = IMDSSession.isDisabled(environment: environment)
             ? nil : IMDSSession(environment: environment, httpClient: http, tokenTTLSeconds: aws.imds.tokenTTLSecs)
-        compute = IMDSComputeHint(session: imds, fallback: LocalComputeHint()) { Date().timeIntervalSince1970 }
+        compute = IMDSComputeHint(session: imds, fallback: LocalComputeHint()) { WallClock.seconds() }
         details = [
             .secrets: secretsEndpoint.endpointURL ?? "no region",
             .compute: imds.map { "IMDSv2 at \($0.endpoint)" } ?? "IMDS disabled",
@@ -116,7 +116,7 @@ struct AWSServices {
         let alarms = try client(.cloudWatch).map { CloudWatchAlarms(client: $0) }
         let publisher = try client(.sns).map { SNSPublisher(client: $0) }
         let records = RolloutRecords(rows: SQLiteRolloutRows(store: store))
-        let now: @Sendable () -> Double = { Date().timeIntervalSince1970 }
+        let now: @Sendable () -> Double = { WallClock.seconds() }
         let fleetRecords = try FleetMode.records(configuration, resolver: resolver, credentials: credentials, local: records)
         let shared: any RolloutRecordStore = fleetRecords ?? records
         let native = NativeRolloutEngine(

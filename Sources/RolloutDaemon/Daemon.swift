@@ -1,4 +1,3 @@
-import Foundation
 public import Logging
 import NIOPosix
 import RolloutConfig
@@ -32,12 +31,17 @@ public enum Daemon {
     public struct StartupError: Error, CustomStringConvertible {
         /// The message for the operator.
         public var description: String
+
+        /// An error saying `description`.
+        public init(description: String) {
+            self.description = description
+        }
     }
 
     /// Loads the configuration from `--config`, `$ROLLOUT_CONFIG`, `./rollout.toml` or defaults.
     public static func loadConfiguration(explicitPath: String?) throws -> (Configuration, String) {
-        let environment = ProcessInfo.processInfo.environment
-        let cwd = FileManager.default.currentDirectoryPath
+        let environment = ProcessEnvironment.variables()
+        let cwd = Directories.current()
         let source = ConfigurationLoader.locate(explicitPath: explicitPath, environment: environment, currentDirectory: cwd)
         do {
             let configuration = try ConfigurationLoader.load(source, awsProviderCompiledIn: awsProviderCompiledIn)
@@ -84,7 +88,7 @@ public enum Daemon {
         )
 
         let listener: UnixListener
-        if let inherited = UnixListener.inherited(environment: ProcessInfo.processInfo.environment) {
+        if let inherited = UnixListener.inherited(environment: ProcessEnvironment.variables()) {
             listener = inherited
         } else {
             do {
@@ -192,7 +196,7 @@ public enum Daemon {
         case .aws:
             #if AWS
             let aws = try AWSServices(
-                configuration, environment: ProcessInfo.processInfo.environment, store: store, logger: logger
+                configuration, environment: ProcessEnvironment.variables(), store: store, logger: logger
             )
             await aws.abortOrphanedUploads(logger: logger)
             try await FleetSetup.verifyAtStartup(configuration, resolver: aws.resolver, credentials: aws.credentials)

@@ -1,6 +1,4 @@
 public import RolloutCore
-import Foundation
-import GRDB
 import RolloutSystem
 import RolloutCrypto
 import Synchronization
@@ -160,7 +158,7 @@ public final class IdempotencyRecords: IdempotencyGate {
             result = .failure(.internalError("internal error"))
         }
         do {
-            // In a task of its own: GRDB refuses work in a cancelled task, and the record must
+            // In a task of its own: the store refuses work in a cancelled task, and the record must
             // say what happened even when every waiter has gone.
             return try await Task { try await self.settle(call, result) }.value
         } catch {
@@ -183,36 +181,35 @@ public final class IdempotencyRecords: IdempotencyGate {
     private func claim(_ flightKey: FlightKey, fingerprint: [UInt8]) async throws -> Claim {
         let now = WallClock.seconds()
         let expires = now + ttlSeconds
-        return try await store.pool.write { db -> Claim in
-            let row = try Row.fetchOne(
-                db,
-                sql: """
+        return try await store.write { db -> Claim in
+            let row = try db.row(
+                """
                     SELECT fingerprint, outcome, created_at, expires_at FROM idempotency
                     WHERE method = ? AND key = ? AND expires_at > ?
                     """,
-                arguments: [flightKey.method, flightKey.key, now]
+                [flightKey.method, flightKey.key, now]
             )
             if let row {
-                let stored: Data = row["fingerprint"]
-                guard [UInt8](stored) == fingerprint else { return .conflict }
-                if let text: String = row["outcome"] {
+                let stored: [UInt8] = try row["fingerprint"]
+                guard stored == fingerprint else { return .conflict }
+                if let text: String = try row["outcome"] {
                     return .finished(try Self.decode(text))
                 }
                 // Started, and this daemon has no flight for it (the caller holds the flight):
                 // the daemon that started it died.
                 return .started(
                     IdempotentCall(
-                        method: flightKey.method, key: flightKey.key, fingerprint: fingerprint, createdAt: row["created_at"],
-                        expiresAt: row["expires_at"], resuming: true
+                        method: flightKey.method, key: flightKey.key, fingerprint: fingerprint, createdAt: try row["created_at"],
+                        expiresAt: try row["expires_at"], resuming: true
                     )
                 )
             }
             try db.execute(
-                sql: """
+                """
                     INSERT OR REPLACE INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
                     VALUES (?, ?, ?, NULL, ?, ?)
                     """,
-                arguments: [flightKey.method, flightKey.key, Data(fingerprint), now, expires]
+                [flightKey.method, flightKey.key, fingerprint, now, expires]
             )
             return .started(
                 IdempotentCall(
@@ -227,10 +224,10 @@ public final class IdempotencyRecords: IdempotencyGate {
     /// effect committed with it: that record is the truth, also when the operation then failed).
     /// A recoverable failure leaves the record started (the effect is unknown: the retry resumes).
     private func settle(_ call: IdempotentCall, _ result: Result<JSONValue, RolloutError>) async throws -> Outcome {
-        try await store.pool.write { db -> Outcome in
-            if let text = try String.fetchOne(
-                db, sql: "SELECT outcome FROM idempotency WHERE method = ? AND key = ? AND outcome IS NOT NULL",
-                arguments: [call.method, call.key]
+        try await store.write { db -> Outcome in
+            if let text = try db.value(
+                "SELECT outcome FROM idempotency WHERE method = ? AND key = ? AND outcome IS NOT NULL", [call.method, call.key],
+                as: String.self
             ) {
                 if case .success = result { return Outcome(result: result, fromRecord: false) }
                 return Outcome(result: try Self.decode(text), fromRecord: false)
@@ -247,16 +244,16 @@ public final class IdempotencyRecords: IdempotencyGate {
     /// Writes `outcome` into the record of `call`, inserting it when it is gone; throws when the
     /// record already holds an outcome (the call's effect happened already: the caller's
     /// transaction must not commit a second one).
-    static func finish(_ call: IdempotentCall, outcome: Result<JSONValue, RolloutError>, in db: Database) throws {
+    static func finish(_ call: IdempotentCall, outcome: Result<JSONValue, RolloutError>, in db: Connection) throws {
         try db.execute(
-            sql: """
+            """
                 INSERT INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT (method, key) DO UPDATE SET outcome = excluded.outcome WHERE idempotency.outcome IS NULL
                 """,
-            arguments: [call.method, call.key, Data(call.fingerprint), encode(outcome), call.createdAt, call.expiresAt]
+            [call.method, call.key, call.fingerprint, encode(outcome), call.createdAt, call.expiresAt]
         )
-        guard db.changesCount > 0 else {
+        guard db.changes > 0 else {
             throw RolloutError.internalError("idempotencyKey \"\(call.key)\" of \(call.method) already has an outcome")
         }
     }
@@ -306,8 +303,8 @@ public final class IdempotencyRecords: IdempotencyGate {
     /// (tests, diagnostics): ``run(method:key:params:deadline:operation:)`` is how calls use it.
     public func storedRecord(method: String, key: String) async throws -> StoredRecord? {
         let text: String?? = try await store.read("read an idempotency record") { db in
-            try Row.fetchOne(db, sql: "SELECT outcome FROM idempotency WHERE method = ? AND key = ?", arguments: [method, key])
-                .map { row -> String? in row["outcome"] }
+            try db.row("SELECT outcome FROM idempotency WHERE method = ? AND key = ?", [method, key])
+                .map { row throws -> String? in try row["outcome"] }
         }
         guard let text else { return nil }
         guard let text else { return .started }
@@ -318,9 +315,9 @@ public final class IdempotencyRecords: IdempotencyGate {
     @discardableResult
     public func collectGarbage() async throws -> Int {
         let now = WallClock.seconds()
-        return try await store.pool.write { db in
-            try db.execute(sql: "DELETE FROM idempotency WHERE expires_at <= ?", arguments: [now])
-            return db.changesCount
+        return try await store.write { db in
+            try db.execute("DELETE FROM idempotency WHERE expires_at <= ?", [now])
+            return db.changes
         }
     }
 
@@ -338,7 +335,7 @@ extension FinishRecord {
     ///
     /// - Throws: when the record already holds an outcome (another execution of the call
     ///   committed its effect; `db`'s transaction must roll back), or on SQLite errors.
-    func finish(with output: Output, in db: Database) throws {
+    func finish(with output: Output, in db: Connection) throws {
         try IdempotencyRecords.finish(call, outcome: .success(result(output)), in: db)
     }
 }

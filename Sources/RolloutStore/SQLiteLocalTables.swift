@@ -1,4 +1,3 @@
-import GRDB
 public import RolloutCore
 
 /// The `local` provider's tables in the state database (SPEC §5): the object index and blob
@@ -13,30 +12,28 @@ public final class SQLiteLocalTables: LocalProviderTables {
         self.store = store
     }
 
-    private var pool: DatabasePool { store.pool }
-
     // MARK: - Objects
 
     /// See ``LocalObjectIndex/lookup(_:)``.
     public func lookup(_ key: String) throws -> IndexedObject? {
-        try pool.read { db in try Self.find(key, in: db) }
+        try store.readBlocking { db in try Self.find(key, in: db) }
     }
 
     /// See ``LocalObjectIndex/object(_:)``.
     public func object(_ key: String) async throws -> IndexedObject? {
-        try await pool.read { db in try Self.find(key, in: db) }
+        try await store.read { db in try Self.find(key, in: db) }
     }
 
     /// See ``LocalObjectIndex/journalBlob(_:)``.
     public func journalBlob(_ blob: String) throws {
-        try pool.write { db in try Self.journal(blob, in: db) }
+        try store.writeBlocking { db in try Self.journal(blob, in: db) }
     }
 
     /// See ``LocalObjectIndex/swapIn(_:check:finishing:)``.
     public func swapIn(
         _ object: IndexedObject, check: (IndexedObject?) throws -> Void, finishing record: FinishRecord<Void>?
     ) throws -> String? {
-        try pool.write { db -> String? in
+        try store.writeBlocking { db -> String? in
             let current = try Self.find(object.key, in: db)
             try check(current)
             try Self.save(object, in: db)
@@ -53,16 +50,15 @@ public final class SQLiteLocalTables: LocalProviderTables {
     public func remove(
         _ key: String, finishing record: FinishRecord<Void>?, removing: @escaping @Sendable (String) throws -> Void
     ) async throws {
-        try await pool.writeWithoutTransaction { db in
-            var removed: String?
-            try db.inTransaction {
-                removed = try String.fetchOne(db, sql: "SELECT blob FROM objects WHERE key = ?", arguments: [key])
+        try await store.withWriter { db in
+            let removed = try db.transaction { () throws -> String? in
+                let removed = try db.value("SELECT blob FROM objects WHERE key = ?", [key], as: String.self)
                 if let removed {
-                    try db.execute(sql: "DELETE FROM objects WHERE key = ?", arguments: [key])
+                    try db.execute("DELETE FROM objects WHERE key = ?", [key])
                     try Self.journal(removed, in: db)
                 }
                 try record?.finish(with: (), in: db)
-                return .commit
+                return removed
             }
             if let removed {
                 try Self.collect([removed], removing: removing, in: db)
@@ -72,30 +68,30 @@ public final class SQLiteLocalTables: LocalProviderTables {
 
     /// See ``LocalObjectIndex/collectBlobs(_:removing:)``.
     public func collectBlobs(_ blobs: [String]?, removing: (String) throws -> Void) throws {
-        try pool.write { db in try Self.collect(blobs, removing: removing, in: db) }
+        try store.writeBlocking { db in try Self.collect(blobs, removing: removing, in: db) }
     }
 
     /// See ``LocalObjectIndex/list(after:prefix:upperBound:limit:)``.
     public func list(after: String, prefix: String, upperBound: String?, limit: Int) async throws -> [IndexedObjectSummary] {
-        try await pool.read { db in
+        try await store.read { db in
             // SQLite compares TEXT with memcmp: byte order of the UTF-8 keys.
             var sql = "SELECT key, size, etag, last_modified FROM objects WHERE key > ? AND key >= ?"
-            var arguments: StatementArguments = [after, prefix]
+            var arguments: [any Bindable] = [after, prefix]
             if let upperBound {
                 sql += " AND key < ?"
-                arguments += [upperBound]
+                arguments.append(upperBound)
             }
             sql += " ORDER BY key LIMIT ?"
-            arguments += [limit]
-            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
-                IndexedObjectSummary(key: row["key"], size: row["size"], etag: row["etag"], lastModified: row["last_modified"])
+            arguments.append(limit)
+            return try db.rows(sql, arguments).map { row throws in
+                try IndexedObjectSummary(key: row["key"], size: row["size"], etag: row["etag"], lastModified: row["last_modified"])
             }
         }
     }
 
-    private static func find(_ key: String, in db: Database) throws -> IndexedObject? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM objects WHERE key = ?", arguments: [key]) else { return nil }
-        return IndexedObject(
+    private static func find(_ key: String, in db: Connection) throws -> IndexedObject? {
+        guard let row = try db.row("SELECT * FROM objects WHERE key = ?", [key]) else { return nil }
+        return try IndexedObject(
             key: row["key"], blob: row["blob"], size: row["size"], etag: row["etag"], contentId: row["content_id"],
             contentType: row["content_type"],
             metadata: try StringMapColumn.decode(row["metadata"], column: "objects.metadata"),
@@ -103,9 +99,9 @@ public final class SQLiteLocalTables: LocalProviderTables {
         )
     }
 
-    private static func save(_ object: IndexedObject, in db: Database) throws {
+    private static func save(_ object: IndexedObject, in db: Connection) throws {
         try db.execute(
-            sql: """
+            """
                 INSERT INTO objects (key, blob, size, etag, content_id, content_type, metadata, last_modified)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (key) DO UPDATE SET
@@ -113,29 +109,27 @@ public final class SQLiteLocalTables: LocalProviderTables {
                     content_id = excluded.content_id, content_type = excluded.content_type,
                     metadata = excluded.metadata, last_modified = excluded.last_modified
                 """,
-            arguments: [
+            [
                 object.key, object.blob, object.size, object.etag, object.contentId, object.contentType,
                 StringMapColumn.encode(object.metadata), object.lastModified,
             ]
         )
     }
 
-    private static func journal(_ blob: String, in db: Database) throws {
-        try db.execute(sql: "INSERT OR IGNORE INTO blob_journal (blob) VALUES (?)", arguments: [blob])
+    private static func journal(_ blob: String, in db: Connection) throws {
+        try db.execute("INSERT OR IGNORE INTO blob_journal (blob) VALUES (?)", [blob])
     }
 
-    private static func forget(_ blob: String, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM blob_journal WHERE blob = ?", arguments: [blob])
+    private static func forget(_ blob: String, in db: Connection) throws {
+        try db.execute("DELETE FROM blob_journal WHERE blob = ?", [blob])
     }
 
     /// Removes the journalled blobs among `blobs` (all of them when nil) that no object
     /// references, files first, then their journal entries.
-    private static func collect(_ blobs: [String]?, removing: (String) throws -> Void, in db: Database) throws {
-        let candidates = try blobs ?? String.fetchAll(db, sql: "SELECT blob FROM blob_journal")
+    private static func collect(_ blobs: [String]?, removing: (String) throws -> Void, in db: Connection) throws {
+        let candidates = try blobs ?? db.values("SELECT blob FROM blob_journal", as: String.self)
         for blob in candidates {
-            let referenced = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM objects WHERE blob = ?)", arguments: [blob]
-            ) ?? false
+            let referenced = try db.value("SELECT EXISTS (SELECT 1 FROM objects WHERE blob = ?)", [blob], as: Bool.self) ?? false
             if !referenced {
                 try removing(blob)
             }
@@ -151,8 +145,8 @@ public final class SQLiteLocalTables: LocalProviderTables {
         finishing record: FinishRecord<[Result<String, RolloutError>]>?
     ) async throws -> [Result<String, RolloutError>] {
         precondition(ids.count == messages.count, "one id per message")
-        return try await pool.write { db in
-            try db.execute(sql: "DELETE FROM message_dedup WHERE sent_at <= ?", arguments: [now - deduplicationWindow])
+        return try await store.write { db in
+            try db.execute("DELETE FROM message_dedup WHERE sent_at <= ?", [now - deduplicationWindow])
             var results: [Result<String, RolloutError>] = []
             for (item, id) in zip(messages, ids) {
                 switch item {
@@ -169,30 +163,29 @@ public final class SQLiteLocalTables: LocalProviderTables {
     public func take(
         receipts: [String], visibilitySeconds: Int, now: Double
     ) async throws -> (messages: [TakenMessage], nextVisibleAt: Double?) {
-        try await pool.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
+        try await store.write { db in
+            let rows = try db.rows(
+                """
                     SELECT id, body, attributes, sent_at, receive_count FROM messages AS m
-                    WHERE visible_at <= :now
+                    WHERE visible_at <= ?1
                       AND (group_id IS NULL OR NOT EXISTS (
                           SELECT 1 FROM messages AS g
-                          WHERE g.group_id = m.group_id AND g.receipt IS NOT NULL AND g.visible_at > :now))
+                          WHERE g.group_id = m.group_id AND g.receipt IS NOT NULL AND g.visible_at > ?1))
                     ORDER BY sent_at, rowid
-                    LIMIT :max
+                    LIMIT ?2
                     """,
-                arguments: ["now": now, "max": receipts.count]
+                [now, receipts.count]
             )
             var messages: [TakenMessage] = []
             for (row, receipt) in zip(rows, receipts) {
-                let id: String = row["id"]
-                let receiveCount: Int = row["receive_count"] + 1
+                let id: String = try row["id"]
+                let receiveCount: Int = try row["receive_count"] + 1
                 try db.execute(
-                    sql: "UPDATE messages SET visible_at = ?, receive_count = ?, receipt = ? WHERE id = ?",
-                    arguments: [now + Double(visibilitySeconds), receiveCount, receipt, id]
+                    "UPDATE messages SET visible_at = ?, receive_count = ?, receipt = ? WHERE id = ?",
+                    [now + Double(visibilitySeconds), receiveCount, receipt, id]
                 )
                 messages.append(
-                    TakenMessage(
+                    try TakenMessage(
                         id: id, body: row["body"],
                         attributes: try StringMapColumn.decode(row["attributes"], column: "messages.attributes"),
                         receipt: receipt, receiveCount: receiveCount, sentAt: row["sent_at"]
@@ -200,53 +193,51 @@ public final class SQLiteLocalTables: LocalProviderTables {
                 )
             }
             guard messages.isEmpty else { return (messages, nil) }
-            let next = try Double.fetchOne(db, sql: "SELECT MIN(visible_at) FROM messages WHERE visible_at > ?", arguments: [now])
+            let next = try db.value("SELECT MIN(visible_at) FROM messages WHERE visible_at > ?", [now], as: Double.self)
             return ([], next)
         }
     }
 
     /// See ``LocalMessageTable/delete(receipts:)``.
     public func delete(receipts: [String]) async throws -> [Bool] {
-        try await pool.write { db in
+        try await store.write { db in
             try receipts.map { receipt in
-                try db.execute(sql: "DELETE FROM messages WHERE receipt = ?", arguments: [receipt])
-                return db.changesCount > 0
+                try db.execute("DELETE FROM messages WHERE receipt = ?", [receipt])
+                return db.changes > 0
             }
         }
     }
 
     /// See ``LocalMessageTable/setVisibleAt(_:receipt:)``.
     public func setVisibleAt(_ visibleAt: Double, receipt: String) async throws -> Bool {
-        try await pool.write { db in
-            try db.execute(sql: "UPDATE messages SET visible_at = ? WHERE receipt = ?", arguments: [visibleAt, receipt])
-            return db.changesCount > 0
+        try await store.write { db in
+            try db.execute("UPDATE messages SET visible_at = ? WHERE receipt = ?", [visibleAt, receipt])
+            return db.changes > 0
         }
     }
 
     /// Inserts `message` under `id`, or returns the id of the message sent with the same
     /// deduplication id inside the window.
-    private static func insert(_ message: OutgoingMessage, id: String, now: Double, in db: Database) throws -> String {
+    private static func insert(_ message: OutgoingMessage, id: String, now: Double, in db: Connection) throws -> String {
         if let deduplicationId = message.deduplicationId,
-            let original = try String.fetchOne(
-                db, sql: "SELECT message_id FROM message_dedup WHERE dedup_id = ?", arguments: [deduplicationId]
-            )
+            let original = try db.value("SELECT message_id FROM message_dedup WHERE dedup_id = ?", [deduplicationId], as: String.self)
         {
             return original
         }
         try db.execute(
-            sql: """
+            """
                 INSERT INTO messages (id, body, attributes, group_id, sent_at, visible_at)
                 VALUES (?, ?, ?, ?, ?, ?)
                 """,
-            arguments: [
+            [
                 id, message.body, StringMapColumn.encode(message.attributes ?? [:]), message.groupId, now,
                 now + Double(message.delaySeconds ?? 0),
             ]
         )
         if let deduplicationId = message.deduplicationId {
             try db.execute(
-                sql: "INSERT INTO message_dedup (dedup_id, message_id, sent_at) VALUES (?, ?, ?)",
-                arguments: [deduplicationId, id, now]
+                "INSERT INTO message_dedup (dedup_id, message_id, sent_at) VALUES (?, ?, ?)",
+                [deduplicationId, id, now]
             )
         }
         return id
@@ -266,23 +257,22 @@ public final class SQLiteLocalTables: LocalProviderTables {
     /// See ``LocalProviderTables/importLegacyDatabase(at:)``. Detaching closes the file
     /// (checkpointing its WAL when it had one), so the caller may rename it afterwards.
     public func importLegacyDatabase(at path: String) throws {
-        try pool.writeWithoutTransaction { db in
-            try db.execute(sql: "ATTACH DATABASE ? AS legacy", arguments: [path])
+        try store.withWriterBlocking { db in
+            try db.execute("ATTACH DATABASE ? AS legacy", [path])
             do {
-                let present = try Set(String.fetchAll(db, sql: "SELECT name FROM legacy.sqlite_master WHERE type = 'table'"))
-                try db.inTransaction {
+                let present = try Set(db.values("SELECT name FROM legacy.sqlite_master WHERE type = 'table'", as: String.self))
+                try db.transaction {
                     for table in Self.legacyTables where present.contains(table.name) {
                         try db.execute(
-                            sql: "INSERT OR IGNORE INTO main.\(table.name) (\(table.columns)) SELECT \(table.columns) FROM legacy.\(table.name)"
+                            "INSERT OR IGNORE INTO main.\(table.name) (\(table.columns)) SELECT \(table.columns) FROM legacy.\(table.name)"
                         )
                     }
-                    return .commit
                 }
             } catch {
-                try? db.execute(sql: "DETACH DATABASE legacy")
+                try? db.execute("DETACH DATABASE legacy")
                 throw error
             }
-            try db.execute(sql: "DETACH DATABASE legacy")
+            try db.execute("DETACH DATABASE legacy")
         }
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 public import RolloutCore
 
 /// Deployments in the state database: one row per deployment holding the whole record as JSON
@@ -16,12 +15,12 @@ public struct SQLiteRolloutRows: RolloutRowStore {
     public func save(_ row: RolloutRow) async throws(RolloutError) {
         try await store.write("save deployment \(row.deploymentId)") { db in
             try db.execute(
-                sql: """
+                """
                     INSERT INTO rollouts (id, engine, function, alias, status, created_at, record)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET status = excluded.status, record = excluded.record
                     """,
-                arguments: [
+                [
                     row.deploymentId, row.engine.rawValue, row.function, row.alias, row.status.rawValue, row.createdAt, row.json,
                 ]
             )
@@ -31,18 +30,18 @@ public struct SQLiteRolloutRows: RolloutRowStore {
     /// See ``RolloutRowStore/create(_:)``.
     public func create(_ row: RolloutRow) async throws(RolloutError) -> String? {
         try await store.write("create deployment \(row.deploymentId)") { db in
-            let active = try String.fetchOne(
-                db,
-                sql: """
+            let active = try db.value(
+                """
                     SELECT id FROM rollouts WHERE function = ? AND alias = ? AND status NOT IN ('Succeeded', 'Failed', 'Stopped')
                     ORDER BY created_at LIMIT 1
                     """,
-                arguments: [row.function, row.alias]
+                [row.function, row.alias],
+                as: String.self
             )
             if let active { return active }
             try db.execute(
-                sql: "INSERT INTO rollouts (id, engine, function, alias, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                arguments: [
+                "INSERT INTO rollouts (id, engine, function, alias, status, created_at, record) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
                     row.deploymentId, row.engine.rawValue, row.function, row.alias, row.status.rawValue, row.createdAt, row.json,
                 ]
             )
@@ -52,41 +51,41 @@ public struct SQLiteRolloutRows: RolloutRowStore {
 
     /// See ``RolloutRowStore/load(_:)``.
     public func load(_ deploymentId: String) async throws(RolloutError) -> String? {
-        try await fetch(sql: "SELECT record FROM rollouts WHERE id = ?", arguments: [deploymentId]).first
+        try await fetch("SELECT record FROM rollouts WHERE id = ?", [deploymentId]).first
     }
 
     /// See ``RolloutRowStore/list(function:alias:status:limit:)``.
     public func list(function: String?, alias: String?, status: DeploymentStatus?, limit: Int) async throws(RolloutError) -> [String] {
         var conditions: [String] = []
-        var arguments: StatementArguments = []
+        var arguments: [any Bindable] = []
         if let function {
             conditions.append("function = ?")
-            _ = arguments.append(contentsOf: [function])
+            arguments.append(function)
         }
         if let alias {
             conditions.append("alias = ?")
-            _ = arguments.append(contentsOf: [alias])
+            arguments.append(alias)
         }
         if let status {
             conditions.append("status = ?")
-            _ = arguments.append(contentsOf: [status.rawValue])
+            arguments.append(status.rawValue)
         }
         let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
-        _ = arguments.append(contentsOf: [limit])
-        return try await fetch(sql: "SELECT record FROM rollouts \(filter) ORDER BY created_at DESC, rowid DESC LIMIT ?", arguments: arguments)
+        arguments.append(limit)
+        return try await fetch("SELECT record FROM rollouts \(filter) ORDER BY created_at DESC, rowid DESC LIMIT ?", arguments)
     }
 
     /// See ``RolloutRowStore/active()``.
     public func active() async throws(RolloutError) -> [String] {
         try await fetch(
-            sql: "SELECT record FROM rollouts WHERE status NOT IN ('Succeeded', 'Failed', 'Stopped') ORDER BY created_at", arguments: []
+            "SELECT record FROM rollouts WHERE status NOT IN ('Succeeded', 'Failed', 'Stopped') ORDER BY created_at", []
         )
     }
 
     /// See ``RolloutRowStore/sentNotifications(_:)``.
     public func sentNotifications(_ deploymentId: String) async throws(RolloutError) -> Set<NotificationEvent> {
         let names: [String] = try await store.read("read notifications") { db in
-            try String.fetchAll(db, sql: "SELECT event FROM rollout_notifications WHERE deployment_id = ?", arguments: [deploymentId])
+            try db.values("SELECT event FROM rollout_notifications WHERE deployment_id = ?", [deploymentId], as: String.self)
         }
         return Set(names.compactMap(NotificationEvent.init(rawValue:)))
     }
@@ -95,13 +94,13 @@ public struct SQLiteRolloutRows: RolloutRowStore {
     public func markSent(_ deploymentId: String, event: NotificationEvent, messageId: String, at: Double) async throws(RolloutError) {
         try await store.write("mark notification sent") { db in
             try db.execute(
-                sql: "INSERT OR IGNORE INTO rollout_notifications (deployment_id, event, message_id, sent_at) VALUES (?, ?, ?, ?)",
-                arguments: [deploymentId, event.rawValue, messageId, at]
+                "INSERT OR IGNORE INTO rollout_notifications (deployment_id, event, message_id, sent_at) VALUES (?, ?, ?, ?)",
+                [deploymentId, event.rawValue, messageId, at]
             )
         }
     }
 
-    private func fetch(sql: String, arguments: StatementArguments) async throws(RolloutError) -> [String] {
-        try await store.read("read deployments") { db in try String.fetchAll(db, sql: sql, arguments: arguments) }
+    private func fetch(_ sql: String, _ arguments: [any Bindable]) async throws(RolloutError) -> [String] {
+        try await store.read("read deployments") { db in try db.values(sql, arguments, as: String.self) }
     }
 }

@@ -1,4 +1,3 @@
-import GRDB
 public import RolloutCore
 import RolloutSystem
 
@@ -21,8 +20,8 @@ public struct SQLiteUploadJournal: UploadJournal {
         let now = WallClock.seconds()
         try await store.write("record upload") { db in
             try db.execute(
-                sql: "INSERT OR REPLACE INTO upload_journal (id, store, object_key, upload_id, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [uploadId, storeName, key, uploadId, now]
+                "INSERT OR REPLACE INTO upload_journal (id, store, object_key, upload_id, created_at) VALUES (?, ?, ?, ?, ?)",
+                [uploadId, storeName, key, uploadId, now]
             )
         }
     }
@@ -30,7 +29,7 @@ public struct SQLiteUploadJournal: UploadJournal {
     /// See ``UploadJournal/clear(uploadId:)``.
     public func clear(uploadId: String) async throws {
         try await store.write("clear upload") { db in
-            try db.execute(sql: "DELETE FROM upload_journal WHERE id = ?", arguments: [uploadId])
+            try db.execute("DELETE FROM upload_journal WHERE id = ?", [uploadId])
         }
     }
 
@@ -38,10 +37,8 @@ public struct SQLiteUploadJournal: UploadJournal {
     public func pending() async throws -> [(uploadId: String, key: String)] {
         let storeName = storeName
         let rows: [[String]] = try await store.read("read upload journal") { db in
-            try Row.fetchAll(
-                db, sql: "SELECT upload_id, object_key FROM upload_journal WHERE store = ? ORDER BY created_at, rowid",
-                arguments: [storeName]
-            ).map { [$0["upload_id"], $0["object_key"]] }
+            try db.rows("SELECT upload_id, object_key FROM upload_journal WHERE store = ? ORDER BY created_at, rowid", [storeName])
+                .map { row throws in [try row["upload_id"], try row["object_key"]] }
         }
         return rows.map { ($0[0], $0[1]) }
     }
@@ -62,12 +59,12 @@ public struct SQLiteLeaseJournal: LeaseJournal {
         try await store.write("journal leases") { db in
             for lease in leases {
                 try db.execute(
-                    sql: """
+                    """
                         INSERT OR REPLACE INTO queue_leases (receipt, queue, connection_id, visibility_secs, leased_until)
                         VALUES (?, ?, ?, ?, ?)
                         """,
                     // SQLite integers are signed 64-bit: the id's bits are stored as such.
-                    arguments: [lease.receipt, lease.queue, Int64(bitPattern: lease.connectionID), lease.visibilitySeconds, lease.leasedUntil]
+                    [lease.receipt, lease.queue, Int64(bitPattern: lease.connectionID), lease.visibilitySeconds, lease.leasedUntil]
                 )
             }
         }
@@ -76,7 +73,7 @@ public struct SQLiteLeaseJournal: LeaseJournal {
     /// See ``LeaseJournal/extended(receipt:leasedUntil:)``.
     public func extended(receipt: String, leasedUntil: Double) async throws {
         try await store.write("journal a lease extension") { db in
-            try db.execute(sql: "UPDATE queue_leases SET leased_until = ? WHERE receipt = ?", arguments: [leasedUntil, receipt])
+            try db.execute("UPDATE queue_leases SET leased_until = ? WHERE receipt = ?", [leasedUntil, receipt])
         }
     }
 
@@ -85,7 +82,7 @@ public struct SQLiteLeaseJournal: LeaseJournal {
         guard !receipts.isEmpty else { return }
         try await store.write("forget leases") { db in
             for receipt in receipts {
-                try db.execute(sql: "DELETE FROM queue_leases WHERE receipt = ?", arguments: [receipt])
+                try db.execute("DELETE FROM queue_leases WHERE receipt = ?", [receipt])
             }
         }
     }
@@ -93,11 +90,11 @@ public struct SQLiteLeaseJournal: LeaseJournal {
     /// See ``LeaseJournal/all()``.
     public func all() async throws -> [JournaledLease] {
         try await store.read("read leases") { db in
-            try Row.fetchAll(
-                db, sql: "SELECT receipt, queue, connection_id, visibility_secs, leased_until FROM queue_leases ORDER BY leased_until, rowid"
-            ).map { row in
-                JournaledLease(
-                    receipt: row["receipt"], queue: row["queue"], connectionID: UInt64(bitPattern: row["connection_id"]),
+            try db.rows(
+                "SELECT receipt, queue, connection_id, visibility_secs, leased_until FROM queue_leases ORDER BY leased_until, rowid"
+            ).map { row throws in
+                try JournaledLease(
+                    receipt: row["receipt"], queue: row["queue"], connectionID: UInt64(bitPattern: row["connection_id"] as Int64),
                     visibilitySeconds: row["visibility_secs"], leasedUntil: row["leased_until"]
                 )
             }

@@ -1,5 +1,4 @@
-import Foundation
-import GRDB
+import Glibc
 import RolloutCore
 import RolloutRPC
 @testable import RolloutStore
@@ -252,13 +251,13 @@ struct IdempotencyStartedRecordTests {
             do {
                 // What a daemon killed mid-call leaves behind.
                 let store = try StateStore(directory: directory)
-                try await store.pool.write { db in
+                try await store.write { db in
                     try db.execute(
-                        sql: """
-                            INSERT INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
-                            VALUES ('rollout.start', 'k', ?, NULL, 1000.25, 1e12)
-                            """,
-                        arguments: [Data(IdempotencyRecords.fingerprint(["function": "f"]))]
+                        """
+                        INSERT INTO idempotency (method, key, fingerprint, outcome, created_at, expires_at)
+                        VALUES ('rollout.start', 'k', ?, NULL, 1000.25, 1e12)
+                        """,
+                        [IdempotencyRecords.fingerprint(["function": "f"])]
                     )
                 }
                 try store.close()
@@ -329,11 +328,11 @@ struct IdempotencyStartedRecordTests {
     func migrationKeepsRecords() async throws {
         try await withStateDirectory { directory in
             // A state database as the previous schema (v2) left it, holding one finished record.
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let old = try DatabaseQueue(path: directory + "/state.sqlite")
-            try await old.write { db in
-                try db.execute(
-                    sql: """
+            #expect(mkdir(directory, 0o700) == 0)
+            let old = try Connection(path: directory + "/state.sqlite", create: true)
+            try old.transaction {
+                try old.executeScript(
+                    """
                         CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
                         INSERT INTO grdb_migrations VALUES ('v1: idempotency, upload journal, leases'),
                             ('v2: rollouts and their sent notifications');
@@ -344,9 +343,9 @@ struct IdempotencyStartedRecordTests {
                         CREATE INDEX idempotency_expiry ON idempotency (expires_at);
                         """
                 )
-                try db.execute(
-                    sql: "INSERT INTO idempotency VALUES ('queue.send', 'old', ?, '{\"result\":{\"messageId\":\"m0\"}}', 1, 1e12)",
-                    arguments: [Data(IdempotencyRecords.fingerprint([:]))]
+                try old.execute(
+                    "INSERT INTO idempotency VALUES ('queue.send', 'old', ?, '{\"result\":{\"messageId\":\"m0\"}}', 1, 1e12)",
+                    [IdempotencyRecords.fingerprint([:])]
                 )
             }
             try old.close()
@@ -354,8 +353,8 @@ struct IdempotencyStartedRecordTests {
             let records = IdempotencyRecords(store: store, ttlSeconds: 60)
             let replay = try await records.run(method: "queue.send", key: "old", params: [:], deadline: nil) { .object([:]) }
             #expect(replay.replayed && replay.result == .object(["messageId": "m0"]))
-            let notNull = try await store.pool.read { db in
-                try Row.fetchAll(db, sql: "PRAGMA table_info(idempotency)").first { ($0["name"] as String) == "outcome" }.map { $0["notnull"] as Int }
+            let notNull = try await store.read { db in
+                try db.rows("PRAGMA table_info(idempotency)").first { try $0["name"] == "outcome" }.map { try $0["notnull"] as Int }
             }
             #expect(notNull == 0)
         }

@@ -1,12 +1,12 @@
 #if AWS
 import AWSConfig
-import Foundation
 import Logging
 import RolloutAWS
 import RolloutCore
 import RolloutRPC
 import RolloutEngine
 import RolloutFleet
+import RolloutSystem
 import ServiceLifecycle
 
 /// Fleet mode in a running daemon (SPEC §11): the native engine's records in the fleet table,
@@ -23,11 +23,11 @@ struct FleetMode: Sendable {
         let fleet = configuration.fleet
         guard fleet.backend == .dynamodb, let table = fleet.table else { return nil }
         let nodeID = fleet.nodeID ?? Configuration.Fleet.defaultNodeID(
-            hostname: ProcessInfo.processInfo.hostName, pid: ProcessInfo.processInfo.processIdentifier, random: UInt32.random(in: 0...UInt32.max)
+            hostname: ProcessEnvironment.hostName(), pid: ProcessEnvironment.processID, random: UInt32.random(in: 0...UInt32.max)
         )
         let store = FleetStore(
             dynamoDB: try FleetSetup.dynamoDB(configuration, resolver: resolver, credentials: credentials), table: table, nodeID: nodeID,
-            leaseDuration: .seconds(fleet.leaseSecs), wallClockMs: { Int64(Date().timeIntervalSince1970 * 1000) }
+            leaseDuration: .seconds(fleet.leaseSecs), wallClockMs: { WallClock.milliseconds() }
         )
         return FleetRecords(fleet: store, local: local, longestAwait: FleetSetup.longestAwait(configuration))
     }

@@ -1,10 +1,10 @@
 #if AWS
 import AWSConfig
 import CurlHTTP
-import Foundation
 import RolloutAWS
 public import RolloutCore
 import RolloutFleet
+import RolloutSystem
 
 /// Fleet mode's table, from the daemon's side: the startup check (SPEC §11: a daemon whose
 /// table is missing or has another key schema does not start) and `rolloutd --fleet-init`,
@@ -54,7 +54,7 @@ extension Daemon {
         guard let table = explicitTable ?? configuration.fleet.table else {
             throw StartupError(description: "fleet init needs a table: --table T, or [fleet] table in the configuration")
         }
-        let environment = ProcessInfo.processInfo.environment
+        let environment = ProcessEnvironment.variables()
         let resolver: EndpointResolver
         do {
             resolver = try EndpointResolver(

@@ -1,4 +1,3 @@
-import Foundation
 import RolloutCore
 import RolloutRPC
 
@@ -44,13 +43,13 @@ extension Services {
             guard Int64(data.utf8.count) / 4 * 3 <= Self.inlineLimit + 3 else {
                 throw RolloutError(.tooLarge, "inline data is over 8 MiB; pass a 'path' inside file_roots instead")
             }
-            guard let bytes = Data(base64Encoded: data) else {
+            guard let bytes = Base64.decode(data) else {
                 throw RolloutError.invalidParams("param 'data' must be base64")
             }
             guard Int64(bytes.count) <= Self.inlineLimit else {
                 throw RolloutError(.tooLarge, "inline data is \(bytes.count) bytes, over 8 MiB; pass a 'path' inside file_roots instead")
             }
-            source = .bytes([UInt8](bytes))
+            source = .bytes(bytes)
         } else if let text = params.text {
             guard Int64(text.utf8.count) <= Self.inlineLimit else {
                 throw RolloutError(.tooLarge, "inline text is \(text.utf8.count) bytes, over 8 MiB; pass a 'path' inside file_roots instead")
@@ -92,6 +91,6 @@ extension Services {
             returned = result.info.size
         }
         ProviderMetrics.downloaded(returned)
-        return ObjectGet.Result(info: result.info, size: returned, data: result.data.map { Data($0).base64EncodedString() })
+        return ObjectGet.Result(info: result.info, size: returned, data: result.data.map { Base64.encode($0) })
     }
 }

@@ -1,6 +1,6 @@
-import Foundation
 import Logging
 import RolloutCore
+import RolloutSystem
 import ServiceLifecycle
 import Synchronization
 
@@ -187,7 +187,7 @@ final class LeaseKeeper: Service, Sendable {
 
     /// Seconds since the epoch, for the journal's leased-until.
     private static func wallClock() -> Double {
-        Date().timeIntervalSince1970
+        WallClock.seconds()
     }
 
     /// Monotonic seconds for the lease book.

@@ -1,6 +1,6 @@
-import Foundation
 import Glibc
 import Logging
+import RolloutSystem
 import ServiceLifecycle
 
 /// The backstop behind SPEC §6's promise that the daemon exits within `shutdown_grace_secs`
@@ -27,15 +27,19 @@ struct ShutdownWatchdog: Service {
         let logger = self.logger
         let beforeExit = self.beforeExit
         // A thread of its own, so it fires even when every thread of the cooperative pool is stuck.
-        Thread.detachNewThread {
-            let parts = limit.components
-            Thread.sleep(forTimeInterval: Double(parts.seconds) + Double(parts.attoseconds) / 1e18)
-            logger.critical(
-                "shutdown did not finish in time; exiting without waiting for it",
-                metadata: ["limit_ms": "\(parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)"]
-            )
-            beforeExit()
-            _exit(0)
+        do {
+            try DetachedThread.start {
+                DetachedThread.sleep(for: limit)
+                let parts = limit.components
+                logger.critical(
+                    "shutdown did not finish in time; exiting without waiting for it",
+                    metadata: ["limit_ms": "\(parts.seconds * 1000 + parts.attoseconds / 1_000_000_000_000_000)"]
+                )
+                beforeExit()
+                _exit(0)
+            }
+        } catch {
+            logger.error("cannot arm the shutdown watchdog", metadata: ["error": "\(error)"])
         }
     }
 }
