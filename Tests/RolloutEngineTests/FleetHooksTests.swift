@@ -16,7 +16,11 @@ import Testing
         )
         #expect(harness.lambda.updates.count == 1)
         harness.records.loseLease()
-        try await Task.sleep(for: .milliseconds(1500))
+        // The next step comes due after 1 s; on a loaded machine the run loop may reach its fence
+        // later, so wait (up to 10 s) for it to stop rather than for a fixed time.
+        for _ in 0..<200 where await engine.isDriving(started.deploymentId) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         // The step that came due was not applied, and nothing else either (no rollback).
         #expect(harness.lambda.updates.count == 1)
         #expect(harness.lambda.alias.additionalWeights == ["2": 0.25])
@@ -31,7 +35,11 @@ import Testing
         let started = try await engine.start(
             EngineHarness.request(hooks: RolloutHooks(beforeTraffic: "smoke-test")), fromVersion: "1", toVersion: "2", revisionId: "rev-0"
         )
+        // Time for a hook to be invoked if the fence did not stop it, then for the loop to end.
         try await Task.sleep(for: .milliseconds(300))
+        for _ in 0..<200 where await engine.isDriving(started.deploymentId) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         // The start was recorded (its save preceded the fence), but no hook and no alias change ran.
         #expect(harness.lambda.invocations.isEmpty)
         #expect(harness.lambda.updates.isEmpty)

@@ -67,7 +67,10 @@ struct FleetIdempotencyGateTests {
                 return ["deploymentId": "d-slow"]
             }
         }
-        try await Task.sleep(for: .milliseconds(300))
+        // B asks once A's call is running (a fixed pause let B win the race on a loaded machine).
+        for _ in 0..<500 where runs.withLock({ $0 }) == 0 {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         let waited = try await b.run(method: "rollout.start", key: "slow", params: [:], deadline: nil) {
             runs.withLock { $0 += 1 }
             return ["deploymentId": "d-twice"]
