@@ -48,7 +48,9 @@ let package = Package(
         // SQLite, wrapped once (RolloutStore owns the small Swift wrapper over it).
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // libcurl, wrapped once.
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers (libcurl4-openssl-dev) at build time; the library itself is loaded
+        // with dlopen when an HTTP client is first made, so the local provider never maps it.
+        .target(name: "CCurl"),
         // openat2(2), which Swift cannot reach through the variadic syscall(2).
         .target(name: "COpenat2"),
         // The POSIX plumbing, the only place that calls errno-returning C: file descriptors,

@@ -21,15 +21,20 @@ import Synchronization
 public final class CurlHTTPClient: HTTPClient {
     private let pool = HandlePool()
 
-    /// Creates a client (libcurl is initialised once per process).
+    /// Creates a client. libcurl is loaded and initialised once per process, here; when it
+    /// cannot be (see ``loadFailure``), every exchange fails with that reason.
     public init() {
-        _ = CurlGlobal.initialised
+        _ = CurlGlobal.failure
     }
+
+    /// Why libcurl could not be loaded or initialised, or nil when it is ready.
+    public static var loadFailure: String? { CurlGlobal.failure }
 
     /// See ``HTTPClient/execute(_:sink:timeouts:progress:)``.
     public func execute(
         _ request: HTTPRequest, sink: HTTPResponseSink, timeouts: HTTPTimeouts, progress: HTTPProgress?
     ) async throws(HTTPError) -> HTTPResponse {
+        if let failure = CurlGlobal.failure { throw HTTPError(.local, failure) }
         let transfer = Transfer(request: request, sink: sink, progress: progress)
         let pool = self.pool
         let result: Result<HTTPResponse, HTTPError> = await withTaskCancellationHandler {
@@ -48,10 +53,19 @@ public final class CurlHTTPClient: HTTPClient {
     }
 }
 
-/// `curl_global_init` exactly once.
+/// libcurl loaded (`dlopen`, see CCurl's shim.h) and `curl_global_init` called, exactly once.
 enum CurlGlobal {
-    static let initialised: Bool = {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT)) == CURLE_OK
+    /// nil when ready; otherwise why libcurl cannot be used, for every exchange to report.
+    static let failure: String? = {
+        var buffer = [CChar](repeating: 0, count: 512)
+        guard rollout_curl_load(&buffer, buffer.count) == 0 else {
+            return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        }
+        let code = rollout_curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        guard code == CURLE_OK else {
+            return "curl_global_init failed: \(String(cString: rollout_curl_easy_strerror(code)))"
+        }
+        return nil
     }()
 }
 

@@ -9,26 +9,26 @@ final class EasyHandle: @unchecked Sendable {
     private let handle: UnsafeMutableRawPointer
 
     init() {
-        guard let handle = curl_easy_init() else {
+        guard let handle = rollout_curl_easy_init() else {
             fatalError("curl_easy_init failed: out of memory")
         }
         self.handle = handle
     }
 
     deinit {
-        curl_easy_cleanup(handle)
+        rollout_curl_easy_cleanup(handle)
     }
 
     /// Runs one exchange on the calling (dedicated, blocking) thread.
     func perform(_ transfer: Transfer, timeouts: HTTPTimeouts) -> Result<HTTPResponse, HTTPError> {
-        curl_easy_reset(handle)
+        rollout_curl_easy_reset(handle)
         do {
             try transfer.open()
         } catch {
             return .failure(error)
         }
         var headerList: UnsafeMutablePointer<curl_slist>?
-        defer { curl_slist_free_all(headerList) }
+        defer { rollout_curl_slist_free_all(headerList) }
         let request = transfer.request
         let context = Unmanaged.passUnretained(transfer).toOpaque()
 
@@ -96,7 +96,7 @@ final class EasyHandle: @unchecked Sendable {
             return .failure(error)
         }
 
-        let code = curl_easy_perform(handle)
+        let code = rollout_curl_easy_perform(handle)
         if code != CURLE_OK {
             return .failure(transfer.failure ?? Self.classify(code))
         }
@@ -106,7 +106,7 @@ final class EasyHandle: @unchecked Sendable {
         var status = 0
         let info = rollout_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
         guard info == CURLE_OK else {
-            return .failure(HTTPError(.io, "libcurl has no response status: \(String(cString: curl_easy_strerror(info)))"))
+            return .failure(HTTPError(.io, "libcurl has no response status: \(String(cString: rollout_curl_easy_strerror(info)))"))
         }
         return .success(HTTPResponse(status: status, headers: transfer.headers, body: transfer.body, bytesWritten: transfer.bytesWritten))
     }
@@ -120,19 +120,19 @@ final class EasyHandle: @unchecked Sendable {
 
     private func check(_ code: CURLcode, _ name: String) throws(HTTPError) {
         guard code == CURLE_OK else {
-            throw HTTPError(.local, "libcurl refused \(name): \(String(cString: curl_easy_strerror(code)))")
+            throw HTTPError(.local, "libcurl refused \(name): \(String(cString: rollout_curl_easy_strerror(code)))")
         }
     }
 
     private func append(_ list: UnsafeMutablePointer<curl_slist>?, _ line: String) throws(HTTPError) -> UnsafeMutablePointer<curl_slist> {
-        guard let appended = curl_slist_append(list, line) else {
+        guard let appended = rollout_curl_slist_append(list, line) else {
             throw HTTPError(.local, "libcurl could not add a request header: out of memory")
         }
         return appended
     }
 
     static func classify(_ code: CURLcode) -> HTTPError {
-        let text = String(cString: curl_easy_strerror(code))
+        let text = String(cString: rollout_curl_easy_strerror(code))
         switch code {
         case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return HTTPError(.connect, text)

@@ -74,55 +74,65 @@ struct ChecksumTrailerBodyTests {
         "the encoding is botocore's byte for byte, its length is announced, and the digest is the range's SHA-256",
         arguments: [1, chunk - 1, chunk, chunk + 1, 3 * chunk + 12_345]
     )
-    func matchesBotocore(size: Int) throws {
-        let directory = try S3TestDirectory()
-        defer { directory.remove() }
-        let offset = 4_099
-        let path = try directory.writeFile("part.bin", size: offset + size + 77, seed: UInt8(truncatingIfNeeded: size))
-        let expected = try botocoreEncoding(of: path, offset: offset, length: size, in: directory)
-        let reference = try directory.referenceDigests(of: directory.writeSlice(of: path, offset: offset, length: size), chunk: size)
-        let body = ChecksumTrailerBody(file: try readableFile(path), offset: Int64(offset), length: Int64(size))
-        #expect(body.length == Int64(expected.count))
-        // libcurl's 256 KiB buffer, and odd sizes that split the framing anywhere.
-        for step in [256 << 10, 7, 65_537] {
-            let sent = try drain(body, step: step)
-            #expect(sent == expected, "read \(step) bytes at a time")
+    func matchesBotocore(size: Int) async throws {
+        // Python and byte-at-a-time reads block: off Swift's cooperative pool, whose two threads
+        // every other suite's timers share.
+        try await awsTestOffPool {
+            let directory = try S3TestDirectory()
+            defer { directory.remove() }
+            let offset = 4_099
+            let path = try directory.writeFile("part.bin", size: offset + size + 77, seed: UInt8(truncatingIfNeeded: size))
+            let expected = try botocoreEncoding(of: path, offset: offset, length: size, in: directory)
+            let reference = try directory.referenceDigests(of: directory.writeSlice(of: path, offset: offset, length: size), chunk: size)
+            let body = ChecksumTrailerBody(file: try readableFile(path), offset: Int64(offset), length: Int64(size))
+            #expect(body.length == Int64(expected.count))
+            // libcurl's 256 KiB buffer, and odd sizes that split the framing anywhere.
+            for step in [256 << 10, 7, 65_537] {
+                let sent = try drain(body, step: step)
+                #expect(sent == expected, "read \(step) bytes at a time")
+            }
+            #expect(body.digest.map(s3TestHex) == reference.digests.first)
+            let headers = Dictionary(uniqueKeysWithValues: body.headers.map { ($0.name, $0.value) })
+            #expect(headers["content-encoding"] == "aws-chunked" && headers["x-amz-trailer"] == "x-amz-checksum-sha256")
+            #expect(headers["x-amz-decoded-content-length"] == "\(size)")
         }
-        #expect(body.digest.map(s3TestHex) == reference.digests.first)
-        let headers = Dictionary(uniqueKeysWithValues: body.headers.map { ($0.name, $0.value) })
-        #expect(headers["content-encoding"] == "aws-chunked" && headers["x-amz-trailer"] == "x-amz-checksum-sha256")
-        #expect(headers["x-amz-decoded-content-length"] == "\(size)")
     }
 
     @Test("a retry whose bytes differ from the first complete attempt's fails before its trailer")
-    func changedBetweenAttempts() throws {
-        let directory = try S3TestDirectory()
-        defer { directory.remove() }
-        let path = try directory.writeFile("part.bin", size: 2 * Self.chunk + 5)
-        let body = ChecksumTrailerBody(file: try readableFile(path), offset: 0, length: Int64(2 * Self.chunk + 5))
-        let first = try drain(body, step: 256 << 10)
-        let digest = body.digest
-        #expect(try drain(body, step: 256 << 10) == first && body.digest == digest)
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        #expect(pwrite(fd, [0xFF, 0xEE], 2, 1000) == 2)
-        close(fd)
-        do {
-            let sent = try drain(body, step: 256 << 10)
-            Issue.record("sent \(sent.count) bytes of a changed part")
-        } catch let error as HTTPError {
-            #expect(error.kind == .local && error.message.contains("changed between attempts"))
+    func changedBetweenAttempts() async throws {
+        // Blocking file reads: off Swift's cooperative pool, whose threads every suite shares.
+        try await awsTestOffPool {
+            let directory = try S3TestDirectory()
+            defer { directory.remove() }
+            let path = try directory.writeFile("part.bin", size: 2 * Self.chunk + 5)
+            let body = ChecksumTrailerBody(file: try readableFile(path), offset: 0, length: Int64(2 * Self.chunk + 5))
+            let first = try drain(body, step: 256 << 10)
+            let digest = body.digest
+            #expect(try drain(body, step: 256 << 10) == first && body.digest == digest)
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            #expect(pwrite(fd, [0xFF, 0xEE], 2, 1000) == 2)
+            close(fd)
+            do {
+                let sent = try drain(body, step: 256 << 10)
+                Issue.record("sent \(sent.count) bytes of a changed part")
+            } catch let error as HTTPError {
+                #expect(error.kind == .local && error.message.contains("changed between attempts"))
+            }
+            #expect(body.digest == digest)
         }
-        #expect(body.digest == digest)
     }
 
     @Test("a file that shrank fails the read instead of sending a short part")
-    func shrank() throws {
-        let directory = try S3TestDirectory()
-        defer { directory.remove() }
-        let path = try directory.writeFile("part.bin", size: 1000)
-        let body = ChecksumTrailerBody(file: try readableFile(path), offset: 0, length: 3000)
-        #expect(throws: HTTPError.self) { try drain(body, step: 256 << 10) }
-        #expect(body.digest == nil)
+    func shrank() async throws {
+        // Blocking file reads: off Swift's cooperative pool, whose threads every suite shares.
+        try await awsTestOffPool {
+            let directory = try S3TestDirectory()
+            defer { directory.remove() }
+            let path = try directory.writeFile("part.bin", size: 1000)
+            let body = ChecksumTrailerBody(file: try readableFile(path), offset: 0, length: 3000)
+            #expect(throws: HTTPError.self) { try drain(body, step: 256 << 10) }
+            #expect(body.digest == nil)
+        }
     }
 }
 

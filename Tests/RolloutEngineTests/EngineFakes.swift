@@ -174,10 +174,23 @@ final class MemoryRecords: RolloutRecordStore {
     private let leaseHeld = Mutex(true)
     private let finishedIds = Mutex<[String]>([])
 
+    /// Fences that still succeed before the lease is lost by itself; nil: no limit.
+    private let fencesLeft = Mutex<Int?>(nil)
+
     func loseLease() { leaseHeld.withLock { $0 = false } }
+    /// The lease is lost right after `count` more fences succeeded, whatever the timing.
+    func loseLease(afterFences count: Int) { fencesLeft.withLock { $0 = count } }
     var finishedDeployments: [String] { finishedIds.withLock { $0 } }
 
-    func fence(_ deploymentId: String) async -> Bool { leaseHeld.withLock { $0 } }
+    func fence(_ deploymentId: String) async -> Bool {
+        let allowed = fencesLeft.withLock { left -> Bool in
+            guard let remaining = left else { return true }
+            left = remaining - 1
+            return remaining > 0
+        }
+        if !allowed { loseLease() }
+        return leaseHeld.withLock { $0 }
+    }
     func finished(_ deploymentId: String) async { finishedIds.withLock { $0.append(deploymentId) } }
 }
 

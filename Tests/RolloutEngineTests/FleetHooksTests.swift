@@ -11,13 +11,15 @@ import Testing
 
     @Test func aLostLeaseStopsTheRunBeforeTheNextAliasChange() async throws {
         let engine = harness.engine()
+        // The first step's fence succeeds; the lease is lost right after it, so the next step's
+        // fence fails however late the test's own task runs (a fixed pause lost that race on a
+        // loaded machine and saw the second step applied before the lease was taken away).
+        harness.records.loseLease(afterFences: 1)
         let started = try await engine.start(
             EngineHarness.request(.linear(percent: 25, intervalSeconds: 1)), fromVersion: "1", toVersion: "2", revisionId: "rev-0"
         )
         #expect(harness.lambda.updates.count == 1)
-        harness.records.loseLease()
-        // The next step comes due after 1 s; on a loaded machine the run loop may reach its fence
-        // later, so wait (up to 10 s) for it to stop rather than for a fixed time.
+        // The next step comes due after 1 s: wait (up to 10 s) for the run loop to stop at its fence.
         for _ in 0..<200 where await engine.isDriving(started.deploymentId) {
             try await Task.sleep(for: .milliseconds(50))
         }

@@ -185,3 +185,28 @@ def test_exhausted_retries_are_throttled_with_a_hint(moto, secrets, fault_proxy)
             assert c.result("sys.health")["status"] == "ok"
     finally:
         assert d.stop() == 0
+
+
+def mapped_libcurl(pid):
+    with open(f"/proc/{pid}/maps") as maps:
+        return sorted({line.split()[-1] for line in maps if "libcurl" in line})
+
+
+def test_libcurl_is_loaded_by_the_aws_provider_only(moto, secrets):
+    """rolloutd does not link libcurl (about 4 MiB of RSS with its dependencies); it loads it with
+    dlopen when the AWS provider makes its HTTP client. A local-provider daemon never maps it."""
+    local = Daemon().start()
+    try:
+        with local.connect() as c:
+            c.result("object.put", {"key": "k", "text": "x"})
+            assert c.result("sys.health")["provider"] == "local"
+        assert mapped_libcurl(local.proc.pid) == []
+    finally:
+        assert local.stop() == 0
+    aws = AWSDaemon(aws_env(moto)).start()
+    try:
+        with aws.connect() as c:
+            assert c.result("secret.get", {"name": "app/db"})["value"] == "v2-password"
+        assert any("libcurl.so.4" in path for path in mapped_libcurl(aws.proc.pid))
+    finally:
+        assert aws.stop() == 0
