@@ -40,31 +40,42 @@ def handler_zip():
     return buffer.getvalue()
 
 
-@pytest.fixture
-def lam(moto, boto):
-    """A fresh function with versions 1 and 2 and alias `live` on version 1."""
+def lambda_role(moto, boto):
+    """Turns off Docker for moto's Lambda and returns the ARN of the tests' execution role (made once)."""
     moto_post(moto, "/moto-api/config", {"lambda": {"use_docker": False}})
     iam = boto("iam")
     try:
-        role = iam.get_role(RoleName="rolloutd-rollout-tests")["Role"]["Arn"]
+        return iam.get_role(RoleName="rolloutd-rollout-tests")["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         policy = {"Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-        role = iam.create_role(RoleName="rolloutd-rollout-tests", AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
-    client = boto("lambda")
-    name = "fn-" + uuid.uuid4().hex[:10]
+        return iam.create_role(RoleName="rolloutd-rollout-tests", AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
 
-    def make(function_name):
-        client.create_function(FunctionName=function_name, Runtime="python3.12", Role=role, Handler="handler.handler",
-                               Code={"ZipFile": handler_zip()}, Description="v1")
-        return function_name
 
-    make(name)
+def create_function(client, role, name):
+    """Creates `name` (version $LATEST, description v1)."""
+    client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
+                           Code={"ZipFile": handler_zip()}, Description="v1")
+    return name
+
+
+def function_with_two_versions(client, role, name):
+    """Creates `name` with versions 1 and 2 and alias `live` on version 1."""
+    create_function(client, role, name)
     assert client.publish_version(FunctionName=name)["Version"] == "1"
     client.update_function_configuration(FunctionName=name, Description="v2")
     assert client.publish_version(FunctionName=name)["Version"] == "2"
     client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
-    return {"name": name, "client": client, "make": make}
+    return name
+
+
+@pytest.fixture
+def lam(moto, boto):
+    """A fresh function with versions 1 and 2 and alias `live` on version 1."""
+    role = lambda_role(moto, boto)
+    client = boto("lambda")
+    name = function_with_two_versions(client, role, "fn-" + uuid.uuid4().hex[:10])
+    return {"name": name, "client": client, "make": lambda function_name: create_function(client, role, function_name)}
 
 
 def alias_state(lam):

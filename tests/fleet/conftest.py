@@ -24,7 +24,7 @@ import pytest
 
 from tests.aws_provider.conftest import run_moto
 from tests.aws_provider.test_aws_provider import aws_env
-from tests.aws_provider.test_rollouts import handler_zip, moto_post
+from tests.aws_provider.test_rollouts import function_with_two_versions, lambda_role
 from tests.conftest import BIN_DIR, Conn
 
 LEASE_SECS = 5
@@ -235,28 +235,11 @@ def fleet(moto):
 @pytest.fixture
 def lambdas(moto, boto):
     """`lambdas(n)` → n fresh functions, each with versions 1 and 2 and alias `live` on 1."""
-    moto_post(moto, "/moto-api/config", {"lambda": {"use_docker": False}})
-    iam = boto("iam")
-    try:
-        role = iam.get_role(RoleName="rolloutd-rollout-tests")["Role"]["Arn"]
-    except iam.exceptions.NoSuchEntityException:
-        policy = {"Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-        role = iam.create_role(RoleName="rolloutd-rollout-tests", AssumeRolePolicyDocument=json.dumps(policy))["Role"]["Arn"]
+    role = lambda_role(moto, boto)
     client = boto("lambda")
 
     def make(n):
-        names = []
-        for _ in range(n):
-            name = "fl-" + uuid.uuid4().hex[:10]
-            client.create_function(FunctionName=name, Runtime="python3.12", Role=role, Handler="handler.handler",
-                                   Code={"ZipFile": handler_zip()}, Description="v1")
-            assert client.publish_version(FunctionName=name)["Version"] == "1"
-            client.update_function_configuration(FunctionName=name, Description="v2")
-            assert client.publish_version(FunctionName=name)["Version"] == "2"
-            client.create_alias(FunctionName=name, Name="live", FunctionVersion="1")
-            names.append(name)
-        return names
+        return [function_with_two_versions(client, role, "fl-" + uuid.uuid4().hex[:10]) for _ in range(n)]
 
     make.client = client
     return make
