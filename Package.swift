@@ -183,7 +183,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RolloutFleetTests",
-            dependencies: ["RolloutFleet", "RolloutAWS", "AWSConfig", "RolloutCore", "CurlHTTP"],
+            dependencies: ["RolloutFleet", "RolloutAWS", "AWSConfig", "RolloutCore", "CurlHTTP", "RolloutSystem"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),

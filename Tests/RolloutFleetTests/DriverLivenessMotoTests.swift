@@ -46,7 +46,7 @@ struct DriverLivenessMotoTests {
     }
 
     @Test func aRunLoopStuckInAnAwaitLosesItsLeaseAndAnotherNodeAdopts() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("liveness")
         let logger = Logger(label: "liveness-test")
         // A 5 s lease and a longest await of 1 s: a run loop silent for 6 s is stuck.

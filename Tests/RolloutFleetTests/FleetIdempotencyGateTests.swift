@@ -18,7 +18,7 @@ struct FleetIdempotencyGateTests {
     }
 
     @Test func aKeyReplaysOnAnotherNodeAndADeadNodesCallIsTakenOver() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("gate")
         let a = FleetIdempotencyGate(fleet: try moto.store(table, node: "node-a"), local: LocalGate())
         let b = FleetIdempotencyGate(fleet: try moto.store(table, node: "node-b"), local: LocalGate(), takeOverAfter: .milliseconds(500))
@@ -53,7 +53,7 @@ struct FleetIdempotencyGateTests {
 
     @Test("a running call's beats keep waiters off it past its lease; a silent one is taken over after one lease")
     func beatsTellALiveCallFromADeadOne() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("beat")
         let lease = Duration.seconds(1)
         let a = FleetIdempotencyGate(fleet: try moto.store(table, node: "node-a", lease: lease), local: LocalGate())

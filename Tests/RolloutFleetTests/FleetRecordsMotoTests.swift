@@ -35,7 +35,7 @@ struct FleetRecordsMotoTests {
     }
 
     @Test func codeDeployRecordsClaimTheAliasWithoutALeaseAndFinishOnce() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("codedeploy")
         let a = FleetRecords(fleet: try moto.store(table, node: "node-a"), local: NoLocalRecords())
         let b = FleetRecords(fleet: try moto.store(table, node: "node-b"), local: NoLocalRecords())
@@ -79,7 +79,7 @@ struct FleetRecordsMotoTests {
     }
 
     @Test func oneNodeDrivesTheOtherReadsForwardsAndIsFenced() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("records")
         let a = FleetRecords(fleet: try moto.store(table, node: "node-a"), local: NoLocalRecords())
         let b = FleetRecords(fleet: try moto.store(table, node: "node-b"), local: NoLocalRecords())

@@ -14,11 +14,11 @@ struct FleetStoreMotoTests {
     }
 
     @Test func theTableHasTheFleetSchemaAndInitIsIdempotent() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("schema")
         let again = try await FleetTable.ensure(moto.dynamoDB(), table: table)
         #expect(again == FleetTable.Setup(table: table, created: false, enabledTTL: false))
-        let described = try fleetTestBoto3(["describe", table], moto: moto)
+        let described = try await fleetTestBoto3(["describe", table], moto: moto)
         #expect(described["keySchema"] == [["pk", "HASH"], ["sk", "RANGE"]])
         #expect(described["attributes"] == [["pk", "S"], ["sk", "S"]])
         #expect(described["billing"] == "PAY_PER_REQUEST")
@@ -27,7 +27,7 @@ struct FleetStoreMotoTests {
     }
 
     @Test func aMissingTableOrAnotherSchemaIsRefusedNamingTheTable() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let missing = "missing-\(UInt32.random(in: 0...UInt32.max))"
         let error = await #expect(throws: RolloutError.self) { try await FleetTable.verify(moto.dynamoDB(), table: missing) }
         #expect(error?.code == .configInvalid)
@@ -40,7 +40,7 @@ struct FleetStoreMotoTests {
     }
 
     @Test func onlyOneOfManyRacingStartsWinsTheAlias() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("race")
         let stores = try (0..<6).map { try moto.store(table, node: "node-\($0)") }
         let results = try await withThrowingTaskGroup(of: (Int, FleetStartResult).self) { group in
@@ -62,7 +62,7 @@ struct FleetStoreMotoTests {
     }
 
     @Test func theItemLayoutAsBoto3SeesIt() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("layout")
         let store = try moto.store(table, node: "node-a")
         guard case .started(let lease) = try await store.start(Self.deployment("d-1")) else {
@@ -72,7 +72,7 @@ struct FleetStoreMotoTests {
         #expect(try await store.sendCommand(FleetCommand(id: "c1", name: "promote", payload: [:]), to: "d-1"))
         #expect(try await store.claimNotification(lease, event: "started") == .claimed)
         _ = try await store.beginIdempotent(method: "rollout.start", key: "k1", fingerprint: "f")
-        let items = try #require(try fleetTestBoto3(["items", table], moto: moto).arrayValue)
+        let items = try #require(try await fleetTestBoto3(["items", table], moto: moto).arrayValue)
         let keys = items.map { [$0["pk"]?["S"]?.stringValue ?? "", $0["sk"]?["S"]?.stringValue ?? ""] }
         #expect(keys == [
             ["DEP#d-1", "CMD#c1"], ["DEP#d-1", "OUTBOX#started"], ["DEP#d-1", "STATE"],
@@ -97,7 +97,7 @@ struct FleetStoreMotoTests {
     }
 
     @Test func renewalKeepsTheLeaseAndAStaleEpochIsFenced() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("fence")
         let a = try moto.store(table, node: "node-a")
         let b = try moto.store(table, node: "node-b")
@@ -143,7 +143,7 @@ struct FleetStoreMotoTests {
     /// The Lock-Client way on a real table: B watches A's lease with its own monotonic clock and
     /// adopts only once the RVN stayed the same for a whole lease; while A renews, never.
     @Test func adoptionOnlyAfterTheLease() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("adopt")
         let lease = Duration.seconds(5)
         let a = try moto.store(table, node: "node-a", lease: lease)
@@ -187,7 +187,7 @@ struct FleetStoreMotoTests {
     }
 
     @Test func commandsAreAppliedOnceWithTheStateTheyLedTo() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("commands")
         let owner = try moto.store(table, node: "node-a")
         let other = try moto.store(table, node: "node-b")
@@ -216,7 +216,7 @@ struct FleetStoreMotoTests {
     /// Every node tries to publish every event of a deployment whose lease moves from node to
     /// node: each event is claimed once per epoch, and once confirmed never again.
     @Test func outboxClaimsAreExactlyOnce() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("outbox")
         let stores = try (0..<3).map { try moto.store(table, node: "node-\($0)") }
         guard case .started(var lease) = try await stores[0].start(Self.deployment("d-1")) else {
@@ -257,7 +257,7 @@ struct FleetStoreMotoTests {
     }
 
     @Test func idempotencyRecordsReplayAcrossNodes() async throws {
-        let moto = try FleetTestMoto.get()
+        let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("idem")
         let a = try moto.store(table, node: "node-a")
         let b = try moto.store(table, node: "node-b")

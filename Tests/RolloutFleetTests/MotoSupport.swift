@@ -4,6 +4,7 @@ import Foundation
 import RolloutAWS
 import RolloutCore
 import RolloutFleet
+import RolloutSystem
 
 /// The repository root, from this file's path.
 let fleetTestRepositoryRoot = "/" + String(#filePath).split(separator: "/").dropLast(3).joined(separator: "/")
@@ -44,16 +45,18 @@ final class FleetTestMoto: Sendable {
 
     var url: String { "http://127.0.0.1:\(port)" }
 
-    static let shared: Result<FleetTestMoto, FleetTestError> = {
+    /// Started once, off the cooperative pool: moto takes seconds to start on a loaded machine,
+    /// and a pool thread blocked that long stalls the timers of every test running beside it.
+    private static let shared = Task { () -> Result<FleetTestMoto, FleetTestError> in
         do {
-            return .success(try FleetTestMoto())
+            return .success(try await fleetTestOffPool { try FleetTestMoto() })
         } catch {
             return .failure(FleetTestError(description: "\(error)"))
         }
-    }()
+    }
 
-    static func get() throws -> FleetTestMoto {
-        try shared.get()
+    static func get() async throws -> FleetTestMoto {
+        try await shared.value.get()
     }
 
     /// A DynamoDB client against this moto.
@@ -84,10 +87,16 @@ final class FleetTestMoto: Sendable {
 
 /// Runs `python3 tests/fleet/inspect_table.py <arguments>` (boto3, the independent client)
 /// against moto and returns its stdout parsed as JSON.
-func fleetTestBoto3(_ arguments: [String], moto: FleetTestMoto) throws -> JSONValue {
+func fleetTestBoto3(_ arguments: [String], moto: FleetTestMoto) async throws -> JSONValue {
+    let url = moto.url
+    let data = try await fleetTestOffPool { () throws -> Data in try fleetTestRunBoto3(arguments, url: url) }
+    return try JSONParser.parse(Array(data))
+}
+
+private func fleetTestRunBoto3(_ arguments: [String], url: String) throws -> Data {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", fleetTestRepositoryRoot + "/tests/fleet/inspect_table.py", "--endpoint", moto.url] + arguments
+    process.arguments = ["python3", fleetTestRepositoryRoot + "/tests/fleet/inspect_table.py", "--endpoint", url] + arguments
     let stdout = Pipe()
     process.standardOutput = stdout
     try process.run()
@@ -96,5 +105,12 @@ func fleetTestBoto3(_ arguments: [String], moto: FleetTestMoto) throws -> JSONVa
     guard process.terminationStatus == 0 else {
         throw FleetTestError(description: "inspect_table.py \(arguments) exited \(process.terminationStatus)")
     }
-    return try JSONParser.parse(Array(data))
+    return data
+}
+
+/// Runs blocking test plumbing (starting Python, reading its pipes, waiting for it) on a dispatch
+/// thread. Swift's cooperative pool has one thread per core (two on a small CI machine): a test
+/// that blocks one there stalls the timers and long polls of every test running beside it.
+func fleetTestOffPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await BlockingIO(label: "fleettest-plumbing").run { (_: CancellationFlag) throws -> T in try body() }
 }

@@ -131,39 +131,44 @@ struct FileRootsTests {
     }
 
     @Test("racing symlink and directory swaps never open or create anything outside the root (openat2 and the walk)", arguments: [false, true])
-    func swapRace(walkOnly: Bool) throws {
+    func swapRace(walkOnly: Bool) async throws {
         let scratch = try Scratch()
         defer { scratch.remove() }
         let roots = try FileRoots([scratch.root], workingDirectory: "/", walkOnly: walkOnly)
         try FileManager.default.createDirectory(atPath: scratch.root + "/real", withIntermediateDirectories: true)
         try Data("inside".utf8).write(to: URL(fileURLWithPath: scratch.root + "/real/secret"))
         let stop = Atomic(false)
-        let swapper = Thread {
-            // Alternates root/d between a real directory and a symlink to outside.
-            while !stop.load(ordering: .relaxed) {
-                rename(scratch.root + "/real", scratch.root + "/d")
-                rename(scratch.root + "/d", scratch.root + "/real")
-                symlink(scratch.outside, scratch.root + "/d")
-                unlink(scratch.root + "/d")
+        // The race runs on a dispatch thread: a second of busy work on the cooperative pool
+        // would stall the timers of every test running beside this one.
+        let (attempts, opened, leaked) = try await systemTestOffPool { () throws -> (Int, Int, Int) in
+            let swapper = Thread {
+                // Alternates root/d between a real directory and a symlink to outside.
+                while !stop.load(ordering: .relaxed) {
+                    rename(scratch.root + "/real", scratch.root + "/d")
+                    rename(scratch.root + "/d", scratch.root + "/real")
+                    symlink(scratch.outside, scratch.root + "/d")
+                    unlink(scratch.root + "/d")
+                }
             }
+            swapper.start()
+            var opened = 0
+            var leaked = 0
+            let deadline = ContinuousClock.now + .seconds(1)
+            var attempts = 0
+            while ContinuousClock.now < deadline {
+                attempts += 1
+                if let file = try? roots.openForReading(scratch.root + "/d/secret") {
+                    opened += 1
+                    if try scratch.contents(file) != "inside" { leaked += 1 }
+                }
+                if let target = try? roots.openTarget(scratch.root + "/d/planted"), let temporary = try? target.createTemporary() {
+                    try? temporary.commit()
+                }
+            }
+            stop.store(true, ordering: .relaxed)
+            while !swapper.isFinished { usleep(1000) }
+            return (attempts, opened, leaked)
         }
-        swapper.start()
-        var opened = 0
-        var leaked = 0
-        let deadline = ContinuousClock.now + .seconds(1)
-        var attempts = 0
-        while ContinuousClock.now < deadline {
-            attempts += 1
-            if let file = try? roots.openForReading(scratch.root + "/d/secret") {
-                opened += 1
-                if try scratch.contents(file) != "inside" { leaked += 1 }
-            }
-            if let target = try? roots.openTarget(scratch.root + "/d/planted"), let temporary = try? target.createTemporary() {
-                try? temporary.commit()
-            }
-        }
-        stop.store(true, ordering: .relaxed)
-        while !swapper.isFinished { usleep(1000) }
         #expect(attempts > 100)
         #expect(leaked == 0, "\(leaked) of \(opened) opens read the outside file")
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.outside) == ["secret"])
