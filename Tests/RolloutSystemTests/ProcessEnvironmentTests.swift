@@ -29,7 +29,7 @@ struct ProcessEnvironmentTests {
         }
         while ran.withLock({ $0 }) == nil {
             try await Task.sleep(for: .milliseconds(10))
-            #expect(ContinuousClock.now - started < .seconds(10))
+            try #require(ContinuousClock.now - started < .seconds(60), "the thread never ran")
         }
         #expect(try #require(ran.withLock { $0 }) - started >= .milliseconds(50))
     }
