@@ -1,4 +1,3 @@
-import FoundationEssentials
 import RolloutCore
 import RolloutSystem
 
@@ -193,11 +192,7 @@ extension ProblemList {
 
     fileprivate func httpURL(_ key: String, _ value: String?) {
         guard let value else { return }
-        guard
-            let url = URL(string: value),
-            let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https",
-            let host = url.host, !host.isEmpty
-        else {
+        guard HTTPURLSyntax.isHTTPURLWithHost(value) else {
             add(key, "\(key) must be an http:// or https:// URL with a host (got \"\(value)\")")
             return
         }
