@@ -84,4 +84,44 @@ struct DriverLivenessMotoTests {
         await driving.value
         await engine.shutdown()
     }
+
+    /// The node whose run loop stalled is not the first to take the deployment back (its process
+    /// may be what is stuck): it waits two leases, then adopts it itself, so a fleet of one still
+    /// ends the deployment.
+    @Test func aFleetOfOneTakesBackItsStalledDeploymentAfterTwoLeases() async throws {
+        let moto = try await FleetTestMoto.get()
+        let table = try await moto.freshTable("liveness-alone")
+        let logger = Logger(label: "liveness-alone-test")
+        let lease = Duration.seconds(5)
+        let records = FleetRecords(
+            fleet: try moto.store(table, node: "node-a", lease: lease), local: FleetRecordsMotoTests.NoLocalRecords(),
+            longestAwait: .seconds(1)
+        )
+        let engine = NativeRolloutEngine(
+            lambda: HangingLambda(), alarms: nil, publisher: nil, store: records, logger: logger, now: { Date().timeIntervalSince1970 }
+        )
+        let driving = Task { await FleetDriver(records: records, engine: engine, logger: logger).run() }
+        let clock = ContinuousClock()
+        let began = clock.now
+        let started = try await engine.start(
+            RolloutRequest(function: "orders", alias: "live", targetVersion: "2", strategy: .linear(percent: 25, intervalSeconds: 1)),
+            fromVersion: "1", toVersion: "2", revisionId: "rev-0"
+        )
+        var gaveUp: ContinuousClock.Instant?
+        var tookBack: ContinuousClock.Instant?
+        while tookBack == nil, clock.now - began < .seconds(60) {
+            let owned = await records.owned.contains(started.deploymentId)
+            if gaveUp == nil, !owned { gaveUp = clock.now }
+            if gaveUp != nil, await records.adoptedCount == 1 { tookBack = clock.now }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let given = try #require(gaveUp, "the stalled run loop never gave up its lease")
+        let taken = try #require(tookBack, "nobody took the deployment back within 60 s")
+        // Two leases after giving it up on this node's clock, less the 100 ms polling step.
+        #expect(taken - given >= lease * 2 - .milliseconds(200), "taken back \(taken - given) after giving it up")
+        #expect(await records.owned == [started.deploymentId])
+        driving.cancel()
+        await driving.value
+        await engine.shutdown()
+    }
 }

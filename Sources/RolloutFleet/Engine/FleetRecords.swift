@@ -35,6 +35,10 @@ public actor FleetRecords: RolloutRecordStore {
     private var observer: LeaseObserver
     /// The last error of a lease write or scan, for `sys.health`; cleared by the next success.
     public private(set) var lastError: String?
+    /// Deployments this node gave up because their run loop stopped checking in, with when: it
+    /// leaves them to other daemons for two leases before it may adopt them back itself (see
+    /// ``scanForExpired()``).
+    private var stalledHere: [String: Duration] = [:]
     /// Deployments adopted by this node since it started.
     public private(set) var adoptedCount = 0
     /// How long a deployment's run loop may go without checking in before its lease is given
@@ -307,6 +311,7 @@ public actor FleetRecords: RolloutRecordStore {
                 continue
             case .stop(let reason):
                 release(deploymentId)
+                if reason == .stalled { stalledHere[deploymentId] = now() }
                 stopped.append((deploymentId, reason))
                 continue
             case .renew:
@@ -330,6 +335,7 @@ public actor FleetRecords: RolloutRecordStore {
             holders[deploymentId] = current
             if let reason = current.stopReason {
                 release(deploymentId)
+                if reason == .stalled { stalledHere[deploymentId] = now() }
                 stopped.append((deploymentId, reason))
             }
         }
@@ -379,7 +385,13 @@ public actor FleetRecords: RolloutRecordStore {
             return []
         }
         let nodeID = fleet.nodeID
-        let watched = leases.filter { holders[$0.deploymentId] == nil }.map { lease in
+        // A deployment whose run loop stalled here is left to the other daemons first: this
+        // process may be what is stuck (the old run loop's await may never end). After two
+        // leases (another daemon needs one to see the lease expire, plus one of slack) this node
+        // adopts it back itself, so a fleet of one still finishes it.
+        let holdOff = fleet.leaseDuration * 2
+        stalledHere = stalledHere.filter { now() < $0.value + holdOff }
+        let watched = leases.filter { holders[$0.deploymentId] == nil && stalledHere[$0.deploymentId] == nil }.map { lease in
             var lease = lease
             if lease.owner == nodeID { lease.owner = nodeID + " (an earlier process)" }
             return lease
