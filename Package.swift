@@ -63,6 +63,10 @@ let package = Package(
         // JSON: the value type, a strict parser (byte offsets in errors, depth limit), the
         // serializer and the Codable bridge. No dependencies.
         .target(name: "RolloutJSON", swiftSettings: swiftSettings),
+        // TOML 1.0: the value types and a strict parser (byte-exact keys, line and column in
+        // errors, depth limit) that the configuration and the local secrets file are read with.
+        // No dependencies.
+        .target(name: "RolloutTOML", swiftSettings: swiftSettings),
         // Domain types, errors, capability protocols, configuration model. No I/O. Re-exports RolloutJSON.
         .target(name: "RolloutCore", dependencies: ["RolloutJSON", "RolloutSystem"], swiftSettings: swiftSettings),
         // SHA-256, MD5, HMAC over libcrypto; contentId.
@@ -172,6 +176,7 @@ let package = Package(
 
         .testTarget(name: "RolloutSystemTests", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutJSONTests", dependencies: ["RolloutJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutTOMLTests", dependencies: ["RolloutTOML", "RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "RolloutCrypto"], swiftSettings: swiftSettings),
