@@ -36,7 +36,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -94,7 +93,7 @@ let package = Package(
         // (behind a store protocol). AWS is reached through RolloutCore's ports.
         .target(name: "RolloutEngine", dependencies: ["RolloutCore", "RolloutCrypto", logging, metrics], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
-        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "RolloutSystem", "TOMLKit"], swiftSettings: swiftSettings),
+        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "RolloutSystem", "RolloutTOML"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
         .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
         // The server on the Unix socket (which RolloutSystem's UnixListener prepares): line framing,
@@ -121,7 +120,7 @@ let package = Package(
         // idempotency record commit in one transaction.
         .target(
             name: "RolloutLocal",
-            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutRPC", "TOMLKit"],
+            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutRPC", "RolloutTOML"],
             swiftSettings: swiftSettings
         ),
         // Wiring: config -> services -> ServiceGroup; method handlers.
