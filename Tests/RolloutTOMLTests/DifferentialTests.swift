@@ -23,7 +23,18 @@ struct DifferentialTests {
         }
     }
 
-    @Test("every corpus document: the verdict its folder gives, tomllib's verdict, and the same values")
+    /// Whether `tomlText` of a parsed document reads back as the same value (a `-nan` comes
+    /// back as `nan`: tomlText prints no sign on it, as toml++ did).
+    static func roundTripProblem(_ name: String, _ table: TOMLTable) -> String? {
+        let text = TOMLValue.table(table).tomlText
+        let expected = Canonical.encode(.table(table)).replacing(#""fff8000000000000""#, with: #""7ff8000000000000""#)
+        guard let again = try? TOMLTable(parsing: "x = " + text)["x"] else {
+            return "\(name): its tomlText does not parse: \(text)"
+        }
+        return Canonical.encode(again) == expected ? nil : "\(name): its tomlText reads back differently: \(text)"
+    }
+
+    @Test("every corpus document: the verdict its folder gives, tomllib's verdict, the same values, and tomlText reads back")
     func corpus() async throws {
         let (count, invalid, problems) = try await offPool { () throws -> (Int, Int, [String]) in
             let documents = try CorpusDocument.loadAll()
@@ -37,6 +48,9 @@ struct DifferentialTests {
                 if let problem = Self.disagreement(document.name, document.text, ours: ours, tomllib: verdict) {
                     problems.append(problem)
                 }
+                if let table = try? ours.get(), let problem = Self.roundTripProblem(document.name, table) {
+                    problems.append(problem)
+                }
             }
             return (documents.count, documents.filter { !$0.isValid }.count, problems)
         }
@@ -48,7 +62,7 @@ struct DifferentialTests {
     /// A fixed seed, so that a failure can be reproduced.
     static let seed: UInt64 = 0x5EED_0F_70_4D_4C
 
-    @Test("mutated corpus documents never crash the parser, and tomllib agrees on every one")
+    @Test("mutated corpus documents never crash the parser, tomllib agrees on every one, and tomlText reads back")
     func mutations() async throws {
         let (accepted, problems) = try await offPool { () throws -> (Int, [String]) in
             let corpus = try CorpusDocument.loadAll()
@@ -73,6 +87,9 @@ struct DifferentialTests {
             for (index, (ours, verdict)) in zip(results, verdicts).enumerated() {
                 let name = "mutant \(index) (hex \(Canonical.hex(documents[index].utf8)))"
                 if let problem = Self.disagreement(name, documents[index], ours: ours, tomllib: verdict) {
+                    problems.append(problem)
+                }
+                if let table = try? ours.get(), let problem = Self.roundTripProblem(name, table) {
                     problems.append(problem)
                 }
             }
