@@ -36,7 +36,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
@@ -63,6 +62,10 @@ let package = Package(
         // JSON: the value type, a strict parser (byte offsets in errors, depth limit), the
         // serializer and the Codable bridge. No dependencies.
         .target(name: "RolloutJSON", swiftSettings: swiftSettings),
+        // TOML 1.0: the value types and a strict parser (byte-exact keys, line and column in
+        // errors, depth limit) that the configuration and the local secrets file are read with.
+        // No dependencies.
+        .target(name: "RolloutTOML", swiftSettings: swiftSettings),
         // Domain types, errors, capability protocols, configuration model. No I/O. Re-exports RolloutJSON.
         .target(name: "RolloutCore", dependencies: ["RolloutJSON", "RolloutSystem"], swiftSettings: swiftSettings),
         // SHA-256, MD5, HMAC over libcrypto; contentId.
@@ -90,7 +93,7 @@ let package = Package(
         // (behind a store protocol). AWS is reached through RolloutCore's ports.
         .target(name: "RolloutEngine", dependencies: ["RolloutCore", "RolloutCrypto", logging, metrics], swiftSettings: swiftSettings),
         // TOML configuration loading and validation.
-        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "RolloutSystem", "TOMLKit"], swiftSettings: swiftSettings),
+        .target(name: "RolloutConfig", dependencies: ["RolloutCore", "RolloutSystem", "RolloutTOML"], swiftSettings: swiftSettings),
         // JSON-RPC 2.0 envelope, one type per method, registry and dispatcher. No I/O.
         .target(name: "RolloutRPC", dependencies: ["RolloutCore", logging, metrics], swiftSettings: swiftSettings),
         // The server on the Unix socket (which RolloutSystem's UnixListener prepares): line framing,
@@ -117,7 +120,7 @@ let package = Package(
         // idempotency record commit in one transaction.
         .target(
             name: "RolloutLocal",
-            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutRPC", "TOMLKit"],
+            dependencies: ["RolloutCore", "RolloutSystem", "RolloutCrypto", "RolloutRPC", "RolloutTOML"],
             swiftSettings: swiftSettings
         ),
         // Wiring: config -> services -> ServiceGroup; method handlers.
@@ -171,6 +174,7 @@ let package = Package(
 
         .testTarget(name: "RolloutSystemTests", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutJSONTests", dependencies: ["RolloutJSON"], swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutTOMLTests", dependencies: ["RolloutTOML", "RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "RolloutCrypto"], swiftSettings: swiftSettings),

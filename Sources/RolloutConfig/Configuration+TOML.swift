@@ -1,5 +1,5 @@
 import RolloutCore
-import TOMLKit
+import RolloutTOML
 
 extension Configuration {
     /// Reads every key SPEC §2 defines from a parsed document; absent keys keep their

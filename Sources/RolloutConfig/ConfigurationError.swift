@@ -9,7 +9,7 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
         /// `cloud.aws.s3.multipart_chunk_bytes`); `nil` when it is about the whole file
         /// (unreadable, not valid TOML).
         public var key: String?
-        /// The 1-based line, when known (TOMLKit reports lines for syntax errors only).
+        /// The 1-based line, when known (syntax errors have one; problems with a key do not).
         public var line: Int?
         /// What is wrong, naming the key and what would be allowed; no file prefix.
         public var message: String

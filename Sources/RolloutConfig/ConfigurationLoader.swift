@@ -1,7 +1,7 @@
 import Glibc
 public import RolloutCore
 import RolloutSystem
-import TOMLKit
+import RolloutTOML
 
 /// Finds, reads and validates the configuration file (SPEC §2).
 ///
@@ -76,13 +76,9 @@ public enum ConfigurationLoader {
         }
         let root: TOMLTable
         do {
-            root = try TOMLTable(string: toml)
-        } catch let error as TOMLParseError {
-            let position = error.source.begin
-            problems.add(nil, "invalid TOML: \(error.description) (column \(position.column))", line: position.line)
-            throw ConfigurationError(problems: problems.problems)
+            root = try TOMLTable(parsing: toml)
         } catch {
-            problems.add(nil, "invalid TOML: \(error)")
+            problems.add(nil, "invalid TOML: \(error.message) (column \(error.column))", line: error.line)
             throw ConfigurationError(problems: problems.problems)
         }
         let config = Configuration(toml: root, problems: problems)

@@ -1,4 +1,4 @@
-import TOMLKit
+import RolloutTOML
 
 /// Reads the keys of one TOML table into a ``Configuration``, reporting wrong types, and, in
 /// ``finish()``, every key or table it was not asked for.
@@ -138,7 +138,7 @@ struct TableReader {
 
     // MARK: - Helpers
 
-    private mutating func value(_ key: String) -> (any TOMLValueConvertible)? {
+    private mutating func value(_ key: String) -> (TOMLValue)? {
         knownKeys.append(key)
         return table?[key]
     }
@@ -148,7 +148,7 @@ struct TableReader {
     private mutating func typed<Value>(
         _ key: String,
         expecting expected: String,
-        _ convert: (any TOMLValueConvertible) -> Value?
+        _ convert: (TOMLValue) -> Value?
     ) -> Value? {
         guard let value = value(key) else { return nil }
         guard let converted = convert(value) else {
@@ -160,28 +160,25 @@ struct TableReader {
 
     /// The elements of an array, when `value` is an array and `convert` accepts every one.
     private static func elements<Element>(
-        of value: any TOMLValueConvertible,
-        _ convert: (any TOMLValueConvertible) -> Element?
+        of value: TOMLValue,
+        _ convert: (TOMLValue) -> Element?
     ) -> [Element]? {
         guard let array = value.array else { return nil }
         let elements = array.compactMap(convert)
         return elements.count == array.count ? elements : nil
     }
 
-    /// `string "x"`, `integer 3`, `table`, ...; with `bare`, a string is shown as just `"x"`.
-    static func describe(_ value: any TOMLValueConvertible, bare: Bool = false) -> String {
-        switch value.type {
-        case .string:
-            let quoted = "\"\(value.string ?? "")\""
+    /// `string "x"`, `integer 3`, `array [ 1, 'a' ]`, `table`, ...; with `bare`, a string is
+    /// shown as just `"x"`.
+    static func describe(_ value: TOMLValue, bare: Bool = false) -> String {
+        switch value {
+        case .string(let string):
+            let quoted = "\"\(string)\""
             return bare ? quoted : "string \(quoted)"
-        case .int: return "integer \(value.int ?? 0)"
-        case .double: return "floating-point number \(value.double ?? 0)"
-        case .bool: return "boolean \(value.bool ?? false)"
-        case .array: return "array \(value.debugDescription)"
-        case .table: return "table"
-        case .date: return "date \(value.debugDescription)"
-        case .time: return "time \(value.debugDescription)"
-        case .dateTime: return "date-time \(value.debugDescription)"
+        case .table:
+            return "table"
+        default:
+            return "\(value.typeName) \(value.tomlText)"
         }
     }
 }

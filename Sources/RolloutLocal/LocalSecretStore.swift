@@ -2,8 +2,8 @@ public import RolloutCore
 import Glibc
 import RolloutSystem
 import RolloutCrypto
+import RolloutTOML
 import Synchronization
-import TOMLKit
 
 /// The `local` provider's SecretStore (SPEC §5): string secrets from `root/secrets.toml`
 /// (`name = "value"`, quoted keys such as `"demo/token" = "s3cr3t"` included), behind the same
@@ -20,10 +20,6 @@ import TOMLKit
 /// replace the last good one: its values are still served, marked `stale`, and
 /// ``healthProblem()`` says why. Only `AWSCURRENT` exists; the version id is derived from the
 /// value. No message ever contains a value.
-///
-/// Parsing rarely is also what keeps memory flat: TOMLKit 0.6 never frees a parsed table (its
-/// `TOMLTable` has no `deinit`) nor the C string behind each value it returns, so every parse
-/// leaks about as much as the file holds.
 public final class LocalSecretStore: SecretStore {
     private let allowlist: SecretAllowlist
     private let path: String
@@ -245,23 +241,18 @@ public final class LocalSecretStore: SecretStore {
         return (FileIdentity(info), contents)
     }
 
-    /// The allowlisted names `bytes` define. Only those are looked up (names are compared as
-    /// bytes by toml++), so no other secret's value is ever copied out of the parser.
+    /// The allowlisted names `bytes` define. Only those are looked up (TOMLTable compares keys
+    /// byte for byte), so no other secret's value is kept once the file is parsed.
     private func parse(_ bytes: [UInt8]) throws(RolloutError) -> [ByteExactString: Loaded.Entry] {
         guard !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) else {
             throw RolloutError(.configInvalid, "\(path) is not UTF-8 text")
         }
         let table: TOMLTable
         do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            // The parser's own description can quote the offending text, which may be a value.
-            throw RolloutError(
-                .configInvalid,
-                "\(path) line \(error.source.begin.line), column \(error.source.begin.column): invalid TOML"
-            )
+            table = try TOMLTable(parsing: text)
         } catch {
-            throw RolloutError(.configInvalid, "\(path): invalid TOML")
+            // The position only: a value's text must never reach a message.
+            throw RolloutError(.configInvalid, "\(path) line \(error.line), column \(error.column): invalid TOML")
         }
         var entries: [ByteExactString: Loaded.Entry] = [:]
         for name in allowlist.names {
@@ -269,7 +260,7 @@ public final class LocalSecretStore: SecretStore {
             if let value = entry.string {
                 entries[name] = .value(value, versionId: String(Digest.sha256(value).hexString.prefix(32)))
             } else {
-                entries[name] = .notString("\(entry.type)")
+                entries[name] = .notString(entry.typeName)
             }
         }
         return entries

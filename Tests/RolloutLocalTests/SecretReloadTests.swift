@@ -167,7 +167,7 @@ struct SecretReloadTests {
         return Int(info.uordblks) + Int(info.hblkhd)
     }
 
-    @Test("a loop of cached gets leaves the heap as it found it (TOMLKit leaks every parse)")
+    @Test("a loop of cached gets leaves the heap as it found it (and parses the file once)")
     func heapStaysFlat() async throws {
         // In a child process: other tests allocating concurrently in this one would blur mallinfo2.
         let result = try #require(await #expect(processExitsWith: .success, observing: [\.standardErrorContent]) {
@@ -182,7 +182,7 @@ struct SecretReloadTests {
         // Rounds of `perRound` calls: the median round's growth, and the parses counted.
         let (perRound, median, parses) = try #require(numbers.count == 3 ? (numbers[0], numbers[1], numbers[2]) : nil)
         // Measured: 0-10 B per call (dispatch's caches). Leaking one copy of a value per call
-        // (TOMLKit's strdup, about 48 B here) would exceed 32; the per-call parse leaked 30 KB.
+        // (about 48 B here) would exceed 32; a per-call parse with TOMLKit leaked 30 KB.
         #expect(median < 32 * perRound, "heap growth over \(perRound) calls: \(median) bytes (median of 7 rounds)")
         #expect(parses == 1)
     }
