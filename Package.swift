@@ -40,8 +40,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
-        // OpenSSL libcrypto, wrapped once.
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // OpenSSL libcrypto, wrapped once: its headers (libssl-dev); the library is loaded with dlopen on first use.
+        .target(name: "CCrypto"),
         // libFuzzer's driver entry point, for rollout-fuzz under -sanitize=fuzzer (nothing to link otherwise).
         .systemLibrary(name: "CLibFuzzer"),
         // SQLite, wrapped once (RolloutStore owns the small Swift wrapper over it).
@@ -56,8 +56,9 @@ let package = Package(
         // errno errors, mkdir -p and the other path operations, the wall clock, child
         // processes, the daemon's listening socket, blocking-work runner, and the file roots
         // that confine client paths (openat2 beneath a held directory descriptor).
-        .target(name: "RolloutSystem", dependencies: ["COpenat2"], swiftSettings: swiftSettings),
-        // glibc's malloc statistics (mallinfo2), for the tests that prove memory stays flat.
+        .target(name: "RolloutSystem", dependencies: ["COpenat2", "CMalloc"], swiftSettings: swiftSettings),
+        // glibc's malloc statistics and trim (mallinfo2, malloc_trim): the heap scavenger, and the
+        // tests that prove memory stays flat.
         .systemLibrary(name: "CMalloc"),
         // JSON: the value type, a strict parser (byte offsets in errors, depth limit), the
         // serializer and the Codable bridge. No dependencies.

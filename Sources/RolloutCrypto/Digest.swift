@@ -17,9 +17,9 @@ public final class Digest {
 
         fileprivate var evp: OpaquePointer? {
             switch self {
-            case .sha256: EVP_sha256()
-            case .md5: EVP_md5()
-            case .sha1: EVP_sha1()
+            case .sha256: rollout_EVP_sha256()
+            case .md5: rollout_EVP_md5()
+            case .sha1: rollout_EVP_sha1()
             }
         }
 
@@ -39,7 +39,8 @@ public final class Digest {
 
     /// Starts a digest.
     public init(_ algorithm: Algorithm) {
-        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else {
+        CryptoLibrary.load()
+        guard let context = rollout_EVP_MD_CTX_new(), rollout_EVP_DigestInit_ex(context, algorithm.evp, nil) == 1 else {
             fatalError("OpenSSL could not initialise a \(algorithm) digest")
         }
         self.context = context
@@ -47,13 +48,13 @@ public final class Digest {
     }
 
     deinit {
-        EVP_MD_CTX_free(context)
+        rollout_EVP_MD_CTX_free(context)
     }
 
     /// Feeds bytes.
     public func update(_ bytes: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        EVP_DigestUpdate(context, base, bytes.count)
+        rollout_EVP_DigestUpdate(context, base, bytes.count)
     }
 
     /// Feeds bytes.
@@ -66,7 +67,7 @@ public final class Digest {
         var out = [UInt8](repeating: 0, count: algorithm.byteCount)
         var length: UInt32 = 0
         out.withUnsafeMutableBufferPointer { buffer in
-            _ = EVP_DigestFinal_ex(context, buffer.baseAddress, &length)
+            _ = rollout_EVP_DigestFinal_ex(context, buffer.baseAddress, &length)
         }
         return out
     }
@@ -108,13 +109,14 @@ extension UnsafeRawBufferPointer: ContiguousBytes {
 public enum HMAC {
     /// `HMAC-SHA256(key, message)`.
     public static func sha256(key: some ContiguousBytes, message: some ContiguousBytes) -> [UInt8] {
+        CryptoLibrary.load()
         var out = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 32
         key.withUnsafeBytes { keyBytes in
             message.withUnsafeBytes { messageBytes in
                 out.withUnsafeMutableBufferPointer { outBytes in
-                    _ = CCrypto.HMAC(
-                        EVP_sha256(), keyBytes.baseAddress, Int32(keyBytes.count),
+                    _ = rollout_HMAC(
+                        rollout_EVP_sha256(), keyBytes.baseAddress, Int32(keyBytes.count),
                         messageBytes.baseAddress?.assumingMemoryBound(to: UInt8.self), messageBytes.count,
                         outBytes.baseAddress, &length
                     )
@@ -136,5 +138,23 @@ extension Sequence where Element == UInt8 {
             out.append(digits[Int(byte & 0x0F)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// libcrypto, loaded on the first digest (CCrypto's `rollout_crypto_load`): a daemon that has not
+/// hashed anything does not map it.
+public enum CryptoLibrary {
+    /// The load's outcome, decided once per process (a Swift `static let` is initialised once,
+    /// thread-safely).
+    private static let outcome: String? = {
+        var error = [CChar](repeating: 0, count: 512)
+        guard rollout_crypto_load(&error, error.count) != 0 else { return nil }
+        return String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+
+    /// Loads libcrypto if it is not loaded yet. Without it no digest can be computed, so a
+    /// failure (libcrypto.so.3 missing: install libssl3) stops the process with the loader's reason.
+    public static func load() {
+        if let problem = outcome { fatalError("rolloutd needs OpenSSL's libcrypto: \(problem)") }
     }
 }

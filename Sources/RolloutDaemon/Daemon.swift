@@ -125,7 +125,7 @@ public enum Daemon {
         // stops, the HTTP listener closes; the database closes last, below. The group cancels
         // services still running at grace + 1.5 s and the watchdog ends the process at
         // grace + 1.8 s, so the exit always comes within grace + 2 s (SPEC §6).
-        var serviceList: [any Service] = [maintenance]
+        var serviceList: [any Service] = [maintenance, HeapScavenger(logger: logger)]
         if let http = configuration.server.http, let exporter {
             // First, so it stops last: /readyz answers 503 while the server drains.
             do {
@@ -172,7 +172,7 @@ public enum Daemon {
         } catch {
             throw StartupError(description: "[server].file_roots: \(error)")
         }
-        let document = try openRPCDocument()
+        let document = EmbeddedOpenRPC.document
         switch configuration.cloud.provider {
         case .local:
             let local = configuration.cloud.local
@@ -228,11 +228,23 @@ public enum Daemon {
         }
     }
 
-    private static func openRPCDocument() throws -> JSONValue {
+}
+
+/// The embedded OpenRPC document, parsed when `rpc.discover` first asks for it (a Swift `static
+/// let` is initialised once, thread-safely): parsed at startup, its tree was about 250 KB of heap
+/// in every daemon, most of which never serves `rpc.discover`. Its validity is a test's business
+/// (`tests/protocol`'s rpc.discover checks), not every start's.
+enum EmbeddedOpenRPC {
+    static let parsed: Result<JSONValue, RolloutError> = {
         do {
-            return try JSONParser.parse(PackageResources.rollout_openrpc_json)
+            return .success(try JSONParser.parse(PackageResources.rollout_openrpc_json))
         } catch {
-            throw StartupError(description: "the embedded OpenRPC document is invalid: \(error)")
+            return .failure(.internalError("the embedded OpenRPC document is invalid: \(error)"))
         }
+    }()
+
+    /// The document, or InternalError if the embedded bytes do not parse.
+    static let document: @Sendable () throws(RolloutError) -> JSONValue = { () throws(RolloutError) -> JSONValue in
+        try parsed.get()
     }
 }

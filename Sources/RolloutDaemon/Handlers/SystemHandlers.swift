@@ -5,7 +5,7 @@ extension Services {
     func registerSystem(into registry: inout MethodRegistry) {
         registry.register(Ping.self) { _, _ in EmptyResult() }
         let document = openRPCDocument
-        registry.register(Discover.self) { _, _ in document }
+        registry.register(Discover.self) { _, _ in try document() }
         registry.register(Health.self) { _, _ in await healthReport() }
     }
 

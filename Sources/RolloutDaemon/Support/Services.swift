@@ -19,7 +19,8 @@ struct Services: Sendable {
     var health: HealthBoard
     var startedAt: ContinuousClock.Instant
     var version: String
-    var openRPCDocument: JSONValue
+    /// The OpenRPC document for `rpc.discover`, parsed on first use.
+    var openRPCDocument: @Sendable () throws(RolloutError) -> JSONValue
     /// Where AWS credentials came from and when they expire, or why none can be had; nil for
     /// providers without credentials.
     var credentialStatus: @Sendable () async -> CredentialReport?
