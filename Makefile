@@ -7,10 +7,11 @@ CONFIG       ?= config/local.toml
 BUILD_FLAGS  ?=
 # Release binaries link the Swift runtime statically: only what rolloutd uses is linked, and idle
 # RSS drops from 39 to 35 MiB (measured with make bench; see bench/README.md). rolloutd uses no
-# Foundation (28.5 MiB), loads libcurl only for the AWS provider (24.6 MiB), and is linked by lld
-# with packed relative relocations (DT_RELR, glibc >= 2.36): the dynamic loader no longer reads
-# 1.5 MB of relocation records at startup (gold, swiftc's default linker, cannot pack them; GNU
-# ld can, but made .rodata writable and dropped RELRO for this binary).
+# Foundation (28.5 MiB), loads libcurl only for the AWS provider (24.6 MiB), parses TOML itself
+# (21.3 MiB), and is linked by lld with packed relative relocations (DT_RELR, glibc >= 2.36: the
+# loader no longer reads 1.5 MB of relocation records at startup; gold, swiftc's default, cannot
+# pack them; GNU ld can, but made .rodata writable and dropped RELRO for this binary): 20.7 MiB.
+# libcrypto loaded at the first digest and the heap scavenger bring it to 19.0-19.3 MiB.
 RELEASE_FLAGS ?= --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
 SINK         := .build/bench/s3-sink
 ECHO_C       := .build/bench/echo-server
