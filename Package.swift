@@ -175,7 +175,9 @@ let package = Package(
 
         .testTarget(name: "RolloutSystemTests", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutJSONTests", dependencies: ["RolloutJSON"], swiftSettings: swiftSettings),
-        .testTarget(name: "RolloutTOMLTests", dependencies: ["RolloutTOML", "RolloutSystem"], swiftSettings: swiftSettings),
+        // What several test targets share (a seeded generator); a library, so tests only link it.
+        .target(name: "RolloutTestSupport", path: "Tests/RolloutTestSupport", swiftSettings: swiftSettings),
+        .testTarget(name: "RolloutTOMLTests", dependencies: ["RolloutTOML", "RolloutSystem", "RolloutTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCryptoTests", dependencies: ["RolloutCrypto"], swiftSettings: swiftSettings),
         .testTarget(name: "AWSSigV4Tests", dependencies: ["AWSSigV4", "RolloutCrypto"], swiftSettings: swiftSettings),
@@ -187,10 +189,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RolloutFleetTests",
-            dependencies: ["RolloutFleet", "RolloutAWS", "AWSConfig", "RolloutCore", "CurlHTTP", "RolloutSystem"],
+            dependencies: ["RolloutFleet", "RolloutAWS", "AWSConfig", "RolloutCore", "CurlHTTP", "RolloutSystem", "RolloutTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", logging], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RolloutEngineTests", dependencies: ["RolloutEngine", "RolloutCore", "RolloutTestSupport", logging], swiftSettings: swiftSettings
+        ),
         .testTarget(name: "RolloutConfigTests", dependencies: ["RolloutConfig"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutRPCTests", dependencies: ["RolloutRPC", "RolloutCore", logging], swiftSettings: swiftSettings),
         // White-box tests of the store: fixtures that only raw SQL can write (a schema of an
@@ -210,7 +214,7 @@ let package = Package(
         .testTarget(
             name: "RolloutServerTests",
             dependencies: [
-                "RolloutServer", "RolloutRPC", "RolloutCore", "RolloutSystem", logging,
+                "RolloutServer", "RolloutRPC", "RolloutCore", "RolloutSystem", "RolloutTestSupport", logging,
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

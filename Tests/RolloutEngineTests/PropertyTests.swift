@@ -1,25 +1,13 @@
 import RolloutCore
 import RolloutEngine
+import RolloutTestSupport
 import Testing
-
-/// SplitMix64: a seeded generator, so every failing sequence can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE5_E4B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// A model Lambda alias and an executor that performs actions in order, with random outcomes,
 /// random interleaved events and random crashes (restore from the JSON snapshot + reconcile).
 struct Simulation {
     var machine: RolloutStateMachine
-    var random: SeededGenerator
+    var random: SplitMix64
     var primary = "1"
     var weights: [String: Double] = [:]
     var queue: [Action] = []
@@ -146,7 +134,7 @@ struct Simulation {
     }
 
     private func simulate(seed: UInt64) throws -> Simulation {
-        var random = SeededGenerator(state: seed)
+        var random = SplitMix64(seed: seed)
         let strategy = Self.strategies[Int.random(in: 0..<Self.strategies.count, using: &random)]
         let hooks = Set(Hook.allCases.filter { _ in Bool.random(using: &random) })
         let alarms = Bool.random(using: &random) ? ["errors", "latency"] : []

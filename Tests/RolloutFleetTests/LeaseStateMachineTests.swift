@@ -1,3 +1,4 @@
+import RolloutTestSupport
 import Testing
 @testable import RolloutFleet
 
@@ -163,7 +164,7 @@ struct LeaseStateMachineTests {
     /// scans by an observer, on one timeline: never may the owner be allowed to act at an
     /// instant when the observer has already decided to adopt.
     @Test func neverTwoActorsAtOnce() {
-        var random = SplitMix(seed: 20_260_301)
+        var random = SplitMix64(seed: 20_260_301)
         var adoptions = 0
         for _ in 0..<300 {
             let seconds = Int64(5 + random.next() % 20)
@@ -210,18 +211,5 @@ struct LeaseStateMachineTests {
         }
         // The schedules do reach adoption (pauses, failed renewals), not only quiet renewals.
         #expect(adoptions > 100)
-    }
-}
-
-/// A small deterministic generator for the schedule test.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,6 +1,7 @@
 import RolloutCore
 import RolloutRPC
 @testable import RolloutServer
+import RolloutTestSupport
 import Testing
 
 /// The connection's transitions, without a socket or a clock: lines in, actions out.
@@ -362,22 +363,5 @@ extension ConnectionStateMachine {
     /// Feeds one line given as text.
     mutating func receive(_ line: String) -> [Action] {
         Array(line.utf8).withUnsafeBytes { lineReceived($0) }
-    }
-}
-
-/// A small seeded generator, so that a failing interleaving can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
