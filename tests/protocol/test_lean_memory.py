@@ -80,9 +80,10 @@ def test_heap_freed_by_a_burst_goes_back_to_the_system_once_quiet():
         assert len(trims) == 1, f"expected one trim after the burst: {trims}"
         freed_kib = int(json.loads(trims[0])["freeBytes"]) // 1024
         after = anon_rss_kib(daemon.proc.pid)
-        # Free memory went back: anonymous memory fell by at least 512 KiB (measured: about 1 MiB of
-        # the 2.2 MiB malloc held; the rest is in chunks smaller than a page, which stay).
-        assert freed_kib >= 512 and after <= busy - 512, \
+        # Free memory went back: without a trim, anonymous memory does not fall at all once the
+        # burst is over; with it, it fell by 0.45-1 MiB here (the rest of what malloc holds free
+        # is in chunks smaller than a page, which stay). 128 KiB is well above page noise.
+        assert freed_kib >= 512 and after <= busy - 128, \
             f"anonymous RSS idle {idle} KiB, after the burst {busy}, after the trim {after}; malloc held {freed_kib} KiB free"
     finally:
         assert daemon.stop() == 0
