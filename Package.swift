@@ -146,7 +146,8 @@ let package = Package(
         .executableTarget(
             name: "rolloutd",
             dependencies: [
-                "RolloutDaemon", "RolloutConfig", "RolloutCore", logging,
+                "RolloutDaemon", "RolloutCore", logging,
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings
         ),
