@@ -146,8 +146,7 @@ let package = Package(
         .executableTarget(
             name: "rolloutd",
             dependencies: [
-                "RolloutDaemon", "RolloutCore", logging,
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RolloutDaemon", "RolloutConfig", "RolloutCore", logging,
             ],
             swiftSettings: swiftSettings
         ),

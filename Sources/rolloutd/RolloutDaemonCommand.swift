@@ -1,62 +1,75 @@
-import ArgumentParser
 import Glibc
 import Logging
 import RolloutCore
+import RolloutConfig
 import RolloutDaemon
 
 /// `rolloutd`: the sidecar daemon.
 @main
-struct RolloutDaemonCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "rolloutd",
-        abstract: "Serve S3, SQS, Secrets Manager, IMDS and Lambda rollouts over JSON-RPC 2.0 on a Unix socket.",
-        version: Daemon.version
-    )
+enum RolloutDaemonCommand {
+    static func main() async {
+        let commandLine: DaemonCommandLine
+        do {
+            commandLine = try DaemonCommandLine.parse(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            StandardStreams.write("Error: \(error.description)\nUsage: rolloutd [--config <config>] [--log-level <log-level>]\n  See 'rolloutd --help' for more information.\n", to: STDERR_FILENO)
+            exit(64)
+        }
+        switch commandLine {
+        case .help:
+            StandardStreams.write(DaemonCommandLine.usage, to: STDOUT_FILENO)
+        case .version:
+            StandardStreams.write("\(Daemon.version)\n", to: STDOUT_FILENO)
+        case .run(let options):
+            exit(await run(options))
+        }
+    }
 
-    @Option(name: .long, help: "Configuration file (else $ROLLOUT_CONFIG, else ./rollout.toml, else defaults).")
-    var config: String?
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical (else [server] log_level, else info).")
-    var logLevel: String?
-
-    @Flag(name: .customLong("fleet-init"), help: .hidden)
-    var fleetInit = false
-
-    @Option(name: .customLong("fleet-table"), help: .hidden)
-    var fleetTable: String?
-
-    func run() async throws {
-        let level = try logLevel.map { name in
-            guard let level = Logger.Level(rawValue: name) else {
-                throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+    /// Runs the daemon; returns the exit status.
+    private static func run(_ options: DaemonCommandLine.Options) async -> Int32 {
+        var level: Logger.Level?
+        if let name = options.logLevel {
+            guard let parsed = Logger.Level(rawValue: name) else {
+                StandardStreams.write(
+                    "Error: --log-level must be one of trace, debug, info, notice, warning, error, critical\n", to: STDERR_FILENO)
+                return 64
             }
-            return level
+            level = parsed
         }
         do {
-            let (configuration, source) = try Daemon.loadConfiguration(explicitPath: config)
-            if fleetInit {
+            let (configuration, source) = try Daemon.loadConfiguration(explicitPath: options.config)
+            if options.fleetInit {
                 // `rolloutctl fleet init` runs this, so that rolloutctl links no AWS code.
                 #if AWS
-                let report = try await Daemon.fleetInit(configuration: configuration, table: fleetTable)
-                print(JSONValue.object(report).jsonString)
-                return
+                let report = try await Daemon.fleetInit(configuration: configuration, table: options.fleetTable)
+                StandardStreams.write(JSONValue.object(report).jsonString + "\n", to: STDOUT_FILENO)
+                return 0
                 #else
                 throw Daemon.StartupError(description: "fleet init needs the AWS provider; rebuild with: swift build --traits AWS")
                 #endif
             }
             try await Daemon.run(configuration: configuration, configSource: source, logLevel: level)
+            return 0
         } catch let error as Daemon.StartupError {
-            FileHandleStderr.write("rolloutd: \(error.description)\n")
-            throw ExitCode(1)
+            StandardStreams.write("rolloutd: \(error.description)\n", to: STDERR_FILENO)
+            return 1
+        } catch {
+            StandardStreams.write("Error: \(error)\n", to: STDERR_FILENO)
+            return 1
         }
     }
 }
 
-/// Minimal stderr writer (no Foundation needed here).
-enum FileHandleStderr {
-    static func write(_ text: String) {
+/// Writes to a standard stream (no Foundation needed here).
+enum StandardStreams {
+    static func write(_ text: String, to descriptor: Int32) {
         var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            offset += written
+        }
     }
 }
-

@@ -377,3 +377,19 @@ def test_object_put_and_get_stream_64_mib_with_constant_memory(daemon):
     assert get_kib < baseline_kib + 16 * 1024, (baseline_kib, get_kib)
     # The spool files are gone.
     assert [p.name for p in daemon.files.iterdir() if p.name.startswith(".rolloutctl-")] == []
+
+
+def test_rolloutd_command_line():
+    """rolloutd parses its four options by hand: --version and --help print and exit 0, the
+    daemon and rolloutctl report the same version, and a mistake exits 64 naming the argument."""
+    def rolloutd(*arguments):
+        return subprocess.run([str(ROLLOUTD), *arguments], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    version = rolloutd("--version")
+    assert version.returncode == 0 and version.stdout.strip() == ctl("--version").stdout.strip(), version
+    usage = rolloutd("--help")
+    assert usage.returncode == 0 and "--config <config>" in usage.stdout and "--log-level" in usage.stdout
+    for arguments, named in ((["--bogus"], "'--bogus'"), (["--config"], "--config"), (["stray"], "'stray'"),
+                             (["--log-level", "loud"], "--log-level must be one of")):
+        result = rolloutd(*arguments)
+        assert result.returncode == 64 and named in result.stderr, (arguments, result)

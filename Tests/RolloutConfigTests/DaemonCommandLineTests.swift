@@ -1,0 +1,40 @@
+import RolloutConfig
+import Testing
+
+@Suite("rolloutd's command line")
+struct DaemonCommandLineTests {
+    typealias Options = DaemonCommandLine.Options
+
+    @Test("options with separate and = values; the last of a repeated option wins")
+    func options() throws {
+        #expect(try DaemonCommandLine.parse([]) == .run(Options()))
+        #expect(
+            try DaemonCommandLine.parse(["--config", "/etc/r.toml", "--log-level=debug"])
+                == .run(Options(config: "/etc/r.toml", logLevel: "debug")))
+        #expect(try DaemonCommandLine.parse(["--config=a", "--config", "b"]) == .run(Options(config: "b")))
+        #expect(
+            try DaemonCommandLine.parse(["--fleet-init", "--fleet-table", "t", "--config", "c"])
+                == .run(Options(config: "c", fleetInit: true, fleetTable: "t")))
+        #expect(try DaemonCommandLine.parse(["--config="]) == .run(Options(config: "")))
+    }
+
+    @Test("--help, -h and --version")
+    func helpAndVersion() throws {
+        #expect(try DaemonCommandLine.parse(["--help"]) == .help)
+        #expect(try DaemonCommandLine.parse(["--config", "x", "-h"]) == .help)
+        #expect(try DaemonCommandLine.parse(["--version"]) == .version)
+        #expect(DaemonCommandLine.usage.contains("--config <config>") && DaemonCommandLine.usage.contains("--log-level"))
+    }
+
+    @Test("each mistake is named", arguments: [
+        (["--bogus"], "unknown option '--bogus'"),
+        (["-x"], "unknown option '-x'"),
+        (["stray"], "unexpected argument 'stray'"),
+        (["--config"], "missing value for '--config <config>'"),
+        (["--log-level", "--config", "x"], "missing value for '--log-level <log-level>'"),
+        (["--fleet-init=yes"], "'--fleet-init' takes no value"),
+    ])
+    func mistakes(arguments: [String], message: String) {
+        #expect(throws: DaemonCommandLine.UsageError(description: message)) { try DaemonCommandLine.parse(arguments) }
+    }
+}
