@@ -1,3 +1,5 @@
+public import RolloutCore
+
 /// `rolloutd`'s command line, parsed by hand: four options do not need ArgumentParser, whose
 /// code and reflection metadata were about half a MiB of the idle daemon's resident memory.
 public enum DaemonCommandLine: Equatable, Sendable {
@@ -7,6 +9,9 @@ public enum DaemonCommandLine: Equatable, Sendable {
     case help
     /// `--version`: print the version and exit 0.
     case version
+    /// `--experimental-dump-help`: print ``toolInfo`` (swift-argument-parser's ToolInfoV0 JSON,
+    /// which its generate-manual plugin turns into rolloutd(8)) and exit 0.
+    case dumpHelp
 
     public struct Options: Equatable, Sendable {
         public var config: String?
@@ -69,6 +74,8 @@ public enum DaemonCommandLine: Equatable, Sendable {
                 return .help
             case "--version":
                 return .version
+            case "--experimental-dump-help":
+                return .dumpHelp
             case "--config":
                 options.config = try value()
             case "--log-level":
@@ -86,6 +93,56 @@ public enum DaemonCommandLine: Equatable, Sendable {
             }
         }
         return .run(options)
+    }
+
+    /// An option or flag, for ``toolInfo``.
+    struct Described {
+        var name: String
+        var isFlag: Bool
+        var abstract: String?
+        var shown: Bool
+        var short: String? = nil
+    }
+
+    /// Every option ``parse(_:)`` accepts, in the order `--help` lists them.
+    static let described: [Described] = [
+        Described(
+            name: "config", isFlag: false, abstract: "Configuration file (else $ROLLOUT_CONFIG, else ./rollout.toml, else defaults).",
+            shown: true),
+        Described(
+            name: "log-level", isFlag: false,
+            abstract: "Log level: trace, debug, info, notice, warning, error, critical (else [server] log_level, else info).", shown: true),
+        Described(name: "fleet-init", isFlag: true, abstract: nil, shown: false),
+        Described(name: "fleet-table", isFlag: false, abstract: nil, shown: false),
+        Described(name: "version", isFlag: true, abstract: "Show the version.", shown: true),
+        Described(name: "help", isFlag: true, abstract: "Show help information.", shown: true, short: "h"),
+    ]
+
+    /// rolloutd described as swift-argument-parser's `--experimental-dump-help` describes a tool
+    /// (ToolInfoV0), so that its generate-manual plugin writes rolloutd(8) from the options this
+    /// parser accepts.
+    public static var toolInfo: JSONValue {
+        let arguments: [JSONValue] = described.map { option in
+            let long: JSONValue = .object(["kind": "long", "name": .string(option.name)])
+            var names: [JSONValue] = [long]
+            if let short = option.short { names.insert(.object(["kind": "short", "name": .string(short)]), at: 0) }
+            var argument: JSONObject = [
+                "isOptional": true, "isRepeating": false, "kind": .string(option.isFlag ? "flag" : "option"),
+                "names": .array(names), "parsingStrategy": "default", "preferredName": long,
+                "shouldDisplay": .bool(option.shown), "valueName": .string(option.name),
+            ]
+            if let abstract = option.abstract { argument["abstract"] = .string(abstract) }
+            return .object(argument)
+        }
+        return .object([
+            "serializationVersion": 0,
+            "command": .object([
+                "commandName": "rolloutd",
+                "abstract": "Serve S3, SQS, Secrets Manager, IMDS and Lambda rollouts over JSON-RPC 2.0 on a Unix socket.",
+                "shouldDisplay": true,
+                "arguments": .array(arguments),
+            ]),
+        ])
     }
 
     /// `--name=value` → (`--name`, `value`); anything else → (argument, nil).

@@ -20,6 +20,8 @@ enum RolloutDaemonCommand {
             StandardStreams.write(DaemonCommandLine.usage, to: STDOUT_FILENO)
         case .version:
             StandardStreams.write("\(Daemon.version)\n", to: STDOUT_FILENO)
+        case .dumpHelp:
+            StandardStreams.write(DaemonCommandLine.toolInfo.jsonString + "\n", to: STDOUT_FILENO)
         case .run(let options):
             exit(await run(options))
         }

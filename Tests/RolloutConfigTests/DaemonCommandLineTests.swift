@@ -1,4 +1,5 @@
 import RolloutConfig
+import RolloutCore
 import Testing
 
 @Suite("rolloutd's command line")
@@ -36,5 +37,28 @@ struct DaemonCommandLineTests {
     ])
     func mistakes(arguments: [String], message: String) {
         #expect(throws: DaemonCommandLine.UsageError(description: message)) { try DaemonCommandLine.parse(arguments) }
+    }
+
+    @Test("--experimental-dump-help describes exactly the options the parser accepts (generate-manual writes rolloutd(8) from it)")
+    func toolInfo() throws {
+        #expect(try DaemonCommandLine.parse(["--experimental-dump-help"]) == .dumpHelp)
+        let command = try #require(DaemonCommandLine.toolInfo["command"])
+        #expect(command["commandName"]?.stringValue == "rolloutd")
+        let arguments = try #require(command["arguments"]?.arrayValue)
+        var shown: [String] = []
+        for argument in arguments {
+            let name = try #require(argument["preferredName"]?["name"]?.stringValue)
+            let isFlag = argument["kind"]?.stringValue == "flag"
+            if argument["shouldDisplay"] == .bool(true) { shown.append(name) }
+            // Each described option parses: a flag alone, an option with a value.
+            let parsed = try DaemonCommandLine.parse(isFlag ? ["--\(name)"] : ["--\(name)", "x"])
+            switch name {
+            case "help": #expect(parsed == .help)
+            case "version": #expect(parsed == .version)
+            default: #expect(parsed != .help && parsed != .version && parsed != .dumpHelp, "\(name)")
+            }
+        }
+        #expect(shown == ["config", "log-level", "version", "help"])
+        #expect(throws: DaemonCommandLine.UsageError.self) { try DaemonCommandLine.parse(["--not-described"]) }
     }
 }
