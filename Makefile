@@ -122,10 +122,14 @@ MAN_FIX   = awk '{ print ($$0 == "" ? ".Pp" : $$0) } END { print ".Sh \"SEE ALSO
 manuals: check-swift
 	$(SWIFT) build -c $(CONFIGURATION) $(BUILD_FLAGS)
 	@mkdir -p $(STAGE)
-	$(SWIFT) package plugin generate-manual --configuration $(CONFIGURATION) --date $(MAN_DATE) --section 8 >$(STAGE)/manual.log
-	$(call MAN_FIX,rolloutctl,1) $(MAN_OUT)/rolloutd/rolloutd.8 >$(STAGE)/rolloutd.8
 	$(SWIFT) package plugin generate-manual --configuration $(CONFIGURATION) --date $(MAN_DATE) >$(STAGE)/manual.log
 	$(call MAN_FIX,rolloutd,8) $(MAN_OUT)/rolloutctl/rolloutctl.1 >$(STAGE)/rolloutctl.1
+	@# rolloutd parses its own command line (no ArgumentParser), so the plugin skips it; the plugin's
+	@# tool, which it has just built, reads rolloutd's --experimental-dump-help like any other tool's.
+	@rm -rf $(STAGE)/rolloutd-page && mkdir -p $(STAGE)/rolloutd-page
+	"$$(find .build -name generate-manual-tool -type f -perm -u+x | head -1)" .build/$(CONFIGURATION)/rolloutd \
+		--date $(MAN_DATE) --section 8 --output-directory $(STAGE)/rolloutd-page
+	$(call MAN_FIX,rolloutctl,1) $(STAGE)/rolloutd-page/rolloutd.8 >$(STAGE)/rolloutd.8
 	.build/$(CONFIGURATION)/rolloutctl --generate-completion-script bash >$(STAGE)/rolloutctl.bash
 	.build/$(CONFIGURATION)/rolloutctl --generate-completion-script zsh >$(STAGE)/_rolloutctl
 	.build/$(CONFIGURATION)/rolloutctl --generate-completion-script fish >$(STAGE)/rolloutctl.fish
