@@ -11,7 +11,8 @@ BUILD_FLAGS  ?=
 # (21.3 MiB), and is linked by lld with packed relative relocations (DT_RELR, glibc >= 2.36: the
 # loader no longer reads 1.5 MB of relocation records at startup; gold, swiftc's default, cannot
 # pack them; GNU ld can, but made .rodata writable and dropped RELRO for this binary): 20.7 MiB.
-# libcrypto loaded at the first digest and the heap scavenger bring it to 19.0-19.3 MiB.
+# libcrypto loaded at the first digest, the heap scavenger and a hand-parsed command line (no
+# ArgumentParser in rolloutd) bring it to 18.4-19.0 MiB, and 19.1-19.6 in make bench after its load.
 RELEASE_FLAGS ?= --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
 SINK         := .build/bench/s3-sink
 ECHO_C       := .build/bench/echo-server
