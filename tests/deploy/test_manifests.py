@@ -284,8 +284,9 @@ def test_dockerfile_copies_everything_the_manifest_needs(dockerfile):
     package = (REPO / "Package.swift").read_text()
     assert is_copied(REPO / "Package.swift")
     # SwiftPM checks every target's directory when it loads the manifest.
-    for kind, name in re.findall(r"\.(target|executableTarget|systemLibrary|testTarget)\(\s*name:\s*\"([^\"]+)\"", package):
-        directory = REPO / ("Tests" if kind == "testTarget" else "Sources") / name
+    for kind, name, path in re.findall(
+            r"\.(target|executableTarget|systemLibrary|testTarget)\(\s*name:\s*\"([^\"]+)\"(?:,\s*path:\s*\"([^\"]+)\")?", package):
+        directory = REPO / path if path else REPO / ("Tests" if kind == "testTarget" else "Sources") / name
         assert directory.is_dir() and is_copied(directory), f"target {name}: {directory} is not copied"
     # Symlinks inside what is copied must point at something that is copied too.
     for base in copied:
