@@ -179,16 +179,19 @@ struct SecretReloadTests {
                 .split(separator: " ").compactMap { Int($0) },
             "\(report)"
         )
-        // Rounds of `perRound` calls: the median round's growth, and the parses counted.
-        let (perRound, median, parses) = try #require(numbers.count == 3 ? (numbers[0], numbers[1], numbers[2]) : nil)
-        // Measured: 0-10 B per call (dispatch's caches). Leaking one copy of a value per call
-        // (about 48 B here) would exceed 32; a per-call parse with TOMLKit leaked 30 KB.
-        #expect(median < 32 * perRound, "heap growth over \(perRound) calls: \(median) bytes (median of 7 rounds)")
+        // Rounds of `perRound` calls: the smallest round's growth, and the parses counted. A leak
+        // grows the heap in every round; the allocator's own noise (threads' caches, arenas,
+        // dispatch's continuation caches) comes in bursts of up to about 170 KB that some rounds
+        // miss, so the smallest round is the one that shows a leak without the noise.
+        let (perRound, smallest, parses) = try #require(numbers.count == 3 ? (numbers[0], numbers[1], numbers[2]) : nil)
+        // Measured: 0-10 B per call. Leaking one copy of a value per call (about 48 B here)
+        // would exceed 16 in every round; a per-call parse with TOMLKit leaked 30 KB.
+        #expect(smallest < 16 * perRound, "heap growth over \(perRound) calls: \(smallest) bytes (smallest of 7 rounds)\n\(report)")
         #expect(parses == 1)
     }
 
-    /// Makes 38,000 cached gets and reports, on stderr, `cached gets: <calls per round>
-    /// <median heap growth per round> <parses>`.
+    /// Makes 80,000 cached gets and reports, on stderr, each round's heap growth, then
+    /// `cached gets: <calls per round> <smallest growth of a round> <parses>`.
     static func measureCachedGets() async throws {
         let names = (0..<100).map { "app/secret-\($0)" }
         try await withProvider(allowlist: names) { provider, _ in
@@ -204,15 +207,15 @@ struct SecretReloadTests {
             // Warm-up: the parse, dispatch's per-thread caches and threads.
             try await calls(10_000)
             let rounds = 7
-            let perRound = 4_000
+            let perRound = 10_000
             var growth: [Int] = []
             for _ in 0..<rounds {
                 let before = heapBytes()
                 try await calls(perRound)
                 growth.append(heapBytes() - before)
             }
-            let median = growth.sorted()[rounds / 2]
-            FileHandle.standardError.write(Data("cached gets: \(perRound) \(median) \(secrets.fileActivity.parses)\n".utf8))
+            let smallest = growth.min() ?? 0
+            FileHandle.standardError.write(Data("rounds: \(growth)\ncached gets: \(perRound) \(smallest) \(secrets.fileActivity.parses)\n".utf8))
         }
     }
 }
