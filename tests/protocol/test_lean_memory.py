@@ -68,17 +68,25 @@ def test_heap_freed_by_a_burst_goes_back_to_the_system_once_quiet():
                     for _ in range(32):
                         reader.readline()
 
+        # Only trims after the burst started count: a machine whose start-up left 512 KiB free
+        # (more cores, more arenas) may have trimmed once already.
+        logged_before = len(daemon.log.read_text().splitlines())
         threads = [threading.Thread(target=pipelined) for _ in range(8)]
         [t.start() for t in threads]
         [t.join() for t in threads]
         busy = anon_rss_kib(daemon.proc.pid)
+
+        def trims():
+            return [line for line in daemon.log.read_text().splitlines()[logged_before:] if "returned free heap" in line]
+
         # The scavenger trims at its first quiet tick and logs how much malloc held free.
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and "returned free heap" not in daemon.log.read_text():
+        while time.monotonic() < deadline and not trims():
             time.sleep(0.2)
-        trims = [line for line in daemon.log.read_text().splitlines() if "returned free heap" in line]
-        assert len(trims) == 1, f"expected one trim after the burst: {trims}"
-        freed_kib = int(json.loads(trims[0])["freeBytes"]) // 1024
+        done = trims()
+        # (That it trims once per quiet spell, not at every tick, is HeapScavengerPolicyTests'.)
+        assert done, "no trim within 20 s of the burst"
+        freed_kib = max(int(json.loads(line)["freeBytes"]) for line in done) // 1024
         after = anon_rss_kib(daemon.proc.pid)
         # Free memory went back: without a trim, anonymous memory does not fall at all once the
         # burst is over; with it, it fell by 0.45-1 MiB here (the rest of what malloc holds free
