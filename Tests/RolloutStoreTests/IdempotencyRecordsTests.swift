@@ -84,22 +84,28 @@ struct IdempotencyRecordsTests {
         }
     }
 
-    @Test("a caller waiting on another's flight past its deadline gets InProgress")
+    @Test("a caller waiting on another's flight past its deadline gets InProgress", .timeLimit(.minutes(1)))
     func inProgress() async throws {
         try await withStateDirectory { directory in
             let records = IdempotencyRecords(store: try StateStore(directory: directory), ttlSeconds: 60)
-            async let slow = records.run(method: "m", key: "k", params: [:], deadline: nil) {
-                try await Task.sleep(for: .milliseconds(600))
-                return .object([:])
+            let started = Latch()
+            let release = Latch()
+            let slow = Task {
+                try await records.run(method: "m", key: "k", params: [:], deadline: nil) {
+                    started.open()
+                    await release.wait()
+                    return .object([:])
+                }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            await started.wait()
             do {
                 _ = try await records.run(method: "m", key: "k", params: [:], deadline: .now.advanced(by: .milliseconds(100))) { .object([:]) }
                 Issue.record("expected InProgress")
             } catch let error as RolloutError {
                 #expect(error.code == .inProgress)
             }
-            _ = try await slow
+            release.open()
+            _ = try await slow.value
         }
     }
 
