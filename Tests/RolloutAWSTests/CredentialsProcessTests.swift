@@ -111,7 +111,7 @@ struct CredentialsProcessTests {
         if alive, let stat = RegularFile.contents(atPath: "/proc/\(grandchild)/stat") {
             alive = !String(decoding: stat, as: UTF8.self).contains(") Z ")
         }
-        for _ in 0..<50 where alive {
+        for _ in 0..<500 where alive {
             try await Task.sleep(for: .milliseconds(20))
             alive = kill(grandchild, 0) == 0
                 && RegularFile.contents(atPath: "/proc/\(grandchild)/stat").map { !String(decoding: $0, as: UTF8.self).contains(") Z ") } == true

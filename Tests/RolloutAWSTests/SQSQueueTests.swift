@@ -93,9 +93,10 @@ struct SQSQueueTests {
         let fixture = try await SQSFixture("sqs-extend")
         defer { fixture.proxy.stop() }
         _ = try await fixture.queue.send(OutgoingMessage(body: "keep me"))
-        let first = try #require(try await fixture.queue.receive(max: 1, waitSeconds: 0, visibilitySeconds: 1).first)
-        try await fixture.queue.changeVisibility(receipt: first.receipt, seconds: 6)
-        try await Task.sleep(for: .milliseconds(2000))
+        // 3 s, so that the extension comes before the message reappears even on a loaded machine.
+        let first = try #require(try await fixture.queue.receive(max: 1, waitSeconds: 0, visibilitySeconds: 3).first)
+        try await fixture.queue.changeVisibility(receipt: first.receipt, seconds: 12)
+        try await Task.sleep(for: .milliseconds(4000))
         #expect(try await fixture.queue.receive(max: 1, waitSeconds: 0, visibilitySeconds: 30).isEmpty, "still invisible")
         await #expect(try fixture.drain(fixture.standardURL).isEmpty, "boto3 does not see it either")
         try await fixture.queue.ack(receipt: first.receipt)

@@ -201,7 +201,7 @@ struct SecretsManagerTests {
 
     @Test("a cancelled waiter stops waiting; the shared fetch still fills the cache")
     func cancelledWaiter() async throws {
-        let fixture = try await SecretsManagerFixture(proxyArguments: ["--delay-ms", "3000"])
+        let fixture = try await SecretsManagerFixture(proxyArguments: ["--delay-ms", "8000"])
         defer { fixture.proxy.stop() }
         try await fixture.seed([["op": "create", "name": "sm/cancel", "string": "cancel-value"]])
         let store = try fixture.store(allowlist: ["sm/cancel"])
@@ -210,7 +210,7 @@ struct SecretsManagerTests {
         try await Task.sleep(for: .milliseconds(200))
         waiter.cancel()
         await #expect(throws: RolloutError.cancelled) { try await waiter.value }
-        // The proxy holds the one request for 3 s before forwarding it: nothing forwarded yet
+        // The proxy holds the one request for 8 s before forwarding it: nothing forwarded yet
         // means the cancelled caller returned without waiting for the fetch (no wall-clock bound).
         let forwarded = try await fixture.proxy.stats()["forwarded"]?.int64Value
         #expect(forwarded == 0, "the cancelled caller waited for the fetch")

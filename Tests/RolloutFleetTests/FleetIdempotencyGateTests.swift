@@ -55,7 +55,9 @@ struct FleetIdempotencyGateTests {
     func beatsTellALiveCallFromADeadOne() async throws {
         let moto = try await FleetTestMoto.get()
         let table = try await moto.freshTable("beat")
-        let lease = Duration.seconds(1)
+        // 2 s: beats come every third of a lease, and a loaded machine can hold a task back a
+        // second or more (a 1 s lease would let B take over a live call there).
+        let lease = Duration.seconds(2)
         let a = FleetIdempotencyGate(fleet: try moto.store(table, node: "node-a", lease: lease), local: LocalGate())
         let b = FleetIdempotencyGate(fleet: try moto.store(table, node: "node-b", lease: lease), local: LocalGate())
         let runs = Mutex(0)
@@ -63,7 +65,7 @@ struct FleetIdempotencyGateTests {
         let slow = Task {
             try await a.run(method: "rollout.start", key: "slow", params: [:], deadline: nil) {
                 runs.withLock { $0 += 1 }
-                try await Task.sleep(for: .seconds(3))
+                try await Task.sleep(for: lease * 3)
                 return ["deploymentId": "d-slow"]
             }
         }

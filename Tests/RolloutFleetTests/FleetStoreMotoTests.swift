@@ -182,7 +182,8 @@ struct FleetStoreMotoTests {
         let adoptedAt = now()
         #expect(adopted?.epoch == 2)
         #expect(adoptedAt - diedAt >= lease - .seconds(2))
-        #expect(adoptedAt - diedAt <= lease + .seconds(4))
+        // The upper bound is loose: B polls every 250 ms, but moto and this task can be slow on a loaded machine.
+        #expect(adoptedAt - diedAt <= lease + .seconds(8))
         #expect(!holder.canAct(at: adoptedAt))
     }
 

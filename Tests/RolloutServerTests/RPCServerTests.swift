@@ -66,11 +66,11 @@ struct RPCServerTests {
             _ = try? await running.value
             took.withLock { $0 = ContinuousClock.now - cancelled }
         }
-        for _ in 0..<100 where took.withLock({ $0 }) == nil {
+        for _ in 0..<400 where took.withLock({ $0 }) == nil {
             try await Task.sleep(for: .milliseconds(50))
         }
-        let stoppedAfter = try #require(took.withLock { $0 }, "run() did not return within 5 s of its task being cancelled")
-        #expect(stoppedAfter < .seconds(5))
+        let stoppedAfter = try #require(took.withLock { $0 }, "run() did not return within 20 s of its task being cancelled")
+        #expect(stoppedAfter < .seconds(20))
         try await group.shutdownGracefully()
     }
 
