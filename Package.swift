@@ -175,7 +175,7 @@ let package = Package(
 
         .testTarget(name: "RolloutSystemTests", dependencies: ["RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutJSONTests", dependencies: ["RolloutJSON"], swiftSettings: swiftSettings),
-        // What several test targets share (a seeded generator); a library, so tests only link it.
+        // What several test targets share (a seeded generator, rm -rf in-process); a library, so tests only link it.
         .target(name: "RolloutTestSupport", path: "Tests/RolloutTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "RolloutTOMLTests", dependencies: ["RolloutTOML", "RolloutSystem", "RolloutTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "RolloutCoreTests", dependencies: ["RolloutCore"], swiftSettings: swiftSettings),
@@ -184,7 +184,7 @@ let package = Package(
         .testTarget(name: "CurlHTTPTests", dependencies: ["CurlHTTP", "RolloutCore", "RolloutSystem"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RolloutAWSTests",
-            dependencies: ["RolloutAWS", "AWSConfig", "RolloutCore", "RolloutSystem", "AWSSigV4", "CurlHTTP"],
+            dependencies: ["RolloutAWS", "AWSConfig", "RolloutCore", "RolloutSystem", "AWSSigV4", "CurlHTTP", "RolloutTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -202,7 +202,7 @@ let package = Package(
         // Fixtures/ holds a database file an earlier version wrote.
         .testTarget(
             name: "RolloutStoreTests",
-            dependencies: ["RolloutStore", "CSQLite", "RolloutCore", "RolloutRPC", "RolloutEngine"],
+            dependencies: ["RolloutStore", "CSQLite", "RolloutCore", "RolloutRPC", "RolloutEngine", "RolloutTestSupport"],
             exclude: ["Fixtures"],
             swiftSettings: swiftSettings
         ),
@@ -225,7 +225,7 @@ let package = Package(
         ),
         .testTarget(
             name: "RolloutDaemonTests",
-            dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC"],
+            dependencies: ["RolloutClient", "RolloutCore", "RolloutRPC", "RolloutTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -83,7 +83,7 @@ struct ChecksumTrailerBodyTests {
             let offset = 4_099
             let path = try directory.writeFile("part.bin", size: offset + size + 77, seed: UInt8(truncatingIfNeeded: size))
             let expected = try botocoreEncoding(of: path, offset: offset, length: size, in: directory)
-            let reference = try directory.referenceDigests(of: directory.writeSlice(of: path, offset: offset, length: size), chunk: size)
+            let reference = try directory.referenceDigestsBlocking(of: directory.writeSlice(of: path, offset: offset, length: size), chunk: size)
             let body = ChecksumTrailerBody(file: try readableFile(path), offset: Int64(offset), length: Int64(size))
             #expect(body.length == Int64(expected.count))
             // libcurl's 256 KiB buffer, and odd sizes that split the framing anywhere.
@@ -180,7 +180,7 @@ struct ChecksumTrailerRefusalTests {
         let directory = try S3TestDirectory()
         defer { directory.remove() }
         let file = try directory.writeFile("f.bin", size: (5 << 20) * 2 + 3)
-        let reference = try directory.referenceDigests(of: file, chunk: 5 << 20)
+        let reference = try await directory.referenceDigests(of: file, chunk: 5 << 20)
         let ok = HTTPResponse(status: 200, headers: [(name: "etag", value: "\"abc\"")], body: [])
         let created = HTTPResponse(
             status: 200, headers: [],

@@ -1,6 +1,7 @@
 import Glibc
 import RolloutClient
 import RolloutCore
+import RolloutTestSupport
 import Testing
 
 /// A real `rolloutd` process on a private temp directory, started for one test.
@@ -76,7 +77,7 @@ struct TestDaemon {
     }
 
     func remove() {
-        _ = system("rm -rf '\(root)'")
+        removeTree(root)
     }
 
     static func write(_ text: String, to path: String) throws {

@@ -2,6 +2,7 @@ import Glibc
 import RolloutCore
 import RolloutRPC
 import RolloutStore
+import RolloutTestSupport
 import Synchronization
 import Testing
 
@@ -9,7 +10,7 @@ import Testing
 func withStateDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
     var template = Array("/tmp/rolloutd-store-XXXXXX".utf8CString)
     let path = template.withUnsafeMutableBufferPointer { String(cString: mkdtemp($0.baseAddress!)) }
-    defer { _ = system("rm -rf '\(path)'") }
+    defer { removeTree(path) }
     return try await body(path + "/state")
 }
 
