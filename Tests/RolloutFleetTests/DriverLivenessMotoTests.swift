@@ -79,7 +79,10 @@ struct DriverLivenessMotoTests {
         #expect(adoptedAfter >= .seconds(11), "adopted after \(adoptedAfter)")
         #expect(await records.owned.isEmpty)
         #expect(!(await engine.isDriving(started.deploymentId)))
-        #expect(lambda.updateCount == 2)
+        // 2: the first step, then the one that hangs. 1 when the machine itself held the run loop
+        // back past 6 s before its second step (a loaded test machine, a debugger): that is a
+        // stall too, and it must end the same way.
+        #expect((1...2).contains(lambda.updateCount), "\(lambda.updateCount) alias updates")
         driving.cancel()
         await driving.value
         await engine.shutdown()
