@@ -29,12 +29,14 @@ struct DispatcherTests {
         #expect(missing?["error"]?["message"]?.stringValue?.contains("key") == true)
     }
 
-    @Test("timeoutMs cancels the handler and answers DeadlineExceeded")
+    // The handler would sleep an hour: only the deadline can end it (a fixed 10 s sleep could
+    // finish first on a machine loaded enough to hold the 50 ms timer back that long).
+    @Test("timeoutMs cancels the handler and answers DeadlineExceeded", .timeLimit(.minutes(2)))
     func deadline() async {
         let cancelled = Mutex(false)
         let d = dispatcher { $0.register(Ping.self) { _, _ in
             do {
-                try await Task.sleep(for: .seconds(10))
+                try await Task.sleep(for: .seconds(3600))
             } catch {
                 cancelled.withLock { $0 = true }
                 throw error
