@@ -3,7 +3,8 @@ import Glibc
 /// A listening Unix-domain socket prepared the careful way (reference jsonrpc.md §4):
 /// path length checked before `bind`, parent directory created 0700, an `flock` on
 /// `<path>.lock` so a live daemon's socket is never stolen, a stale socket file replaced, and
-/// the socket born with its final mode (umask around `bind`, so there is no window). Here
+/// the socket born with its final mode (`fchmod` on the descriptor before `bind`, and the umask
+/// lowered around `bind` only when it would take bits from the mode, so there is no window). Here
 /// rather than in RolloutServer, which serves the descriptor with NIO, because it is all
 /// errno-returning C.
 public struct UnixListener: Sendable {
@@ -92,13 +93,38 @@ public struct UnixListener: Sendable {
         unlink(path)
     }
 
+    /// The process's umask, read from `/proc/self/status` (Linux 4.7 and later) without
+    /// changing it; nil when it cannot be read.
+    static func currentUmask() -> mode_t? {
+        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        let status = try? FileDescriptor(adopting: fd, path: "/proc/self/status").readToEnd(maxBytes: 1 << 16)
+        guard let status else { return nil }
+        let prefix = Array("Umask:".utf8)
+        for line in status.split(separator: UInt8(ascii: "\n")) where line.starts(with: prefix) {
+            let digits = line.dropFirst(prefix.count).filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
+            return mode_t(String(decoding: digits, as: UTF8.self), radix: 8)
+        }
+        return nil
+    }
+
     private static func bindSocket(path: String, mode: mode_t, backlog: CInt) throws(ListenerError) -> CInt {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ListenerError(SystemError("create a socket for", path).description) }
-        let previous = umask(~mode & 0o777)
+        // `bind` gives the file the socket inode's mode less the umask. Setting the mode on the
+        // descriptor first means the file is never wider than `mode`, and exactly `mode` unless
+        // the umask takes bits from it. Only then is the umask lowered around `bind`: the umask
+        // belongs to the whole process, and a file another thread creates meanwhile gets it too.
+        guard fchmod(fd, mode & 0o777) == 0 else {
+            let failure = SystemError("set the mode of the socket for", path)
+            close(fd)
+            throw ListenerError(failure.description)
+        }
+        let narrows = (currentUmask() ?? 0o777) & mode & 0o777 != 0
+        let previous = narrows ? umask(~mode & 0o777) : nil
         let bound = try withAddress(path) { Glibc.bind(fd, $0, $1) }
         let bindFailure = SystemError("bind", path)
-        umask(previous)
+        if let previous { umask(previous) }
         guard bound == 0 else {
             close(fd)
             throw ListenerError(bindFailure.description)
