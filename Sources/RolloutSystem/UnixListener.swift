@@ -108,26 +108,32 @@ public struct UnixListener: Sendable {
         return nil
     }
 
-    private static func bindSocket(path: String, mode: mode_t, backlog: CInt) throws(ListenerError) -> CInt {
+    /// Binds a socket at `path` with exactly `mode`. With `lowerUmask` false, the umask is left
+    /// alone unless it would take bits from the mode.
+    private static func bindSocket(path: String, mode: mode_t, backlog: CInt, lowerUmask: Bool = false) throws(ListenerError) -> CInt {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw ListenerError(SystemError("create a socket for", path).description) }
         // `bind` gives the file the socket inode's mode less the umask. Setting the mode on the
         // descriptor first means the file is never wider than `mode`, and exactly `mode` unless
         // the umask takes bits from it. Only then is the umask lowered around `bind`: the umask
         // belongs to the whole process, and a file another thread creates meanwhile gets it too.
-        guard fchmod(fd, mode & 0o777) == 0 else {
-            let failure = SystemError("set the mode of the socket for", path)
-            close(fd)
-            throw ListenerError(failure.description)
-        }
-        let narrows = (currentUmask() ?? 0o777) & mode & 0o777 != 0
-        let previous = narrows ? umask(~mode & 0o777) : nil
+        let modeSet = fchmod(fd, mode & 0o777) == 0
+        let lowers = lowerUmask || !modeSet || (currentUmask() ?? 0o777) & mode & 0o777 != 0
+        let previous = lowers ? umask(~mode & 0o777) : nil
         let bound = try withAddress(path) { Glibc.bind(fd, $0, $1) }
         let bindFailure = SystemError("bind", path)
         if let previous { umask(previous) }
         guard bound == 0 else {
             close(fd)
             throw ListenerError(bindFailure.description)
+        }
+        // A kernel that did not carry the descriptor's mode to the file (Linux does) gets the
+        // socket bound again the old way, rather than a socket wider than asked.
+        var info = stat()
+        if !lowers, lstat(path, &info) != 0 || info.st_mode & 0o7777 != mode & 0o777 {
+            close(fd)
+            unlink(path)
+            return try bindSocket(path: path, mode: mode, backlog: backlog, lowerUmask: true)
         }
         guard listen(fd, backlog) == 0 else {
             let failure = SystemError("listen on", path)
