@@ -96,10 +96,9 @@ public struct UnixListener: Sendable {
     /// The process's umask, read from `/proc/self/status` (Linux 4.7 and later) without
     /// changing it; nil when it cannot be read.
     static func currentUmask() -> mode_t? {
-        let fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        let status = try? FileDescriptor(adopting: fd, path: "/proc/self/status").readToEnd(maxBytes: 1 << 16)
-        guard let status else { return nil }
+        guard let status = try? FileDescriptor(path: "/proc/self/status", flags: O_RDONLY).readToEnd(maxBytes: 1 << 16) else {
+            return nil
+        }
         let prefix = Array("Umask:".utf8)
         for line in status.split(separator: UInt8(ascii: "\n")) where line.starts(with: prefix) {
             let digits = line.dropFirst(prefix.count).filter { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }
@@ -117,8 +116,9 @@ public struct UnixListener: Sendable {
         // descriptor first means the file is never wider than `mode`, and exactly `mode` unless
         // the umask takes bits from it. Only then is the umask lowered around `bind`: the umask
         // belongs to the whole process, and a file another thread creates meanwhile gets it too.
-        let modeSet = fchmod(fd, mode & 0o777) == 0
-        let lowers = lowerUmask || !modeSet || (currentUmask() ?? 0o777) & mode & 0o777 != 0
+        // If fchmod fails, the check of the file's mode after bind sees it and binds again.
+        _ = fchmod(fd, mode & 0o777)
+        let lowers = lowerUmask || (currentUmask() ?? 0o777) & mode & 0o777 != 0
         let previous = lowers ? umask(~mode & 0o777) : nil
         let bound = try withAddress(path) { Glibc.bind(fd, $0, $1) }
         let bindFailure = SystemError("bind", path)
@@ -127,8 +127,9 @@ public struct UnixListener: Sendable {
             close(fd)
             throw ListenerError(bindFailure.description)
         }
-        // A kernel that did not carry the descriptor's mode to the file (Linux does) gets the
-        // socket bound again the old way, rather than a socket wider than asked.
+        // A file without the descriptor's mode (fchmod failed, or a kernel that does not carry it
+        // over; Linux does) gets the socket bound again the old way, rather than a socket wider
+        // than asked. Nothing can connect before `listen`.
         var info = stat()
         if !lowers, lstat(path, &info) != 0 || info.st_mode & 0o7777 != mode & 0o777 {
             close(fd)
