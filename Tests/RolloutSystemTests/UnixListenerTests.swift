@@ -59,20 +59,23 @@ struct UnixListenerTests {
     }
 
     /// A mode the umask would narrow (0660 under 022) still comes out exact: then the umask is
-    /// lowered around `bind`. In a child process, since that changes it for every thread.
-    @Test("a mode wider than the umask allows is still exact")
+    /// lowered around `bind`. A umask of 0 (a careless service manager) must not leave the file
+    /// wider than asked either. In a child process, since the umask is the whole process's.
+    @Test("the socket's mode is exact whatever the umask: 022, 0 or 077")
     func widerThanTheUmask() async throws {
         await #expect(processExitsWith: .success) {
-            umask(0o022)
             let directory = UnixListenerTests.temporaryDirectory()
             defer { try? FileManager.default.removeItem(atPath: directory) }
-            for mode: mode_t in [0o660, 0o666, 0o600, 0o700] {
-                let path = directory + "/wide.sock"
-                let listener = try UnixListener.bind(path: path, mode: UInt32(mode))
-                guard UnixListenerTests.mode(of: path) == S_IFSOCK | mode else { exit(2) }
-                guard UnixListener.currentUmask() == 0o022 else { exit(3) }
-                close(listener.descriptor)
-                listener.removeFiles()
+            for mask: mode_t in [0o022, 0o000, 0o077] {
+                umask(mask)
+                for mode: mode_t in [0o660, 0o666, 0o600, 0o700] {
+                    let path = directory + "/wide.sock"
+                    let listener = try UnixListener.bind(path: path, mode: UInt32(mode))
+                    guard UnixListenerTests.mode(of: path) == S_IFSOCK | mode else { exit(2) }
+                    guard UnixListener.currentUmask() == mask else { exit(3) }
+                    close(listener.descriptor)
+                    listener.removeFiles()
+                }
             }
         }
     }
