@@ -1,6 +1,7 @@
 """Shared fixtures: start the real rolloutd binary on a private config and talk to it."""
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -23,6 +24,8 @@ class Daemon:
 
     def __init__(self, root=None, extra_server="", extra_local="", provider="local"):
         self.root = Path(root or tempfile.mkdtemp(prefix="rt", dir="/tmp"))
+        if root is None:
+            _ROOTS_MADE.append(self.root)
         self.socket = self.root / "run" / "r.sock"
         self.files = self.root / "files"
         self.local_root = self.root / "local"
@@ -150,6 +153,20 @@ class Conn:
         msg = self.call(method, params, timeout)
         assert "error" in msg, msg
         return msg["error"]
+
+
+# The directories Daemon() made; each test's are removed when it ends (a 1 GiB upload test's is
+# over 1 GiB, and a full run used to leave several GiB in /tmp).
+_ROOTS_MADE = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_daemon_roots():
+    made_before = len(_ROOTS_MADE)
+    yield
+    for root in _ROOTS_MADE[made_before:]:
+        shutil.rmtree(root, ignore_errors=True)
+    del _ROOTS_MADE[made_before:]
 
 
 @pytest.fixture
